@@ -1,0 +1,1 @@
+"""Bastion's command line: thin Typer commands that call one library function each."""

@@ -1,0 +1,107 @@
+"""What one sandboxed process is asked to do, and what came of it.
+
+The engine and executors speak only these types; ``bubblewrap.py`` is the implementation.
+Every field is plain data so a spec can cross a process or machine boundary (Celery).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+__all__ = [
+    "Limits",
+    "NetworkMode",
+    "NetworkPolicy",
+    "OutputSink",
+    "Sandbox",
+    "SandboxResult",
+    "SandboxSpec",
+]
+
+
+class NetworkMode(enum.StrEnum):
+    """``none``: no interface but a private loopback. ``proxy``: only an egress proxy's
+    Unix socket is reachable. ``host``: the host's network, spelled out by the user."""
+
+    NONE = "none"
+    PROXY = "proxy"
+    HOST = "host"
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkPolicy:
+    """How the sandbox reaches the network; ``proxy_socket`` is set for PROXY."""
+
+    mode: NetworkMode = NetworkMode.NONE
+    proxy_socket: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Resource limits for the whole process tree of one step."""
+
+    timeout_seconds: float = 3600.0
+    memory_bytes: int | None = 2 * 1024**3
+    max_processes: int | None = 256
+    max_open_files: int = 4096
+    max_file_bytes: int | None = 4 * 1024**3
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxSpec:
+    """One command to run isolated.
+
+    ``workspace`` is a host directory mounted read-write at ``/workspace``; everything
+    else is read-only system directories, ``read_only_binds`` (host path -> same path
+    inside), or ``rootfs`` instead of the host's system directories. ``files`` are written
+    into a tmpfs at ``/run/bastion`` (secrets, tokens) that vanishes with the sandbox.
+    """
+
+    argv: Sequence[str]
+    workspace: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    working_directory: str = "."
+    limits: Limits = field(default_factory=Limits)
+    network: NetworkPolicy = field(default_factory=NetworkPolicy)
+    read_only_binds: Sequence[Path] = ()
+    rootfs: Path | None = None
+    files: Mapping[str, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxResult:
+    """How the process tree ended."""
+
+    exit_code: int
+    duration_seconds: float
+    timed_out: bool = False
+    cancelled: bool = False
+    signal: int | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out and not self.cancelled
+
+
+OutputSink = Callable[[bytes], None]
+
+
+class Sandbox(Protocol):
+    """Runs one spec to completion; raises ``SandboxError`` if it cannot isolate it."""
+
+    def run(
+        self,
+        spec: SandboxSpec,
+        on_output: OutputSink,
+        cancel: Callable[[], bool] | None = None,
+    ) -> SandboxResult:
+        """Run ``spec``, streaming combined stdout/stderr bytes to ``on_output``.
+
+        ``cancel`` is polled; when it returns True the whole tree is killed and the result
+        has ``cancelled=True``.
+        """
+        ...

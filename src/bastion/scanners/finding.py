@@ -1,0 +1,188 @@
+"""The one finding type every gate returns.
+
+    >>> from bastion.scanners.finding import Finding, Location, Severity
+    >>> f = Finding.create(gate="sast", rule_id="py-eval", severity=Severity.HIGH,
+    ...                    message="eval of input", location=Location("app.py", 3),
+    ...                    match_key="eval(request.args['q'])")
+    >>> f.fingerprint == Finding.create(gate="sast", rule_id="py-eval",
+    ...     severity=Severity.HIGH, message="moved and renamed",
+    ...     location=Location("src/other.py", 90), match_key="eval(request.args['q'])").fingerprint
+    True
+
+The fingerprint deliberately leaves out the path and line: it hashes the gate, the rule and a
+*match key* the scanner chooses (the offending line's normalised text, a package and version,
+a resource address), so a finding keeps its identity when unrelated lines move or the file is
+renamed. That is what baselines, suppressions and triage across branches key on.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Finding", "Location", "Severity", "normalise_match_text"]
+
+
+class Severity(enum.StrEnum):
+    """Severity levels, most severe first."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """4 for critical down to 0 for info: larger is worse."""
+        return _RANK[self]
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        """Accept any case and the common synonyms scanners use."""
+        lowered = text.strip().lower()
+        lowered = _SYNONYMS.get(lowered, lowered)
+        return cls(lowered)
+
+
+_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+_SYNONYMS = {
+    "error": "high",
+    "warning": "medium",
+    "moderate": "medium",
+    "note": "low",
+    "none": "info",
+    "informational": "info",
+    "unknown": "medium",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a finding is: a repository-relative POSIX path, 1-based line and column."""
+
+    path: str
+    line: int | None = None
+    column: int | None = None
+    end_line: int | None = None
+    commit: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.path.startswith("/") or "\\" in self.path:
+            raise ValueError(f"finding path must be repository-relative POSIX: {self.path!r}")
+        if self.line is not None and self.line < 1:
+            raise ValueError(f"line numbers start at 1, got {self.line}")
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+def normalise_match_text(text: str) -> str:
+    """Collapse whitespace so re-indenting a line keeps its fingerprint."""
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem a gate reports. Build with :meth:`create` so the fingerprint is right."""
+
+    rule_id: str
+    gate: str
+    severity: Severity
+    message: str
+    location: Location
+    fingerprint: str
+    title: str = ""
+    cwe: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
+    fix: str | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        gate: str,
+        rule_id: str,
+        severity: Severity,
+        message: str,
+        location: Location,
+        match_key: str,
+        title: str = "",
+        cwe: tuple[str, ...] = (),
+        ids: tuple[str, ...] = (),
+        fix: str | None = None,
+        properties: Mapping[str, Any] | None = None,
+    ) -> Finding:
+        """Make a finding whose fingerprint hashes gate, rule and ``match_key``."""
+        digest = hashlib.sha256(
+            "\x1f".join((gate, rule_id, normalise_match_text(match_key))).encode()
+        ).hexdigest()
+        return cls(
+            rule_id=rule_id,
+            gate=gate,
+            severity=severity,
+            message=message,
+            location=location,
+            fingerprint=digest[:32],
+            title=title,
+            cwe=cwe,
+            ids=ids,
+            fix=fix,
+            properties=dict(properties or {}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the transport between a sandboxed gate and the engine)."""
+        return {
+            "rule_id": self.rule_id,
+            "gate": self.gate,
+            "severity": self.severity.value,
+            "message": self.message,
+            "title": self.title,
+            "location": {
+                "path": self.location.path,
+                "line": self.location.line,
+                "column": self.location.column,
+                "end_line": self.location.end_line,
+                "commit": self.location.commit,
+            },
+            "fingerprint": self.fingerprint,
+            "cwe": list(self.cwe),
+            "ids": list(self.ids),
+            "fix": self.fix,
+            "properties": dict(self.properties),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        """Inverse of :meth:`to_dict`; raises ``KeyError``/``ValueError`` on bad input."""
+        loc = data["location"]
+        return cls(
+            rule_id=str(data["rule_id"]),
+            gate=str(data["gate"]),
+            severity=Severity(data["severity"]),
+            message=str(data["message"]),
+            title=str(data.get("title", "")),
+            location=Location(
+                path=str(loc["path"]),
+                line=loc.get("line"),
+                column=loc.get("column"),
+                end_line=loc.get("end_line"),
+                commit=loc.get("commit"),
+            ),
+            fingerprint=str(data["fingerprint"]),
+            cwe=tuple(data.get("cwe", ())),
+            ids=tuple(data.get("ids", ())),
+            fix=data.get("fix"),
+            properties=dict(data.get("properties", {})),
+        )
