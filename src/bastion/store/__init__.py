@@ -1,0 +1,21 @@
+"""Bastion's state: SQLAlchemy 2 models, Alembic migrations, SQLite or PostgreSQL.
+
+>>> from bastion.store import open_database
+>>> db = open_database("sqlite:///:memory:")
+"""
+
+from bastion.store.base import Base, UTCDateTime, utcnow
+from bastion.store.database import Database, open_database, sqlite_url
+from bastion.store.models import JobRecord, RunRecord, StepRecord
+
+__all__ = [
+    "Base",
+    "Database",
+    "JobRecord",
+    "RunRecord",
+    "StepRecord",
+    "UTCDateTime",
+    "open_database",
+    "sqlite_url",
+    "utcnow",
+]

@@ -1,0 +1,73 @@
+"""Runs, jobs and steps: the record of what the engine did."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bastion.store.base import Base, UTCDateTime, utcnow
+
+__all__ = ["JobRecord", "RunRecord", "StepRecord"]
+
+
+class RunRecord(Base):
+    """One run of a pipeline over one commit."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    repo: Mapped[str] = mapped_column(String(1024))
+    commit: Mapped[str | None] = mapped_column(String(64))
+    ref: Mapped[str | None] = mapped_column(String(1024))
+    event: Mapped[str] = mapped_column(String(32))
+    trust: Mapped[str] = mapped_column(String(32))
+    pipeline_path: Mapped[str] = mapped_column(String(1024))
+    pipeline_digest: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    jobs: Mapped[list[JobRecord]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="JobRecord.id"
+    )
+
+
+class JobRecord(Base):
+    """One job of a run; ``result`` holds a gate's decision or a build's artifacts."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(256))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    log_path: Mapped[str | None] = mapped_column(String(2048))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    run: Mapped[RunRecord] = relationship(back_populates="jobs")
+    steps: Mapped[list[StepRecord]] = relationship(
+        back_populates="job", cascade="all, delete-orphan", order_by="StepRecord.index"
+    )
+
+
+class StepRecord(Base):
+    """One step of a job."""
+
+    __tablename__ = "steps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(512))
+    status: Mapped[str] = mapped_column(String(16))
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    job: Mapped[JobRecord] = relationship(back_populates="steps")
