@@ -1,0 +1,38 @@
+"""Pipeline files: schema, safe loading with located errors, the job DAG, triggers, defaults.
+
+>>> from bastion.pipeline import parse_pipeline, plan_pipeline
+>>> loaded = parse_pipeline("jobs: {a: {steps: [{run: 'true'}]}}", source="p.yml")
+>>> plan_pipeline(loaded.pipeline).order
+('a',)
+"""
+
+from bastion.pipeline.defaults import default_pipeline, detect_project_types
+from bastion.pipeline.loader import (
+    LoadedPipeline,
+    PipelineValidationError,
+    load_pipeline,
+    parse_pipeline,
+)
+from bastion.pipeline.plan import Plan, plan_pipeline
+from bastion.pipeline.schema import Job, JobLimits, Pipeline, Step, pipeline_json_schema
+from bastion.pipeline.triggers import matches_trigger
+from bastion.pipeline.units import parse_duration, parse_size
+
+__all__ = [
+    "Job",
+    "JobLimits",
+    "LoadedPipeline",
+    "Pipeline",
+    "PipelineValidationError",
+    "Plan",
+    "Step",
+    "default_pipeline",
+    "detect_project_types",
+    "load_pipeline",
+    "matches_trigger",
+    "parse_duration",
+    "parse_pipeline",
+    "parse_size",
+    "pipeline_json_schema",
+    "plan_pipeline",
+]

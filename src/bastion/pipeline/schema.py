@@ -1,0 +1,258 @@
+"""The pipeline file schema (``.bastion/pipeline.yml``), as pydantic models.
+
+    on:
+      push: {branches: [main, "release/*"], tags: ["v*"]}
+      pull_request: {}
+    jobs:
+      secrets: {uses: bastion/secrets}
+      test:
+        needs: [secrets]
+        network: [pypi.org, "*.pythonhosted.org"]
+        limits: {memory: 1G, processes: 256, time: 10m}
+        steps:
+          - name: unit tests
+            run: python -m pytest -q
+        artifacts: ["dist/*.whl"]
+
+``bastion schema`` prints :func:`pipeline_json_schema` for editors. Unknown keys are errors.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from bastion.pipeline.units import parse_duration, parse_size
+
+__all__ = [
+    "DEFAULT_TIMEOUT_SECONDS",
+    "Job",
+    "JobLimits",
+    "Pipeline",
+    "PullRequestTrigger",
+    "PushTrigger",
+    "Step",
+    "Triggers",
+    "pipeline_json_schema",
+]
+
+DEFAULT_TIMEOUT_SECONDS = 3600.0
+JOB_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+SECRET_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+GATE_REF = re.compile(r"^bastion/[a-z][a-z0-9-]*$")
+HOST_PATTERN = re.compile(
+    r"^(\*\.)?([A-Za-z0-9-]+\.)*[A-Za-z0-9-]+(:\d{1,5})?$|^\[?[0-9a-fA-F:.]+\]?(:\d{1,5})?$"
+)
+
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    Field(json_schema_extra={"examples": ["90s", "10m", "1h"]}),
+]
+Size = Annotated[int, BeforeValidator(parse_size), Field(json_schema_extra={"examples": ["512M"]})]
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _stringify_env(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    out: dict[Any, Any] = {}
+    for key, item in value.items():
+        if isinstance(item, bool):
+            out[key] = "true" if item else "false"
+        elif isinstance(item, int | float):
+            out[key] = str(item)
+        else:
+            out[key] = item
+    return out
+
+
+StrList = Annotated[list[str], BeforeValidator(_as_list)]
+EnvMap = Annotated[dict[str, str], BeforeValidator(_stringify_env)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _check_env_names(env: dict[str, str]) -> dict[str, str]:
+    for name in env:
+        if not ENV_NAME.match(name):
+            raise ValueError(f"'{name}' is not a valid environment variable name")
+    return env
+
+
+class PushTrigger(_Model):
+    """Run on pushes to matching branches (globs) or tags (globs)."""
+
+    branches: StrList = Field(default_factory=lambda: ["*"])
+    tags: StrList = Field(default_factory=list)
+
+
+class PullRequestTrigger(_Model):
+    """Run on pull requests whose target branch matches."""
+
+    branches: StrList = Field(default_factory=lambda: ["*"])
+
+
+class Triggers(_Model):
+    """Events that start the pipeline."""
+
+    push: PushTrigger | None = None
+    pull_request: PullRequestTrigger | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        # `on: [push, pull_request]` and `on: push` mean "with default filters".
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list):
+            return {str(item): {} for item in value}
+        if isinstance(value, dict):
+            return {k: ({} if v is None else v) for k, v in value.items()}
+        return value
+
+
+class Step(_Model):
+    """One shell command line (run with ``/bin/sh -e -c``)."""
+
+    name: str | None = None
+    run: str = Field(min_length=1)
+    env: EnvMap = Field(default_factory=dict)
+    timeout: Duration | None = None
+    working_directory: str | None = Field(default=None, alias="working-directory")
+
+    _env_names = field_validator("env")(_check_env_names)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.run.strip().splitlines()[0][:60]
+
+
+class JobLimits(_Model):
+    """Resource limits for each step of the job."""
+
+    memory: Size = 2 * 1024**3
+    processes: int = Field(default=256, ge=8, le=65536)
+    time: Duration | None = None
+    open_files: int = Field(default=4096, ge=64, le=1_048_576, alias="open-files")
+
+
+class Job(_Model):
+    """A job: either ``steps`` to run or a built-in gate to ``uses``."""
+
+    name: str | None = None
+    needs: StrList = Field(default_factory=list)
+    steps: list[Step] | None = None
+    uses: str | None = None
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    env: EnvMap = Field(default_factory=dict)
+    timeout: Duration = DEFAULT_TIMEOUT_SECONDS
+    working_directory: str = Field(default=".", alias="working-directory")
+    artifacts: StrList = Field(default_factory=list)
+    environment: str | None = None
+    secrets: StrList = Field(default_factory=list)
+    network: Literal["none", "host"] | list[str] = "none"
+    limits: JobLimits = Field(default_factory=JobLimits)
+    tools: StrList = Field(default_factory=list)
+    rootfs: str | None = None
+
+    _env_names = field_validator("env")(_check_env_names)
+
+    @field_validator("uses")
+    @classmethod
+    def _gate_ref(cls, value: str | None) -> str | None:
+        if value is not None and not GATE_REF.match(value):
+            raise ValueError(f"'{value}' is not a built-in gate; write bastion/<gate>")
+        return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not SECRET_NAME.match(name):
+                raise ValueError(f"'{name}' is not a secret name (use UPPER_CASE_WITH_UNDERSCORES)")
+        return value
+
+    @field_validator("network")
+    @classmethod
+    def _hosts(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("an empty host list means no network: write `network: none`")
+            for host in value:
+                if not HOST_PATTERN.match(host):
+                    raise ValueError(f"'{host}' is not a host name, *.suffix or host:port")
+        return value
+
+    @field_validator("tools", "rootfs")
+    @classmethod
+    def _absolute(cls, value: Any) -> Any:
+        for item in [value] if isinstance(value, str) else value or []:
+            if not item.startswith("/"):
+                raise ValueError(f"'{item}' must be an absolute host path")
+        return value
+
+    @model_validator(mode="after")
+    def _steps_or_uses(self) -> Job:
+        if (self.steps is None) == (self.uses is None):
+            raise ValueError(
+                "a job has either `steps:` or `uses: bastion/<gate>`, not both or neither"
+            )
+        if self.steps is not None and not self.steps:
+            raise ValueError("`steps:` is empty; add at least one `- run: ...`")
+        if self.with_ and self.uses is None:
+            raise ValueError("`with:` only applies to a job that `uses:` a gate")
+        return self
+
+    @property
+    def gate(self) -> str | None:
+        """The gate name of ``uses: bastion/<gate>``."""
+        return self.uses.split("/", 1)[1] if self.uses else None
+
+    @property
+    def step_timeout(self) -> float:
+        return self.limits.time if self.limits.time is not None else self.timeout
+
+
+class Pipeline(_Model):
+    """A whole pipeline file."""
+
+    name: str | None = None
+    on: Triggers = Field(default_factory=lambda: Triggers(push=PushTrigger()))
+    env: EnvMap = Field(default_factory=dict)
+    jobs: dict[str, Job] = Field(min_length=1)
+
+    _env_names = field_validator("env")(_check_env_names)
+
+    @field_validator("jobs")
+    @classmethod
+    def _job_names(cls, value: dict[str, Job]) -> dict[str, Job]:
+        for name in value:
+            if not JOB_NAME.match(name):
+                raise ValueError(
+                    f"'{name}' is not a job name (letters, digits, '_', '-', '.'; at most 64)"
+                )
+        return value
+
+
+def pipeline_json_schema() -> dict[str, Any]:
+    """JSON Schema of the pipeline file (by alias, as written in YAML)."""
+    schema = Pipeline.model_json_schema(by_alias=True, mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Bastion pipeline (.bastion/pipeline.yml)"
+    return schema
