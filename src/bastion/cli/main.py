@@ -27,9 +27,13 @@ app = typer.Typer(
 
 def _register() -> None:
     # One module per command group; each exposes ``register(app)``.
-    from bastion.cli import commands_core
+    from bastion.cli import run as run_cli
+    from bastion.cli import runs as runs_cli
+    from bastion.cli import schema as schema_cli
 
-    commands_core.register(app)
+    run_cli.register(app)
+    runs_cli.register(app)
+    schema_cli.register(app)
 
 
 def run() -> None:
@@ -48,7 +52,7 @@ def run() -> None:
         sys.exit(exc.exit_code)
     except SystemExit:
         raise
-    except Exception as exc:  # noqa: BLE001 - Click usage errors arrive here as ClickException
+    except Exception as exc:
         import click
 
         if isinstance(exc, click.ClickException):

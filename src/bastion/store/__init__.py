@@ -6,6 +6,12 @@
 
 from bastion.store.base import Base, UTCDateTime, utcnow
 from bastion.store.database import Database, open_database, sqlite_url
+from bastion.store.locations import (
+    bastion_home,
+    default_database_url,
+    find_repo_root,
+    state_dir,
+)
 from bastion.store.models import JobRecord, RunRecord, StepRecord
 
 __all__ = [
@@ -15,7 +21,11 @@ __all__ = [
     "RunRecord",
     "StepRecord",
     "UTCDateTime",
+    "bastion_home",
+    "default_database_url",
+    "find_repo_root",
     "open_database",
     "sqlite_url",
+    "state_dir",
     "utcnow",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import bastion.audit.models  # (registers the audit tables)
 import bastion.store.models  # noqa: F401  (registers the core tables)
 from bastion.store.base import Base
 

@@ -1,0 +1,140 @@
+"""``bastion run``: run the project's pipeline locally, every job in its own sandbox."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from bastion.cli.console import err_console, out_console
+from bastion.cli.progress import STATE_STYLE, LineProgress, LiveProgress
+from bastion.engine.local_run import LocalRunOptions, PreparedRun, run_local
+from bastion.engine.model import RunResult
+
+__all__ = ["register"]
+
+
+def _summary(result: RunResult) -> Table:
+    table = Table(title=f"run {result.run_id}: {result.state.value}", title_justify="left")
+    table.add_column("job")
+    table.add_column("result")
+    table.add_column("detail", overflow="fold")
+    for job, state in result.jobs.items():
+        table.add_row(
+            job,
+            Text(state.value, style=STATE_STYLE.get(state.value, "")),
+            result.reasons.get(job, ""),
+        )
+    return table
+
+
+def _as_json(result: RunResult) -> dict[str, object]:
+    return {
+        "run_id": result.run_id,
+        "state": result.state.value,
+        "exit_code": result.state.exit_code,
+        "jobs": {
+            job: {
+                "state": state.value,
+                "reason": result.reasons.get(job),
+                "artifacts": list(result.artifacts.get(job, ())),
+                "verdict": (
+                    {
+                        "passed": result.verdicts[job].passed,
+                        "reasons": list(result.verdicts[job].reasons),
+                        "summary": dict(result.verdicts[job].summary),
+                    }
+                    if job in result.verdicts
+                    else None
+                ),
+            }
+            for job, state in result.jobs.items()
+        },
+    }
+
+
+def run_command(
+    project: Annotated[
+        Path, typer.Option("-C", "--project", help="Project directory (default: here).")
+    ] = Path(),
+    commit: Annotated[
+        str | None, typer.Option("--commit", help="Build a clean tree of this commit.")
+    ] = None,
+    pipeline_file: Annotated[
+        Path | None, typer.Option("--pipeline", help="Use this pipeline file.")
+    ] = None,
+    job: Annotated[
+        list[str] | None, typer.Option("--job", "-j", help="Run only this job (and its needs).")
+    ] = None,
+    no_fail_fast: Annotated[
+        bool, typer.Option("--no-fail-fast", help="Keep running independent jobs after a failure.")
+    ] = False,
+    parallel: Annotated[
+        int | None, typer.Option("--parallel", min=1, help="Jobs at once (default: cores).")
+    ] = None,
+    unsafe_no_sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--unsafe-no-sandbox", help="Run jobs on the host WITHOUT isolation. Never on CI."
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Run the pipeline (or the built-in secure default) with each job sandboxed."""
+    options = LocalRunOptions(
+        project=project,
+        commit=commit,
+        pipeline_file=pipeline_file,
+        fail_fast=not no_fail_fast,
+        max_parallel=parallel,
+        unsafe_no_sandbox=unsafe_no_sandbox,
+        jobs=tuple(job or ()),
+    )
+    progress = LiveProgress(err_console) if err_console.is_terminal else LineProgress(err_console)
+    cancel = threading.Event()
+
+    def on_sigint(_signum: int, _frame: FrameType | None) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        err_console.print("cancelling: stopping every job and cleaning its sandbox…")
+        cancel.set()
+
+    def on_prepared(prepared: PreparedRun, run_id: int) -> None:
+        err_console.print(
+            f"run {run_id}: {prepared.loaded.source} on {prepared.context.commit or 'working tree'}"
+            f" (trust {prepared.context.trust.value})",
+            highlight=False,
+        )
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        result = run_local(
+            options,
+            observers=[progress],
+            cancel=cancel,
+            on_prepared=on_prepared,
+            gate_evaluator=_gate_evaluator(project),
+        )
+    finally:
+        progress.stop()
+        signal.signal(signal.SIGINT, previous)
+    if as_json:
+        out_console.print_json(json.dumps(_as_json(result)))
+    err_console.print(_summary(result))
+    raise typer.Exit(result.state.exit_code)
+
+
+def _gate_evaluator(project: Path) -> object:
+    return None
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``bastion run``."""
+    app.command("run")(run_command)

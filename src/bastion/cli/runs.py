@@ -1,0 +1,103 @@
+"""``bastion runs list|show`` and ``bastion logs``: read past runs back."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from bastion.cli.console import err_console, out_console
+from bastion.cli.progress import STATE_STYLE
+from bastion.engine.history import get_run, list_runs, read_log
+from bastion.store import Database, default_database_url, find_repo_root, open_database
+
+__all__ = ["register"]
+
+runs_app = typer.Typer(help="Past runs of this project.", no_args_is_help=True)
+ProjectOption = Annotated[Path, typer.Option("-C", "--project", help="Project directory.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _db(project: Path) -> Database:
+    return open_database(default_database_url(find_repo_root(project)))
+
+
+@runs_app.command("list")
+def list_command(
+    project: ProjectOption = Path(),
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """The newest runs first."""
+    runs = list_runs(_db(project), limit)
+    if as_json:
+        out_console.print_json(json.dumps(runs))
+        return
+    table = Table(show_edge=False)
+    for column in ("id", "status", "commit", "trust", "pipeline", "started", "duration"):
+        table.add_column(column)
+    for run in runs:
+        table.add_row(
+            str(run["id"]),
+            Text(run["status"], style=STATE_STYLE.get(run["status"], "")),
+            (run["commit"] or "-")[:12],
+            run["trust"],
+            run["pipeline"],
+            (run["started_at"] or "-")[:19],
+            f"{run.get('duration_seconds', 0):.1f}s" if "duration_seconds" in run else "-",
+        )
+    out_console.print(table)
+
+
+@runs_app.command("show")
+def show_command(run_id: int, project: ProjectOption = Path(), as_json: JsonOption = False) -> None:
+    """One run with its jobs and steps."""
+    run = get_run(_db(project), run_id)
+    if as_json:
+        out_console.print_json(json.dumps(run))
+        return
+    out_console.print(
+        f"run {run['id']} [{STATE_STYLE.get(run['status'], '')}]{run['status']}[/] "
+        f"{run['pipeline']} commit {run['commit'] or '-'} trust {run['trust']}"
+    )
+    if run["reason"]:
+        out_console.print(f"  {run['reason']}", markup=False)
+    table = Table(show_edge=False)
+    for column in ("job", "status", "steps", "time", "detail"):
+        table.add_column(column)
+    for job in run["jobs"]:
+        steps = ", ".join(f"{s['name']}={s['exit_code']}" for s in job["steps"])
+        took = f"{job['duration_seconds']:.1f}s" if job["duration_seconds"] is not None else "-"
+        table.add_row(
+            job["name"],
+            Text(job["status"], style=STATE_STYLE.get(job["status"], "")),
+            Text(steps),
+            took,
+            Text(job["reason"] or ""),
+        )
+    out_console.print(table)
+
+
+def logs_command(
+    run_id: int,
+    job: Annotated[str | None, typer.Argument(help="One job; all jobs if omitted.")] = None,
+    project: ProjectOption = Path(),
+) -> None:
+    """Print the logs of a run (as recorded, secrets already masked)."""
+    for name, path in read_log(_db(project), run_id, job):
+        if job is None:
+            err_console.print(f"── {name} ──", highlight=False)
+        if path.is_file():
+            sys.stdout.buffer.write(path.read_bytes())
+            sys.stdout.buffer.flush()
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``runs`` and ``logs``."""
+    app.add_typer(runs_app, name="runs")
+    app.command("logs")(logs_command)

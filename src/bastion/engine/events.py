@@ -1,0 +1,79 @@
+"""Engine events: what observers (the live view, the recorder, the audit log) are told.
+
+The engine never prints or writes files itself; it emits these, in order, from one thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bastion.engine.model import GateVerdict, JobState, RunContext, RunId, RunState
+
+__all__ = [
+    "JobChanged",
+    "JobOutput",
+    "Observer",
+    "RunFinished",
+    "RunStarted",
+    "StepChanged",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    run_id: RunId
+    context: RunContext
+    pipeline_source: str
+    pipeline_digest: str
+    jobs: tuple[str, ...]
+    needs: Mapping[str, tuple[str, ...]]
+    kinds: Mapping[str, str]
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class JobChanged:
+    run_id: RunId
+    job: str
+    state: JobState
+    at: float
+    reason: str | None = None
+    verdict: GateVerdict | None = None
+    artifacts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StepChanged:
+    run_id: RunId
+    job: str
+    index: int
+    name: str
+    state: JobState
+    at: float
+    exit_code: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobOutput:
+    run_id: RunId
+    job: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    run_id: RunId
+    state: RunState
+    at: float
+    reasons: Mapping[str, str] = field(default_factory=dict)
+
+
+Event = RunStarted | JobChanged | StepChanged | JobOutput | RunFinished
+
+
+class Observer(Protocol):
+    """Receives every engine event; must be quick (it runs on the engine's thread)."""
+
+    def __call__(self, event: Event) -> None: ...

@@ -1,0 +1,92 @@
+"""Read past runs back from the state database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bastion.errors import UsageError
+from bastion.store import Database, JobRecord, RunRecord
+
+__all__ = ["RunSummary", "get_run", "list_runs", "read_log", "run_to_dict"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """A run with its jobs, as plain data."""
+
+    data: dict[str, Any]
+
+
+def run_to_dict(run: RunRecord, *, with_jobs: bool) -> dict[str, Any]:
+    """JSON-ready form of a run record."""
+    data: dict[str, Any] = {
+        "id": run.id,
+        "status": run.status,
+        "repo": run.repo,
+        "commit": run.commit,
+        "ref": run.ref,
+        "event": run.event,
+        "trust": run.trust,
+        "pipeline": run.pipeline_path,
+        "pipeline_digest": run.pipeline_digest,
+        "reason": run.reason,
+        "created_at": run.created_at.isoformat() if run.created_at else None,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+    if run.started_at and run.finished_at:
+        data["duration_seconds"] = round((run.finished_at - run.started_at).total_seconds(), 3)
+    if with_jobs:
+        data["jobs"] = [_job_to_dict(job) for job in run.jobs]
+    return data
+
+
+def _job_to_dict(job: JobRecord) -> dict[str, Any]:
+    duration = None
+    if job.started_at and job.finished_at:
+        duration = round((job.finished_at - job.started_at).total_seconds(), 3)
+    return {
+        "name": job.name,
+        "kind": job.kind,
+        "status": job.status,
+        "reason": job.reason,
+        "duration_seconds": duration,
+        "log": job.log_path,
+        "result": job.result,
+        "steps": [
+            {"index": s.index, "name": s.name, "status": s.status, "exit_code": s.exit_code}
+            for s in job.steps
+        ],
+    }
+
+
+def list_runs(db: Database, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest runs first."""
+    with db.session() as session:
+        runs = session.scalars(select(RunRecord).order_by(RunRecord.id.desc()).limit(limit))
+        return [run_to_dict(run, with_jobs=False) for run in runs]
+
+
+def get_run(db: Database, run_id: int) -> dict[str, Any]:
+    """One run with its jobs and steps; UsageError if there is no such run."""
+    with db.session() as session:
+        run = session.get(RunRecord, run_id)
+        if run is None:
+            raise UsageError(f"no run {run_id} here", hint="`bastion runs list` shows the runs")
+        return run_to_dict(run, with_jobs=True)
+
+
+def read_log(db: Database, run_id: int, job: str | None) -> list[tuple[str, Path]]:
+    """(job, log path) of one job or of every job of a run, in run order."""
+    run = get_run(db, run_id)
+    jobs = run["jobs"]
+    if job is not None:
+        jobs = [j for j in jobs if j["name"] == job]
+        if not jobs:
+            names = ", ".join(j["name"] for j in run["jobs"])
+            raise UsageError(f"run {run_id} has no job '{job}'", hint=f"jobs are: {names}")
+    return [(j["name"], Path(j["log"])) for j in jobs if j["log"]]

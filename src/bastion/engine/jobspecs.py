@@ -1,0 +1,114 @@
+"""Turn a pipeline job into the executor's plain :class:`JobSpec`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bastion.engine.model import GateEvaluator, RunContext, RunId
+from bastion.errors import EngineError
+from bastion.executors import JobSpec, StepSpec, WorkspaceSource
+from bastion.pipeline import Job, Pipeline, Plan
+from bastion.sandbox.runtime import bastion_runtime_binds
+
+__all__ = ["JobSpecFactory"]
+
+_SHELL = ("/bin/sh", "-e", "-c")
+
+
+class JobSpecFactory:
+    """Builds each job's spec for one run."""
+
+    def __init__(
+        self,
+        *,
+        run_id: RunId,
+        plan: Plan,
+        pipeline: Pipeline,
+        context: RunContext,
+        source_path: Path,
+        source_commit: str | None,
+        git_prefix: str,
+        artifact_root: Path,
+        gate_evaluator: GateEvaluator | None,
+    ) -> None:
+        self.run_id = run_id
+        self.plan = plan
+        self.pipeline = pipeline
+        self.context = context
+        self.source = WorkspaceSource(
+            str(source_path),
+            f"{source_commit}:{git_prefix}" if source_commit and git_prefix else source_commit,
+        )
+        self.artifact_root = artifact_root
+        self.gate_evaluator = gate_evaluator
+        self.gates = {name: job.gate for name, job in plan.jobs.items() if job.gate is not None}
+
+    def _env(self, name: str, job: Job) -> dict[str, str]:
+        return {
+            "CI": "true",
+            "BASTION": "1",
+            "BASTION_RUN_ID": str(self.run_id),
+            "BASTION_JOB": name,
+            "BASTION_COMMIT": self.context.commit or "",
+            "BASTION_REF": self.context.ref or "",
+            "BASTION_TRUST": self.context.trust.value,
+            **self.pipeline.env,
+            **job.env,
+        }
+
+    def build(self, name: str) -> JobSpec:
+        """The spec of job ``name``."""
+        job = self.plan.jobs[name]
+        binds = list(job.tools)
+        collect: tuple[str, ...] = ()
+        if job.gate is not None:
+            steps, gate_binds, collect = self._gate_steps(name, job)
+            binds += gate_binds
+        else:
+            steps = tuple(
+                StepSpec(
+                    name=step.display_name,
+                    argv=(*_SHELL, step.run),
+                    env=dict(step.env),
+                    working_directory=step.working_directory or job.working_directory,
+                    timeout_seconds=step.timeout or job.step_timeout,
+                )
+                for step in job.steps or ()
+            )
+        network = job.network if isinstance(job.network, str) else "proxy"
+        return JobSpec(
+            run_id=self.run_id,
+            job=name,
+            steps=steps,
+            source=self.source,
+            env=self._env(name, job),
+            memory_bytes=job.limits.memory,
+            max_processes=job.limits.processes,
+            max_open_files=job.limits.open_files,
+            network=network,
+            read_only_binds=tuple(dict.fromkeys(binds)),
+            rootfs=job.rootfs,
+            collect=collect,
+            artifacts=tuple(job.artifacts),
+            artifact_dir=str(self.artifact_root / name) if job.artifacts else None,
+        )
+
+    def _gate_steps(
+        self, name: str, job: Job
+    ) -> tuple[tuple[StepSpec, ...], list[str], tuple[str, ...]]:
+        gate = job.gate
+        if gate is None or self.gate_evaluator is None:
+            raise EngineError(f"job '{name}' uses a gate but no gate runner is configured")
+        report = self.gate_evaluator.report_path(gate)
+        argv = self.gate_evaluator.command(gate, dict(job.with_), report)
+        binds = [str(p) for p in bastion_runtime_binds()]
+        binds += list(self.gate_evaluator.binds(gate))
+        step = StepSpec(
+            name=f"bastion/{gate}",
+            argv=argv,
+            working_directory=".",
+            timeout_seconds=job.step_timeout,
+            env={"BASTION_GATE_OPTIONS": json.dumps(job.with_, sort_keys=True)},
+        )
+        return (step,), binds, (report,)

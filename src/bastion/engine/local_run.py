@@ -1,0 +1,199 @@
+"""``bastion run``: compose pipeline, sandbox, executor, store and observers for one local run.
+
+>>> from bastion.engine.local_run import LocalRunOptions, run_local
+>>> result = run_local(LocalRunOptions(project=Path("examples/python-service")))
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bastion.engine.events import Observer
+from bastion.engine.git_context import GitState, read_file_at_commit, read_git_state
+from bastion.engine.jobspecs import JobSpecFactory
+from bastion.engine.model import GateEvaluator, RunContext, RunResult, Trust
+from bastion.engine.recorder import Recorder, create_run
+from bastion.engine.scheduler import Scheduler, SchedulerConfig
+from bastion.errors import UsageError
+from bastion.executors import LocalExecutor
+from bastion.pipeline import (
+    LoadedPipeline,
+    Plan,
+    default_pipeline,
+    load_pipeline,
+    parse_pipeline,
+    plan_pipeline,
+)
+from bastion.sandbox import BubblewrapSandbox, UnsafeHostRunner, check_sandbox_available
+from bastion.sandbox.interface import Sandbox
+from bastion.scanners.registry import available_gates
+from bastion.store import Database, default_database_url, find_repo_root, open_database, state_dir
+
+__all__ = ["PIPELINE_FILES", "LocalRunOptions", "PreparedRun", "prepare_run", "run_local"]
+
+logger = logging.getLogger("bastion.engine")
+PIPELINE_FILES = (".bastion/pipeline.yml", ".bastion/pipeline.yaml")
+
+
+@dataclass(frozen=True, slots=True)
+class LocalRunOptions:
+    """What the user asked for on the command line."""
+
+    project: Path = field(default_factory=Path.cwd)
+    commit: str | None = None
+    pipeline_file: Path | None = None
+    fail_fast: bool = True
+    max_parallel: int | None = None
+    unsafe_no_sandbox: bool = False
+    jobs: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class PreparedRun:
+    """Everything resolved before the first job starts."""
+
+    root: Path
+    loaded: LoadedPipeline
+    context: RunContext
+    git: GitState
+    state: Path
+    db: Database
+
+
+def _load(root: Path, options: LocalRunOptions, git: GitState) -> LoadedPipeline:
+    if options.pipeline_file is not None:
+        return load_pipeline(options.pipeline_file, display=str(options.pipeline_file))
+    for relative in PIPELINE_FILES:
+        if options.commit and git.commit:
+            raw = read_file_at_commit(root, git.commit, relative)
+            if raw is not None:
+                return parse_pipeline(raw, source=f"{relative}@{git.commit[:12]}")
+        elif (root / relative).is_file():
+            return load_pipeline(root / relative, display=relative)
+    return default_pipeline(root, available_gates())
+
+
+def _trust(git: GitState) -> Trust:
+    # A local run is never more than `local`; uncommitted changes make it `dirty` (never signed).
+    return Trust.DIRTY if git.commit is None or git.dirty else Trust.LOCAL
+
+
+def prepare_run(options: LocalRunOptions) -> PreparedRun:
+    """Resolve project, commit, pipeline and state; raise before anything runs."""
+    if not options.project.is_dir():
+        raise UsageError(f"{options.project} is not a directory", hint="pass -C PROJECT_DIR")
+    root = find_repo_root(options.project)
+    git = read_git_state(root, options.commit)
+    loaded = _load(root, options, git)
+    context = RunContext(
+        repo=git.remote or str(root),
+        commit=git.commit,
+        ref=git.ref,
+        event="local",
+        trust=_trust(git),
+    )
+    state = state_dir(root)
+    return PreparedRun(root, loaded, context, git, state, open_database(default_database_url(root)))
+
+
+def make_sandbox(unsafe: bool) -> Sandbox:
+    """The bubblewrap sandbox, or, only when explicitly asked, the unsafe host runner."""
+    if unsafe:
+        logger.warning(
+            "--unsafe-no-sandbox: jobs run on the host WITHOUT isolation, as %s",
+            "root" if sys.platform == "linux" and _is_root() else "this user",
+        )
+        return UnsafeHostRunner()
+    check_sandbox_available()
+    return BubblewrapSandbox()
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def run_local(
+    options: LocalRunOptions,
+    *,
+    observers: Sequence[Observer] = (),
+    gate_evaluator: GateEvaluator | None = None,
+    cancel: threading.Event | None = None,
+    on_prepared: Callable[[PreparedRun, int], None] | None = None,
+) -> RunResult:
+    """Run the project's pipeline locally, every job sandboxed; returns how it ended."""
+    prepared = prepare_run(options)
+    sandbox = make_sandbox(options.unsafe_no_sandbox)
+    plan = plan_pipeline(prepared.loaded.pipeline, source=prepared.loaded.source)
+    if options.jobs:
+        plan = _only(plan, options.jobs, prepared.loaded)
+    run_id = create_run(
+        prepared.db, prepared.context, prepared.loaded.source, prepared.loaded.digest
+    )
+    if on_prepared is not None:
+        on_prepared(prepared, run_id)
+    scratch = Path(tempfile.mkdtemp(prefix=f"bastion-run-{run_id}-"))
+    try:
+        factory = JobSpecFactory(
+            run_id=run_id,
+            plan=plan,
+            pipeline=prepared.loaded.pipeline,
+            context=prepared.context,
+            source_path=prepared.root,
+            source_commit=options.commit and prepared.git.commit,
+            git_prefix=prepared.git.prefix,
+            artifact_root=prepared.state / "artifacts" / "staging" / str(run_id),
+            gate_evaluator=gate_evaluator,
+        )
+        executor = LocalExecutor(sandbox, scratch, max_parallel=options.max_parallel)
+        try:
+            scheduler = Scheduler(
+                run_id=run_id,
+                plan=plan,
+                context=prepared.context,
+                executor=executor,
+                build_spec=factory.build,
+                gate_evaluator=gate_evaluator,
+                observers=[Recorder(prepared.db, prepared.state / "logs"), *observers],
+                config=SchedulerConfig(
+                    fail_fast=options.fail_fast,
+                    pipeline_source=prepared.loaded.source,
+                    pipeline_digest=prepared.loaded.digest,
+                    gates=factory.gates,
+                ),
+                cancel=cancel,
+            )
+            return scheduler.execute()
+        finally:
+            executor.shutdown()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        prepared.db.dispose()
+
+
+def _only(plan: Plan, jobs: tuple[str, ...], loaded: LoadedPipeline) -> Plan:
+    """The plan cut down to ``jobs`` and everything they need."""
+    unknown = [j for j in jobs if j not in plan.jobs]
+    if unknown:
+        raise UsageError(
+            f"no job named {', '.join(unknown)} in {loaded.source}",
+            hint=f"jobs are: {', '.join(plan.order)}",
+        )
+    wanted: set[str] = set()
+    stack = list(jobs)
+    while stack:
+        name = stack.pop()
+        if name not in wanted:
+            wanted.add(name)
+            stack.extend(plan.needs(name))
+    sub = loaded.pipeline.model_copy(
+        update={"jobs": {k: v for k, v in loaded.pipeline.jobs.items() if k in wanted}}
+    )
+    return plan_pipeline(sub, source=loaded.source)

@@ -1,0 +1,140 @@
+"""A run's vocabulary: states, context, the verdict of a gate, the result of a run."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NewType, Protocol
+
+__all__ = [
+    "GateEvaluator",
+    "GateVerdict",
+    "JobState",
+    "RunContext",
+    "RunId",
+    "RunResult",
+    "RunState",
+    "Trust",
+]
+
+RunId = NewType("RunId", int)
+
+
+class RunState(enum.StrEnum):
+    """States of a run; the last five are final."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    PASSED = "passed"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+
+    @property
+    def exit_code(self) -> int:
+        """The CLI's exit code for a run that ended in this state."""
+        return _EXIT[self]
+
+
+_EXIT = {
+    RunState.QUEUED: 3,
+    RunState.RUNNING: 3,
+    RunState.PASSED: 0,
+    RunState.FAILED: 1,
+    RunState.BLOCKED: 1,
+    RunState.CANCELLED: 130,
+    RunState.ERROR: 3,
+}
+
+
+class JobState(enum.StrEnum):
+    """States of a job; ``skipped`` means a job it needs did not pass."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    PASSED = "passed"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+    @property
+    def final(self) -> bool:
+        return self not in (JobState.QUEUED, JobState.RUNNING)
+
+
+class Trust(enum.StrEnum):
+    """Trust levels of the trust model (ARCHITECTURE.md) plus the two local ones."""
+
+    UNTRUSTED = "untrusted"
+    INTERNAL = "internal"
+    TRUSTED = "trusted"
+    RELEASE = "release"
+    LOCAL = "local"
+    DIRTY = "dirty"
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """What is being built: repository, commit, ref, the triggering event and trust."""
+
+    repo: str
+    commit: str | None
+    ref: str | None
+    event: str
+    trust: Trust
+
+    def as_policy_input(self) -> dict[str, Any]:
+        return {
+            "repo": self.repo,
+            "commit": self.commit,
+            "ref": self.ref,
+            "event": self.event,
+            "trust": self.trust.value,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GateVerdict:
+    """A gate's decision: passed or blocked, why, and a summary for reports."""
+
+    passed: bool
+    reasons: tuple[str, ...] = ()
+    summary: Mapping[str, Any] = field(default_factory=dict)
+
+
+class GateEvaluator(Protocol):
+    """Turns a gate job's collected report into a verdict (policy lives behind this)."""
+
+    def report_path(self, gate: str) -> str:
+        """Workspace-relative path where the sandboxed gate writes its report."""
+        ...
+
+    def command(self, gate: str, options: Mapping[str, Any], report_path: str) -> tuple[str, ...]:
+        """The argv that runs ``gate`` inside the sandbox."""
+        ...
+
+    def binds(self, gate: str) -> tuple[str, ...]:
+        """Host directories the gate needs read-only (tool environments, databases)."""
+        ...
+
+    def evaluate(
+        self, job: str, gate: str, report: bytes | None, context: RunContext
+    ) -> GateVerdict:
+        """Decide; a missing or unreadable report must block (fail closed)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """How a run ended."""
+
+    run_id: RunId
+    state: RunState
+    jobs: Mapping[str, JobState]
+    reasons: Mapping[str, str]
+    verdicts: Mapping[str, GateVerdict] = field(default_factory=dict)
+    artifacts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

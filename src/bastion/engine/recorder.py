@@ -1,0 +1,154 @@
+"""The recorder: an observer that writes a run's record to the database and its logs to files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, TypeVar
+
+from bastion.engine.events import Event, JobChanged, JobOutput, RunFinished, RunStarted, StepChanged
+from bastion.engine.model import JobState, RunContext, RunId
+from bastion.errors import StoreError
+from bastion.store import Database, JobRecord, RunRecord, StepRecord
+
+__all__ = ["Recorder", "create_run"]
+
+
+def _at(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+_T = TypeVar("_T")
+
+
+def _present(value: _T | None, what: str) -> _T:
+    if value is None:
+        raise StoreError(f"{what} vanished from the state database during the run")
+    return value
+
+
+def create_run(db: Database, context: RunContext, pipeline_source: str, digest: str) -> RunId:
+    """Insert a queued run and return its id."""
+    with db.session() as session:
+        record = RunRecord(
+            repo=context.repo,
+            commit=context.commit,
+            ref=context.ref,
+            event=context.event,
+            trust=context.trust.value,
+            pipeline_path=pipeline_source,
+            pipeline_digest=digest,
+            status="queued",
+        )
+        session.add(record)
+        session.flush()
+        return RunId(record.id)
+
+
+class Recorder:
+    """Persists every state change; appends job output to ``<logs>/<run>/<job>.log``."""
+
+    def __init__(self, db: Database, log_root: Path) -> None:
+        self.db = db
+        self.log_root = log_root
+        self._logs: dict[str, IO[bytes]] = {}
+        self._job_ids: dict[str, int] = {}
+        self._run_id: RunId | None = None
+
+    def log_path(self, run_id: RunId, job: str) -> Path:
+        return self.log_root / str(run_id) / f"{job}.log"
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, JobOutput):
+            self._log(event.job).write(event.data)
+        elif isinstance(event, RunStarted):
+            self._started(event)
+        elif isinstance(event, JobChanged):
+            self._job_changed(event)
+        elif isinstance(event, StepChanged):
+            self._step_changed(event)
+        elif isinstance(event, RunFinished):
+            self._finished(event)
+
+    def _log(self, job: str) -> IO[bytes]:
+        handle = self._logs.get(job)
+        if handle is None:
+            path = self.log_path(_present(self._run_id, "run"), job)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            handle = path.open("ab", buffering=64 * 1024)
+            self._logs[job] = handle
+        return handle
+
+    def _started(self, event: RunStarted) -> None:
+        self._run_id = event.run_id
+        with self.db.session() as session:
+            run = _present(session.get(RunRecord, event.run_id), f"run {event.run_id}")
+            run.status = "running"
+            run.started_at = _at(event.at)
+            for name in event.jobs:
+                job = JobRecord(
+                    run_id=event.run_id,
+                    name=name,
+                    kind=event.kinds[name],
+                    status=JobState.QUEUED.value,
+                    log_path=str(self.log_path(event.run_id, name)),
+                )
+                session.add(job)
+            session.flush()
+            for job in run.jobs:
+                self._job_ids[job.name] = job.id
+
+    def _job_changed(self, event: JobChanged) -> None:
+        if event.state.final and event.job in self._logs:
+            self._logs.pop(event.job).close()
+        with self.db.session() as session:
+            job = _present(session.get(JobRecord, self._job_ids[event.job]), event.job)
+            job.status = event.state.value
+            job.reason = event.reason
+            if event.state is JobState.RUNNING:
+                job.started_at = _at(event.at)
+            elif event.state.final:
+                job.finished_at = _at(event.at)
+                result: dict[str, object] = {}
+                if event.verdict is not None:
+                    result["verdict"] = {
+                        "passed": event.verdict.passed,
+                        "reasons": list(event.verdict.reasons),
+                        "summary": dict(event.verdict.summary),
+                    }
+                if event.artifacts:
+                    result["artifacts"] = list(event.artifacts)
+                job.result = result or None
+
+    def _step_changed(self, event: StepChanged) -> None:
+        with self.db.session() as session:
+            job_id = self._job_ids[event.job]
+            step = (
+                session.query(StepRecord)
+                .filter(StepRecord.job_id == job_id, StepRecord.index == event.index)
+                .one_or_none()
+            )
+            if step is None:
+                step = StepRecord(
+                    job_id=job_id,
+                    index=event.index,
+                    name=event.name,
+                    status=event.state.value,
+                    started_at=_at(event.at),
+                )
+                session.add(step)
+            else:
+                step.status = event.state.value
+                step.exit_code = event.exit_code
+                step.finished_at = _at(event.at)
+
+    def _finished(self, event: RunFinished) -> None:
+        for handle in self._logs.values():
+            handle.close()
+        self._logs.clear()
+        with self.db.session() as session:
+            run = _present(session.get(RunRecord, event.run_id), f"run {event.run_id}")
+            run.status = event.state.value
+            run.finished_at = _at(event.at)
+            failed = {job: why for job, why in event.reasons.items() if why}
+            run.reason = "; ".join(f"{job}: {why}" for job, why in failed.items())[:4000] or None

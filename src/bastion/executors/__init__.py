@@ -1,0 +1,28 @@
+"""Where jobs run: ``local`` (threads on this machine); a Celery executor can implement the
+same :class:`Executor` interface without the engine changing."""
+
+from bastion.executors.interface import (
+    Executor,
+    JobEvent,
+    JobEventKind,
+    JobHandle,
+    JobOutcome,
+    JobSpec,
+    StepSpec,
+    WorkspaceSource,
+)
+from bastion.executors.job_runner import run_job
+from bastion.executors.local import LocalExecutor
+
+__all__ = [
+    "Executor",
+    "JobEvent",
+    "JobEventKind",
+    "JobHandle",
+    "JobOutcome",
+    "JobSpec",
+    "LocalExecutor",
+    "StepSpec",
+    "WorkspaceSource",
+    "run_job",
+]

@@ -1,0 +1,137 @@
+"""Where jobs run. A job is plain, serialisable data; its progress comes back as events.
+
+The engine hands a :class:`JobSpec` to an :class:`Executor` and listens to :class:`JobEvent`s;
+it never knows whether the job ran in a local thread or on a Celery worker elsewhere.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+__all__ = [
+    "Executor",
+    "JobEvent",
+    "JobEventKind",
+    "JobHandle",
+    "JobOutcome",
+    "JobSpec",
+    "StepSpec",
+    "WorkspaceSource",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceSource:
+    """What the fresh workspace holds: the tree at ``path`` as it is, or ``commit`` of it."""
+
+    path: str
+    commit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepSpec:
+    """One command of a job: an argv run in the sandbox."""
+
+    name: str
+    argv: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+    working_directory: str = "."
+    timeout_seconds: float = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """Everything needed to run one job, and nothing that must stay on the engine's side.
+
+    ``collect`` lists workspace-relative files whose bytes come back in the outcome (a gate's
+    report); ``artifacts`` are globs copied out to ``artifact_dir`` before the workspace goes.
+    ``network`` is ``none``, ``host`` or ``proxy``; with ``proxy`` the executor is given an
+    egress proxy socket for the job.
+    """
+
+    run_id: int
+    job: str
+    steps: tuple[StepSpec, ...]
+    source: WorkspaceSource
+    env: Mapping[str, str] = field(default_factory=dict)
+    memory_bytes: int | None = None
+    max_processes: int | None = None
+    max_open_files: int = 4096
+    network: str = "none"
+    proxy_socket: str | None = None
+    read_only_binds: tuple[str, ...] = ()
+    rootfs: str | None = None
+    collect: tuple[str, ...] = ()
+    artifacts: tuple[str, ...] = ()
+    artifact_dir: str | None = None
+    exclude: tuple[str, ...] = (".git", ".bastion/state")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class JobEventKind(enum.StrEnum):
+    """What happened to a job."""
+
+    STARTED = "started"
+    STEP_STARTED = "step_started"
+    OUTPUT = "output"
+    STEP_FINISHED = "step_finished"
+    FINISHED = "finished"
+
+
+@dataclass(frozen=True, slots=True)
+class JobOutcome:
+    """How a job ended. ``status`` is passed, failed, cancelled or error."""
+
+    status: str
+    reason: str | None = None
+    collected: Mapping[str, bytes] = field(default_factory=dict)
+    artifacts: tuple[str, ...] = ()
+    failed_step: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobEvent:
+    """One event of one job; ``data`` is output bytes for OUTPUT."""
+
+    kind: JobEventKind
+    job: str
+    step_index: int | None = None
+    step_name: str | None = None
+    exit_code: int | None = None
+    data: bytes = b""
+    outcome: JobOutcome | None = None
+    at: float = 0.0
+
+
+JobEventSink = Callable[[JobEvent], None]
+
+
+class JobHandle(Protocol):
+    """A submitted job."""
+
+    def cancel(self) -> None:
+        """Ask the job to stop; its sandbox is killed and cleaned."""
+        ...
+
+    def wait(self, timeout: float | None = None) -> JobOutcome | None:
+        """The outcome, or None if still running after ``timeout`` seconds."""
+        ...
+
+
+class Executor(Protocol):
+    """Runs jobs somewhere and reports their events."""
+
+    name: str
+
+    def submit(self, spec: JobSpec, on_event: JobEventSink) -> JobHandle:
+        """Start ``spec``; events arrive on ``on_event`` from any thread."""
+        ...
+
+    def shutdown(self) -> None:
+        """Cancel what runs and release resources."""
+        ...

@@ -1,0 +1,227 @@
+"""Run one job: fresh workspace, each step in the sandbox, collect results, remove everything.
+
+Shared by every executor (a local thread or a Celery worker runs the same function), so a job
+behaves the same wherever it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bastion.errors import SandboxError
+from bastion.executors.interface import (
+    JobEvent,
+    JobEventKind,
+    JobEventSink,
+    JobOutcome,
+    JobSpec,
+    StepSpec,
+)
+from bastion.sandbox import Workspace
+from bastion.sandbox.interface import Limits, NetworkMode, NetworkPolicy, Sandbox, SandboxSpec
+
+__all__ = ["OutputFilterFactory", "run_job"]
+
+_MAX_COLLECT_BYTES = 64 * 1024 * 1024
+
+OutputFilter = Callable[[bytes | None], bytes]
+"""Called with each chunk, then once with None at the end of a step to flush what it held."""
+OutputFilterFactory = Callable[[JobSpec], OutputFilter]
+
+
+def _passthrough(_spec: JobSpec) -> OutputFilter:
+    return lambda chunk: chunk or b""
+
+
+def run_job(
+    spec: JobSpec,
+    *,
+    sandbox: Sandbox,
+    workspace_parent: Path,
+    on_event: JobEventSink,
+    cancelled: threading.Event,
+    files: dict[str, bytes] | None = None,
+    output_filter: OutputFilterFactory = _passthrough,
+) -> JobOutcome:
+    """Run ``spec`` to its end; the workspace is removed whatever happens."""
+    on_event(JobEvent(JobEventKind.STARTED, spec.job, at=time.time()))
+    try:
+        outcome = _run_in_workspace(
+            spec, sandbox, workspace_parent, on_event, cancelled, files or {}, output_filter
+        )
+    except SandboxError as exc:
+        outcome = JobOutcome(status="error", reason=exc.diagnostics())
+    on_event(JobEvent(JobEventKind.FINISHED, spec.job, outcome=outcome, at=time.time()))
+    return outcome
+
+
+def _workspace(spec: JobSpec, parent: Path) -> Workspace:
+    source = Path(spec.source.path)
+    if spec.source.commit:
+        return Workspace.from_commit(source, spec.source.commit, parent)
+    return Workspace.from_working_tree(source, parent)
+
+
+def _run_in_workspace(
+    spec: JobSpec,
+    sandbox: Sandbox,
+    parent: Path,
+    on_event: JobEventSink,
+    cancelled: threading.Event,
+    files: dict[str, bytes],
+    output_filter: OutputFilterFactory,
+) -> JobOutcome:
+    with _workspace(spec, parent) as workspace:
+        for index, step in enumerate(spec.steps):
+            if cancelled.is_set():
+                return JobOutcome(status="cancelled", reason="cancelled before step started")
+            failure = _run_step(
+                spec,
+                index,
+                step,
+                sandbox,
+                workspace.path,
+                on_event,
+                cancelled,
+                files,
+                output_filter(spec),
+            )
+            if failure is not None:
+                return failure
+        collected = _collect(workspace.path, spec.collect)
+        artifacts = _copy_artifacts(workspace.path, spec)
+    return JobOutcome(status="passed", collected=collected, artifacts=artifacts)
+
+
+def _sandbox_spec(
+    spec: JobSpec, step: StepSpec, workspace: Path, files: dict[str, bytes]
+) -> SandboxSpec:
+    network = NetworkPolicy(NetworkMode(spec.network))
+    if network.mode is NetworkMode.PROXY:
+        if not spec.proxy_socket:
+            raise SandboxError(f"job {spec.job}: network allow-list given but no egress proxy")
+        network = NetworkPolicy(NetworkMode.PROXY, Path(spec.proxy_socket))
+    return SandboxSpec(
+        argv=step.argv,
+        workspace=workspace,
+        env={**spec.env, **step.env},
+        working_directory=step.working_directory,
+        limits=Limits(
+            timeout_seconds=step.timeout_seconds,
+            memory_bytes=spec.memory_bytes,
+            max_processes=spec.max_processes,
+            max_open_files=spec.max_open_files,
+        ),
+        network=network,
+        read_only_binds=tuple(Path(p) for p in spec.read_only_binds),
+        rootfs=Path(spec.rootfs) if spec.rootfs else None,
+        files=files,
+    )
+
+
+def _run_step(
+    spec: JobSpec,
+    index: int,
+    step: StepSpec,
+    sandbox: Sandbox,
+    workspace: Path,
+    on_event: JobEventSink,
+    cancelled: threading.Event,
+    files: dict[str, bytes],
+    filter_output: OutputFilter,
+) -> JobOutcome | None:
+    on_event(JobEvent(JobEventKind.STEP_STARTED, spec.job, index, step.name, at=time.time()))
+
+    def emit(chunk: bytes) -> None:
+        masked = filter_output(chunk)
+        if masked:
+            on_event(JobEvent(JobEventKind.OUTPUT, spec.job, index, data=masked))
+
+    result = sandbox.run(_sandbox_spec(spec, step, workspace, files), emit, cancel=cancelled.is_set)
+    tail = filter_output(None)
+    if tail:
+        on_event(JobEvent(JobEventKind.OUTPUT, spec.job, index, data=tail))
+    on_event(
+        JobEvent(
+            JobEventKind.STEP_FINISHED,
+            spec.job,
+            index,
+            step.name,
+            exit_code=result.exit_code,
+            at=time.time(),
+        )
+    )
+    if result.cancelled:
+        return JobOutcome(status="cancelled", reason="cancelled", failed_step=index)
+    if result.timed_out:
+        reason = f"step '{step.name}' timed out after {step.timeout_seconds:g} s"
+        return JobOutcome(status="failed", reason=reason, failed_step=index)
+    if result.exit_code != 0:
+        how = (
+            f"killed by signal {result.signal}"
+            if result.signal
+            else f"exited with {result.exit_code}"
+        )
+        return JobOutcome(status="failed", reason=f"step '{step.name}' {how}", failed_step=index)
+    return None
+
+
+def _open_inside(root: Path, relative: str) -> int | None:
+    """Open ``root/relative`` for reading without following any symlink (the job owns it)."""
+    parts = Path(relative).parts
+    if Path(relative).is_absolute() or ".." in parts:
+        return None
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in parts[:-1]:
+            nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        return os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW, dir_fd=fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _collect(root: Path, paths: tuple[str, ...]) -> dict[str, bytes]:
+    collected: dict[str, bytes] = {}
+    for relative in paths:
+        fd = _open_inside(root, relative)
+        if fd is None:
+            continue
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                continue
+            data = handle.read(_MAX_COLLECT_BYTES + 1)
+        if len(data) <= _MAX_COLLECT_BYTES:
+            collected[relative] = data
+    return collected
+
+
+def _copy_artifacts(root: Path, spec: JobSpec) -> tuple[str, ...]:
+    if not spec.artifacts or not spec.artifact_dir:
+        return ()
+    target = Path(spec.artifact_dir)
+    copied: list[str] = []
+    for pattern in spec.artifacts:
+        for match in sorted(root.glob(pattern)):
+            relative = match.relative_to(root).as_posix()
+            fd = _open_inside(root, relative)
+            if fd is None:
+                continue  # a symlink or a path outside: never followed
+            with os.fdopen(fd, "rb") as handle:
+                if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                    continue
+                destination = target / relative
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                with destination.open("wb") as out:
+                    shutil.copyfileobj(handle, out, 1024 * 1024)
+            copied.append(relative)
+    return tuple(copied)
