@@ -30,10 +30,12 @@ def _register() -> None:
     from bastion.cli import run as run_cli
     from bastion.cli import runs as runs_cli
     from bastion.cli import schema as schema_cli
+    from bastion.cli import tools as tools_cli
 
     run_cli.register(app)
     runs_cli.register(app)
     schema_cli.register(app)
+    tools_cli.register(app)
 
 
 def run() -> None:
@@ -41,7 +43,8 @@ def run() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     _register()
     try:
-        app(standalone_mode=False)
+        # Without standalone mode Click returns a command's exit code instead of exiting.
+        code = app(standalone_mode=False)
     except BastionError as exc:
         err_console.print(f"[bold red]error:[/] {exc.diagnostics()}", highlight=False)
         sys.exit(exc.exit_code)
@@ -59,6 +62,7 @@ def run() -> None:
             exc.show()
             sys.exit(2)
         raise
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from rich.text import Text
 from bastion.cli.console import err_console, out_console
 from bastion.cli.progress import STATE_STYLE, LineProgress, LiveProgress
 from bastion.engine.local_run import LocalRunOptions, PreparedRun, run_local
-from bastion.engine.model import RunResult
+from bastion.engine.model import GateEvaluator, RunResult
 
 __all__ = ["register"]
 
@@ -131,7 +131,7 @@ def run_command(
     raise typer.Exit(result.state.exit_code)
 
 
-def _gate_evaluator(project: Path) -> object:
+def _gate_evaluator(project: Path) -> GateEvaluator | None:
     return None
 
 

@@ -5,9 +5,8 @@ The engine never prints or writes files itself; it emits these, in order, from o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from bastion.engine.model import GateVerdict, JobState, RunContext, RunId, RunState
 
@@ -73,7 +72,5 @@ class RunFinished:
 Event = RunStarted | JobChanged | StepChanged | JobOutput | RunFinished
 
 
-class Observer(Protocol):
-    """Receives every engine event; must be quick (it runs on the engine's thread)."""
-
-    def __call__(self, event: Event) -> None: ...
+Observer = Callable[[Event], None]
+"""Receives every engine event; must be quick (it runs on the engine's thread)."""

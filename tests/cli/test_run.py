@@ -1,0 +1,127 @@
+"""`bastion run`, `runs`, `logs` and `schema` end to end, as a user types them (exit codes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+BASTION = str(Path(sys.executable).with_name("bastion"))
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "python-service"
+
+
+def bastion(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [BASTION, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300, check=False
+    )
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the example as its own committed git repository."""
+    repo = tmp_path / "svc"
+    shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("state", "__pycache__"))
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "init")
+    return repo
+
+
+def test_example_pipeline_passes_and_is_recorded(project: Path) -> None:
+    done = bastion("run", "-C", str(project), "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["state"] == "passed"
+    assert result["jobs"]["build"]["artifacts"] == ["dist/inventory-service.pyz"]
+    assert "trust local" in done.stderr
+    listed = json.loads(bastion("runs", "list", "-C", str(project), "--json").stdout)
+    assert listed[0]["status"] == "passed"
+    shown = json.loads(
+        bastion("runs", "show", str(listed[0]["id"]), "-C", str(project), "--json").stdout
+    )
+    assert [j["name"] for j in shown["jobs"]] == ["test", "build"]
+    assert shown["jobs"][1]["steps"][0]["exit_code"] == 0
+    log = bastion("logs", str(listed[0]["id"]), "test", "-C", str(project))
+    assert "Ran 6 tests" in log.stdout
+    # the state directory keeps itself out of git
+    status = subprocess.run(
+        ["git", "-C", str(project), "status", "--porcelain"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert status.stdout == ""
+
+
+def test_failing_job_exits_1_and_dirty_tree_is_marked(project: Path) -> None:
+    (project / "tests" / "test_broken.py").write_text(
+        "import unittest\n\nclass T(unittest.TestCase):\n    def test_x(self):\n        self.fail('no')\n"
+    )
+    done = bastion("run", "-C", str(project), "--json")
+    assert done.returncode == 1
+    result = json.loads(done.stdout)
+    assert result["jobs"]["test"]["state"] == "failed"
+    assert result["jobs"]["build"]["state"] == "skipped"
+    assert "trust dirty" in done.stderr
+
+
+def test_commit_option_builds_the_committed_tree(project: Path) -> None:
+    (project / "tests" / "test_broken.py").write_text("raise SystemExit(1)\n")
+    done = bastion("run", "-C", str(project), "--commit", "HEAD", "--json")
+    assert done.returncode == 0, done.stderr
+    assert bastion("run", "-C", str(project), "--commit", "nope").returncode == 2
+
+
+def test_bad_pipeline_exits_2_with_location(project: Path) -> None:
+    (project / ".bastion/pipeline.yml").write_text("jobs:\n  test:\n    stepz: []\n")
+    done = bastion("run", "-C", str(project))
+    assert done.returncode == 2
+    assert ".bastion/pipeline.yml:3:5: unknown key 'stepz'" in done.stderr
+    assert "did you mean 'steps'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_missing_bubblewrap_exits_3_with_install_command(project: Path, tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("git", "sh"):
+        found = shutil.which(tool)
+        assert found is not None
+        os.symlink(found, bin_dir / tool)
+    done = bastion("run", "-C", str(project), env={**os.environ, "PATH": str(bin_dir)})
+    assert done.returncode == 3
+    assert "apt-get install -y bubblewrap" in done.stderr
+
+
+def test_unsafe_no_sandbox_is_loud(project: Path) -> None:
+    done = bastion("run", "-C", str(project), "--unsafe-no-sandbox", "--job", "test")
+    assert done.returncode == 0, done.stderr
+    assert "WITHOUT isolation" in done.stderr
+
+
+def test_unknown_job_and_run_are_usage_errors(project: Path) -> None:
+    assert bastion("run", "-C", str(project), "--job", "nope").returncode == 2
+    assert bastion("runs", "show", "999", "-C", str(project)).returncode == 2
+
+
+def test_schema_is_json() -> None:
+    done = bastion("schema")
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["title"].startswith("Bastion pipeline")
