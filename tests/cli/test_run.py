@@ -72,7 +72,8 @@ def test_example_pipeline_passes_and_is_recorded(project: Path) -> None:
 
 def test_failing_job_exits_1_and_dirty_tree_is_marked(project: Path) -> None:
     (project / "tests" / "test_broken.py").write_text(
-        "import unittest\n\nclass T(unittest.TestCase):\n    def test_x(self):\n        self.fail('no')\n"
+        "import unittest\n\n\nclass T(unittest.TestCase):\n"
+        "    def test_x(self):\n        self.fail('no')\n"
     )
     done = bastion("run", "-C", str(project), "--json")
     assert done.returncode == 1
