@@ -10,6 +10,7 @@ import logging
 import sys
 
 import typer
+from typer.exceptions import TyperException
 
 from bastion.cli.console import err_console
 from bastion.errors import BastionError
@@ -27,15 +28,29 @@ app = typer.Typer(
 
 def _register() -> None:
     # One module per command group; each exposes ``register(app)``.
+    from bastion.cli import audit as audit_cli
+    from bastion.cli import db as db_cli
+    from bastion.cli import hook as hook_cli
+    from bastion.cli import keys as keys_cli
     from bastion.cli import run as run_cli
     from bastion.cli import runs as runs_cli
+    from bastion.cli import scan as scan_cli
     from bastion.cli import schema as schema_cli
+    from bastion.cli import secrets as secrets_cli
     from bastion.cli import tools as tools_cli
+    from bastion.cli import verify as verify_cli
 
+    keys_cli.register(app)
+    db_cli.register(app)
+    audit_cli.register(app)
+    verify_cli.register(app)
+    hook_cli.register(app)
     run_cli.register(app)
     runs_cli.register(app)
     schema_cli.register(app)
+    secrets_cli.register(app)
     tools_cli.register(app)
+    scan_cli.register(app)
 
 
 def run() -> None:
@@ -55,13 +70,14 @@ def run() -> None:
         sys.exit(exc.exit_code)
     except SystemExit:
         raise
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2)
-        raise
+    except TyperException as exc:
+        # Click's usage errors (missing option, bad value, unknown command): exit 2.
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err_console.print(f"error: {exc}", markup=False)
+        sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -15,8 +15,10 @@ from rich.text import Text
 
 from bastion.cli.console import err_console, out_console
 from bastion.cli.progress import STATE_STYLE, LineProgress, LiveProgress
+from bastion.engine.gate_evaluator import PolicyGateEvaluator
 from bastion.engine.local_run import LocalRunOptions, PreparedRun, run_local
 from bastion.engine.model import GateEvaluator, RunResult
+from bastion.store import find_repo_root
 
 __all__ = ["register"]
 
@@ -131,8 +133,9 @@ def run_command(
     raise typer.Exit(result.state.exit_code)
 
 
-def _gate_evaluator(project: Path) -> GateEvaluator | None:
-    return None
+def _gate_evaluator(project: Path) -> GateEvaluator:
+    """The project's policy and suppressions; a malformed one stops the run (exit 2)."""
+    return PolicyGateEvaluator.for_project(find_repo_root(project))
 
 
 def register(app: typer.Typer) -> None:

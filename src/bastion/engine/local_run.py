@@ -35,7 +35,14 @@ from bastion.pipeline import (
 from bastion.sandbox import BubblewrapSandbox, UnsafeHostRunner, check_sandbox_available
 from bastion.sandbox.interface import Sandbox
 from bastion.scanners.registry import available_gates
-from bastion.store import Database, default_database_url, find_repo_root, open_database, state_dir
+from bastion.store import (
+    Database,
+    bastion_home,
+    default_database_url,
+    find_repo_root,
+    open_database,
+    state_dir,
+)
 
 __all__ = ["PIPELINE_FILES", "LocalRunOptions", "PreparedRun", "prepare_run", "run_local"]
 
@@ -104,7 +111,7 @@ def prepare_run(options: LocalRunOptions) -> PreparedRun:
     return PreparedRun(root, loaded, context, git, state, open_database(default_database_url(root)))
 
 
-def make_sandbox(unsafe: bool) -> Sandbox:
+def make_sandbox(unsafe: bool, state: Path | None = None) -> Sandbox:
     """The bubblewrap sandbox, or, only when explicitly asked, the unsafe host runner."""
     if unsafe:
         logger.warning(
@@ -113,7 +120,10 @@ def make_sandbox(unsafe: bool) -> Sandbox:
         )
         return UnsafeHostRunner()
     check_sandbox_available()
-    return BubblewrapSandbox()
+    # The state directory, keys and vault may never be bound in; gates do get their tool
+    # environments and vulnerability database from BASTION_HOME, read-only, one by one.
+    home = bastion_home()
+    return BubblewrapSandbox(state_dir=state, denied_paths=[home / "keys", home / "vault"])
 
 
 def _is_root() -> bool:
@@ -130,7 +140,7 @@ def run_local(
 ) -> RunResult:
     """Run the project's pipeline locally, every job sandboxed; returns how it ended."""
     prepared = prepare_run(options)
-    sandbox = make_sandbox(options.unsafe_no_sandbox)
+    sandbox = make_sandbox(options.unsafe_no_sandbox, prepared.state)
     plan = plan_pipeline(prepared.loaded.pipeline, source=prepared.loaded.source)
     if options.jobs:
         plan = _only(plan, options.jobs, prepared.loaded)

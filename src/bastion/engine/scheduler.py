@@ -202,11 +202,17 @@ class Scheduler:
         state = JobState(outcome.status)
         verdict: GateVerdict | None = None
         gate = self.config.gates.get(job)
-        if state is JobState.PASSED and gate is not None:
+        if gate is not None and state in (JobState.PASSED, JobState.FAILED):
+            # A gate that failed or timed out is judged too: the verdict blocks and says why.
             verdict = self._evaluate(job, gate, outcome)
+            if state is JobState.FAILED and verdict.passed:
+                verdict = GateVerdict(False, (outcome.reason or "gate failed",), verdict.summary)
             state = JobState.PASSED if verdict.passed else JobState.BLOCKED
             if not verdict.passed:
-                outcome = JobOutcome("blocked", "; ".join(verdict.reasons[:3]) or "blocked")
+                why = "; ".join(verdict.reasons[:3]) or "blocked"
+                if outcome.reason and outcome.reason not in why:
+                    why = f"{outcome.reason}: {why}"
+                outcome = JobOutcome("blocked", why, artifacts=outcome.artifacts)
         if state is JobState.CANCELLED and self.states[job] is JobState.CANCELLED:
             return
         self.artifacts[job] = outcome.artifacts

@@ -12,6 +12,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from bastion.errors import SandboxError
@@ -93,7 +94,8 @@ def _run_in_workspace(
                 output_filter(spec),
             )
             if failure is not None:
-                return failure
+                # A gate that failed may still have written a report that says why.
+                return replace(failure, collected=_collect(workspace.path, spec.collect))
         collected = _collect(workspace.path, spec.collect)
         artifacts = _copy_artifacts(workspace.path, spec)
     return JobOutcome(status="passed", collected=collected, artifacts=artifacts)

@@ -146,7 +146,7 @@ class Step(_Model):
 class JobLimits(_Model):
     """Resource limits for each step of the job."""
 
-    memory: Size = 2 * 1024**3
+    memory: Size = 4 * 1024**3
     processes: int = Field(default=256, ge=8, le=65536)
     time: Duration | None = None
     open_files: int = Field(default=4096, ge=64, le=1_048_576, alias="open-files")

@@ -45,7 +45,8 @@ class Limits:
     """Resource limits for the whole process tree of one step."""
 
     timeout_seconds: float = 3600.0
-    memory_bytes: int | None = 2 * 1024**3
+    # RLIMIT_DATA counts reserved heap too: Semgrep's engine reserves ~3 GiB to use 100 MB.
+    memory_bytes: int | None = 4 * 1024**3
     max_processes: int | None = 256
     max_open_files: int = 4096
     max_file_bytes: int | None = 4 * 1024**3

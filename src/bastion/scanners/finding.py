@@ -165,8 +165,16 @@ class Finding:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Finding:
-        """Inverse of :meth:`to_dict`; raises ``KeyError``/``ValueError`` on bad input."""
+        """Inverse of :meth:`to_dict`; raises ``KeyError``/``ValueError`` on bad input.
+
+        The dictionary may come from a sandboxed scanner, so types are checked, not trusted.
+        """
         loc = data["location"]
+        if not isinstance(loc, Mapping):
+            raise ValueError("finding location must be an object")
+        fix = data.get("fix")
+        if fix is not None and not isinstance(fix, str):
+            raise ValueError("finding fix must be a string or null")
         return cls(
             rule_id=str(data["rule_id"]),
             gate=str(data["gate"]),
@@ -175,14 +183,28 @@ class Finding:
             title=str(data.get("title", "")),
             location=Location(
                 path=str(loc["path"]),
-                line=loc.get("line"),
-                column=loc.get("column"),
-                end_line=loc.get("end_line"),
-                commit=loc.get("commit"),
+                line=_optional_int(loc.get("line")),
+                column=_optional_int(loc.get("column")),
+                end_line=_optional_int(loc.get("end_line")),
+                commit=None if loc.get("commit") is None else str(loc["commit"]),
             ),
             fingerprint=str(data["fingerprint"]),
-            cwe=tuple(data.get("cwe", ())),
-            ids=tuple(data.get("ids", ())),
-            fix=data.get("fix"),
+            cwe=_strings(data.get("cwe", ())),
+            ids=_strings(data.get("ids", ())),
+            fix=fix,
             properties=dict(data.get("properties", {})),
         )
+
+
+def _optional_int(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected an integer or null, got {value!r}")
+    return value
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"expected a list of strings, got {value!r}")
+    return tuple(value)

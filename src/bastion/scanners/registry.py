@@ -13,7 +13,13 @@ from bastion.scanners.interface import Gate
 __all__ = ["available_gates", "load_gate"]
 
 # name -> "module:factory"; the factory takes no arguments and returns a Gate.
-_GATES: dict[str, str] = {}
+_GATES: dict[str, str] = {
+    "secrets": "bastion.scanners.secrets:SecretsGate",
+    "sast": "bastion.scanners.sast:SastGate",
+    "iac": "bastion.scanners.iac:IacGate",
+    "sarif": "bastion.scanners.sarif_gate:SarifGate",
+    "sca": "bastion.scanners.sca:ScaGate",
+}
 
 
 def available_gates() -> list[str]:

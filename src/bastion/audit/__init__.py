@@ -1,0 +1,65 @@
+"""Bastion's tamper-evident audit log: an RFC 6962 Merkle log in the state database.
+
+    >>> from bastion.store import open_database
+    >>> from bastion.audit import AuditEvent, AuditLog, Ed25519NoteSigner
+    >>> log = AuditLog(open_database("sqlite://"), Ed25519NoteSigner.generate("example.com/log"))
+    >>> entry = log.append(AuditEvent(actor="alice", action="run.started", subject="run/1"))
+    >>> checkpoint = log.checkpoint()          # the engine calls this after every run
+    >>> log.prove(entry.seq).verify(log.verifiers)
+    >>> log.verify().ok
+    True
+
+Every event is appended, never updated; signed checkpoints (C2SP signed notes) commit to
+the tree; ``verify`` recomputes it all and names the first tampered event.
+"""
+
+from bastion.audit.event import Action, AuditEntry, AuditEvent, Outcome, canonical_json
+from bastion.audit.export import EXPORT_FORMAT, inspect_export, verify_export
+from bastion.audit.interface import (
+    AuditTamperError,
+    NoteError,
+    NoteSigner,
+    NoteVerifier,
+    TamperKind,
+)
+from bastion.audit.keys import (
+    key_path,
+    load_or_create_signer,
+    load_signer,
+    load_verifier,
+    open_local_log,
+)
+from bastion.audit.log import DEFAULT_ORIGIN, AuditLog
+from bastion.audit.note import Checkpoint, Ed25519NoteSigner, Ed25519NoteVerifier
+from bastion.audit.proofs import ConsistencyProof, InclusionProof
+from bastion.audit.report import Problem, VerificationReport
+
+__all__ = [
+    "DEFAULT_ORIGIN",
+    "EXPORT_FORMAT",
+    "Action",
+    "AuditEntry",
+    "AuditEvent",
+    "AuditLog",
+    "AuditTamperError",
+    "Checkpoint",
+    "ConsistencyProof",
+    "Ed25519NoteSigner",
+    "Ed25519NoteVerifier",
+    "InclusionProof",
+    "NoteError",
+    "NoteSigner",
+    "NoteVerifier",
+    "Outcome",
+    "Problem",
+    "TamperKind",
+    "VerificationReport",
+    "canonical_json",
+    "inspect_export",
+    "key_path",
+    "load_or_create_signer",
+    "load_signer",
+    "load_verifier",
+    "open_local_log",
+    "verify_export",
+]

@@ -1,0 +1,207 @@
+"""``bastion audit verify|prove|export|vkey``: check and share the tamper-evident audit log.
+
+Exit codes: 0 the log verifies, 1 it was tampered with (every problem is listed, the first
+is named on stderr), 2 bad input, 3 the database or key cannot be used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bastion.audit import (
+    AuditLog,
+    Ed25519NoteVerifier,
+    InclusionProof,
+    NoteError,
+    NoteVerifier,
+    VerificationReport,
+    inspect_export,
+    key_path,
+    load_verifier,
+)
+from bastion.cli.console import err_console, out_console
+from bastion.errors import SigningError, UsageError
+from bastion.store import bastion_home, default_database_url, find_repo_root, open_database
+
+__all__ = ["register"]
+
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+
+ProjectOption = Annotated[Path, typer.Option("-C", "--project", help="Project directory.")]
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (default $BASTION_DATABASE_URL or the project's)."),
+]
+VkeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--vkey", help="Trusted verifier key (name+id+key), or @FILE holding one per line."
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _log(project: Path, db: str | None, vkey: str | None) -> AuditLog:
+    database = open_database(db or default_database_url(find_repo_root(project)))
+    return AuditLog(database, verifiers=_verifiers(vkey))
+
+
+def _verifiers(vkey: str | None) -> list[NoteVerifier]:
+    """The trusted keys: ``--vkey`` or the local audit key; none means checkpoints fail."""
+    if vkey is None:
+        try:
+            return [load_verifier(key_path(bastion_home()))]
+        except SigningError as exc:
+            err_console.print(f"warning: {exc.message}; checkpoints cannot be trusted")
+            return []
+    source, lines = "--vkey", [vkey]
+    if vkey.startswith("@"):
+        source = vkey[1:]
+        try:
+            lines = Path(source).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise UsageError(f"{source}: cannot read the key file: {exc.strerror}") from exc
+    keys: list[NoteVerifier] = []
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            try:
+                keys.append(Ed25519NoteVerifier.from_vkey(line))
+            except NoteError as exc:
+                raise UsageError(f"{source}:{number}: {exc.message}", hint=exc.hint) from exc
+    return keys
+
+
+def _read_note(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the checkpoint: {exc}") from exc
+
+
+def _render(report: VerificationReport, as_json: bool) -> None:
+    if as_json:
+        out_console.print_json(json.dumps(report.to_json()))
+    else:
+        state = "OK" if report.ok else "TAMPERED"
+        out_console.print(
+            f"audit log {state}: {report.size} events, root {report.root.hex()}, "
+            f"{report.checkpoints} checkpoints (newest valid covers "
+            f"{report.checkpoint_size if report.checkpoint_size is not None else 'none'}), "
+            f"{report.unsealed} not yet checkpointed",
+            highlight=False,
+        )
+        for problem in report.problems:
+            out_console.print(f"  {problem.kind.value}: {problem.message}", markup=False)
+        if report.more:
+            out_console.print(f"  ... and {report.more} more problems")
+    report.raise_for_problems()
+
+
+@audit_app.command("verify")
+def verify_command(
+    project: ProjectOption = Path(),
+    db: DbOption = None,
+    vkey: VkeyOption = None,
+    export: Annotated[
+        Path | None, typer.Option("--export", help="Verify this export file instead.")
+    ] = None,
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoint", help="A signed checkpoint kept elsewhere to check too (repeatable)."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Recompute the whole log and check every checkpoint; exit 1 naming any tampering."""
+    held = [_read_note(path) for path in checkpoint or []]
+    if export is not None:
+        verifiers = _verifiers(vkey)
+        try:
+            with export.open(encoding="utf-8") as fp:
+                report = inspect_export(fp, verifiers, held)
+        except OSError as exc:
+            raise UsageError(f"{export}: cannot read the export: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{export}: not UTF-8 text") from exc
+    else:
+        report = _log(project, db, vkey).inspect(held)
+    _render(report, as_json)
+
+
+@audit_app.command("prove")
+def prove_command(
+    seq: Annotated[int, typer.Argument(help="Sequence number of the event.", min=0)],
+    project: ProjectOption = Path(),
+    db: DbOption = None,
+    vkey: VkeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Inclusion proof of one event in the newest checkpoint (verified before it is shown)."""
+    log = _log(project, db, vkey)
+    newest = log.latest_checkpoint()
+    if newest is None or seq >= newest.size:
+        covered = f"the newest checkpoint covers {newest.size} events" if newest else "none yet"
+        raise UsageError(
+            f"event {seq} is not covered by a signed checkpoint ({covered})",
+            hint="events are covered by the checkpoint written after their run",
+        )
+    proof: InclusionProof = log.prove(seq, newest)
+    if as_json:
+        out_console.print_json(json.dumps(proof.to_json()))
+        return
+    out_console.print(
+        f"event {proof.seq} is leaf {proof.seq} of {proof.checkpoint.size}, "
+        f"root {proof.checkpoint.root.hex()}",
+        highlight=False,
+    )
+    out_console.print(f"leaf hash {proof.leaf_hash.hex()}", highlight=False)
+    for node in proof.path:
+        out_console.print(f"  {node.hex()}", highlight=False)
+    out_console.print(proof.body, markup=False, highlight=False)
+
+
+@audit_app.command("export")
+def export_command(
+    project: ProjectOption = Path(),
+    db: DbOption = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Write every event and checkpoint as JSON lines an outsider can verify."""
+    log = _log(project, db, None)
+    if output is None:
+        count = log.export(sys.stdout)
+    else:
+        # Written beside the target and renamed only on success: never a half export.
+        try:
+            fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
+        except OSError as exc:
+            raise UsageError(f"{output}: cannot write the export: {exc.strerror}") from exc
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fp:
+                count = log.export(fp)
+            Path(tmp).replace(output)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    err_console.print(f"exported {count} lines")
+
+
+@audit_app.command("vkey")
+def vkey_command() -> None:
+    """Print the public verifier key outsiders need to check checkpoints and exports."""
+    verifier = load_verifier(key_path(bastion_home()))
+    out_console.print(verifier.vkey, markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``audit`` command group."""
+    app.add_typer(audit_app, name="audit")

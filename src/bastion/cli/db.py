@@ -1,0 +1,141 @@
+"""``bastion db update|import|status``: the OSV vulnerability database the SCA gate judges by."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from bastion.cli.console import err_console, out_console
+from bastion.errors import UsageError
+from bastion.scanners.sca import Database, import_path, status, update
+from bastion.scanners.sca.index import IndexMeta
+from bastion.scanners.sca.paths import osv_dir
+from bastion.scanners.sca.update import DEFAULT_ECOSYSTEMS
+from bastion.scanners.sca.versions import SUPPORTED_ECOSYSTEMS
+
+__all__ = ["register"]
+
+db_app = typer.Typer(
+    help="The OSV vulnerability database used by the SCA gate.", no_args_is_help=True
+)
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+EcosystemOption = Annotated[
+    list[str] | None,
+    typer.Option("--ecosystem", "-e", help="An OSV ecosystem (repeatable), e.g. PyPI, npm, Go."),
+]
+
+
+def _check_ecosystems(ecosystems: list[str] | None) -> list[str] | None:
+    for name in ecosystems or []:
+        if name not in SUPPORTED_ECOSYSTEMS:
+            raise UsageError(
+                f"unknown ecosystem {name!r}",
+                hint=f"use one of: {', '.join(SUPPORTED_ECOSYSTEMS)} (OSV spelling)",
+            )
+    return ecosystems
+
+
+def _table(metas: list[IndexMeta]) -> Table:
+    table = Table(show_edge=False)
+    for column in ("ecosystem", "records", "packages", "withdrawn", "date", "age (days)", "source"):
+        table.add_column(column)
+    for meta in metas:
+        table.add_row(
+            meta.ecosystem,
+            str(meta.records),
+            str(meta.packages),
+            str(meta.withdrawn),
+            meta.snapshot_date,
+            str(meta.age_days()),
+            meta.source,
+        )
+    return table
+
+
+@db_app.command("update")
+def update_command(
+    ecosystems: EcosystemOption = None,
+    mirror: Annotated[
+        str | None, typer.Option("--mirror", help="Base URL serving <Ecosystem>/all.zip.")
+    ] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 60.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Download, verify and index OSV archives (default: the main language ecosystems)."""
+    chosen = _check_ecosystems(ecosystems) or list(DEFAULT_ECOSYSTEMS)
+    err_console.print(f"updating {', '.join(chosen)} into {osv_dir()}")
+    results = update(chosen, mirror=mirror, timeout=timeout)
+    if as_json:
+        payload = [
+            {**r.meta.to_dict(), "url": r.url, "bytes": r.size, "verification": r.verification}
+            for r in results
+        ]
+        out_console.print_json(json.dumps(payload))
+        return
+    for result in results:
+        err_console.print(
+            f"{result.ecosystem}: {result.size} bytes from {result.url}, "
+            f"verified by {result.verification}",
+            highlight=False,
+        )
+    out_console.print(_table([r.meta for r in results]))
+
+
+@db_app.command("import")
+def import_command(
+    path: Annotated[Path, typer.Argument(help="A zip or directory of OSV JSON/YAML records.")],
+    ecosystems: EcosystemOption = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Name of the data's origin, shown in reports.")
+    ] = None,
+    date: Annotated[
+        str | None,
+        typer.Option("--date", help="The data's date (YYYY-MM-DD); default: newest record."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import OSV records from a local file or folder (air-gapped machines)."""
+    if date is not None:
+        import datetime as dt
+
+        try:
+            dt.date.fromisoformat(date)
+        except ValueError:
+            raise UsageError(f"--date {date!r} is not YYYY-MM-DD") from None
+    metas = import_path(
+        path, source=source, snapshot_date=date, ecosystems=_check_ecosystems(ecosystems)
+    )
+    if as_json:
+        out_console.print_json(json.dumps([m.to_dict() for m in metas]))
+        return
+    err_console.print(f"imported {path} into {osv_dir()}", highlight=False)
+    out_console.print(_table(metas))
+
+
+@db_app.command("status")
+def status_command(as_json: JsonOption = False) -> None:
+    """Source, date, age and counts of each ecosystem's index."""
+    metas = status()
+    if as_json:
+        out_console.print_json(
+            json.dumps({"directory": str(osv_dir()), "ecosystems": [m.to_dict() for m in metas]})
+        )
+        return
+    if not metas:
+        snapshot = Database.open(osv_dir())
+        err_console.print(
+            f"no database in {osv_dir()}: {snapshot.notes[0]} (or `bastion db import PATH`)",
+            highlight=False,
+        )
+        snapshot.close()
+        return
+    out_console.print(_table(metas))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``db`` command group to ``app``."""
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,267 @@
+"""``bastion scan``: run the security gates over a directory, outside a pipeline.
+
+Same gates, same sandbox, same policy and exit codes as a run: 0 pass, 1 blocked (or a gate
+could not decide), 2 usage or policy-file error, 3 Bastion could not operate.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from bastion.cli.console import err_console, out_console
+from bastion.engine.gate_scan import PathScan, scan_path
+from bastion.engine.gates import AssessedFinding, GateDecision, GateOutcome, GateSpec
+from bastion.errors import UsageError
+from bastion.sandbox import BubblewrapSandbox, Limits, Sandbox, UnsafeHostRunner
+from bastion.scanners.finding import Severity
+from bastion.scanners.sarif import findings_to_sarif
+
+__all__ = [
+    "OutputFormat",
+    "parse_gate_options",
+    "register",
+    "render_decision",
+    "render_table",
+    "scan_command",
+]
+
+_STYLE = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+_DETAIL_LIMIT = 10
+_SUPPRESS_HINT = (
+    "to suppress a finding: add `- fingerprint: <fp>` with owner, reason and expires "
+    "(YYYY-MM-DD) under `suppressions:` in .bastion/suppressions.yml"
+)
+
+
+class OutputFormat(enum.StrEnum):
+    """What ``bastion scan`` writes."""
+
+    TABLE = "table"
+    JSON = "json"
+    SARIF = "sarif"
+
+
+def parse_gate_options(gates: Sequence[str], options: Sequence[str]) -> list[GateSpec]:
+    """``--gate`` names and ``--option GATE.KEY=VALUE`` pairs as gate specs.
+
+    A value that reads as JSON (``5``, ``[0, 1]``, ``true``) takes that type; anything else is
+    a string.
+    """
+    by_gate: dict[str, dict[str, Any]] = {name: {} for name in gates}
+    for item in options:
+        target, sep, raw = item.partition("=")
+        gate, dot, key = target.partition(".")
+        if not sep or not dot or not gate or not key:
+            raise UsageError(
+                f"--option {item!r} is not GATE.KEY=VALUE",
+                hint="e.g. --option sarif.command='mytool --sarif -o \"$BASTION_SARIF\"'",
+            )
+        if gate not in by_gate:
+            raise UsageError(f"--option {item!r} is for gate {gate!r}, which is not selected")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        by_gate[gate][key] = value
+    return [GateSpec(name, options) for name, options in by_gate.items()]
+
+
+def _status(item: AssessedFinding) -> Text:
+    if item.suppression is not None:
+        entry = item.suppression
+        return Text(f"suppressed by {entry.owner} until {entry.expires.isoformat()}", "green")
+    text = Text("new" if item.new else "in baseline", "bold" if item.new else "dim")
+    if item.expired_suppression is not None:
+        text.append(f"\nsuppression expired {item.expired_suppression.expires}", "red")
+    return text
+
+
+def _message(item: AssessedFinding) -> Text:
+    finding = item.finding
+    text = Text(finding.message)
+    if finding.fix:
+        text.append(f"\nfix: {finding.fix}", "green")
+    text.append(f"\nsuppress: fingerprint {finding.fingerprint}", "dim")
+    return text
+
+
+def render_table(console: Console, result: GateDecision) -> None:
+    """The findings, one table per severity, worst first."""
+    if not result.findings:
+        console.print("no findings", style="green")
+    for severity in Severity:
+        items = [a for a in result.findings if a.finding.severity is severity]
+        if not items:
+            continue
+        table = Table(
+            title=Text(f"{severity.value.upper()} ({len(items)})", _STYLE[severity]),
+            title_justify="left",
+            expand=False,
+        )
+        table.add_column("where", overflow="fold")
+        table.add_column("gate/rule", overflow="fold")
+        table.add_column("status")
+        table.add_column("finding / how to fix / how to suppress", overflow="fold")
+        for item in sorted(
+            items, key=lambda a: (a.finding.location.path, a.finding.location.line or 0)
+        ):
+            where = str(item.finding.location) or "(no file)"
+            rule = f"{item.finding.gate}/{item.finding.rule_id}"
+            table.add_row(Text(where), Text(rule), _status(item), _message(item))
+        console.print(table)
+
+
+def render_decision(console: Console, result: GateDecision, *, brief: bool = False) -> None:
+    """PASS or BLOCKED with the reasons (and, unless ``brief``, the findings they name)."""
+    by_fp = {a.finding.fingerprint: a.finding for a in result.findings}
+    decision = result.decision
+    verdict = Text("PASS", "bold green") if decision.allowed else Text("BLOCKED", "bold red")
+    console.print(Text.assemble("policy decision: ", verdict))
+    for reason in decision.reasons:
+        console.print(Text(f"  ✗ {reason.message}", "red"))
+        if brief:
+            continue
+        for fp in reason.fingerprints[:_DETAIL_LIMIT]:
+            finding = by_fp.get(fp)
+            if finding is not None:
+                line = f"{finding.severity.value.upper()} {finding.gate}/{finding.rule_id}"
+                console.print(Text(f"      {line} at {finding.location or '(no file)'}"))
+        if len(reason.fingerprints) > _DETAIL_LIMIT:
+            console.print(Text(f"      … and {len(reason.fingerprints) - _DETAIL_LIMIT} more"))
+    for warning in decision.warnings:
+        console.print(Text(f"  ! {warning.message}", "yellow"))
+    for note in decision.notes:
+        console.print(Text(f"  note: {note}", "yellow"))
+    if not decision.allowed and not brief:
+        console.print(Text(_SUPPRESS_HINT, "dim"))
+
+
+def _progress(outcome: GateOutcome, seconds: float) -> None:
+    if outcome.report is not None:
+        count = len(outcome.report.findings)
+        line = Text(f"✓ bastion/{outcome.gate}: {count} finding(s) in {seconds:.1f} s", "green")
+    else:
+        line = Text(f"✗ bastion/{outcome.gate}: could not decide ({seconds:.1f} s)", "red")
+    err_console.print(line)
+
+
+def _sandbox(unsafe: bool) -> Sandbox:
+    if unsafe:
+        err_console.print(
+            "[bold red]WARNING: --unsafe-no-sandbox: scanners run on this host WITHOUT "
+            "isolation; they see your files, network and credentials.[/]"
+        )
+        return UnsafeHostRunner()
+    return BubblewrapSandbox()
+
+
+def _document(result: GateDecision, fmt: OutputFormat) -> str:
+    if fmt is OutputFormat.JSON:
+        return json.dumps(result.to_dict(), indent=2, default=str) + "\n"
+    doc = findings_to_sarif(
+        [a.finding for a in result.findings],
+        gates=[o.gate for o in result.outcomes],
+        suppressed={
+            a.finding.fingerprint: f"{a.suppression.reason} ({a.suppression.owner}, "
+            f"until {a.suppression.expires.isoformat()})"
+            for a in result.findings
+            if a.suppression is not None
+        },
+        new=[a.finding.fingerprint for a in result.findings if a.new] if result.baseline else None,
+    )
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def _write(result: GateDecision, fmt: OutputFormat, output: Path | None) -> None:
+    if fmt is OutputFormat.TABLE:
+        if output is None:
+            render_table(out_console, result)
+            render_decision(out_console, result)
+            return
+        with output.open("w", encoding="utf-8") as handle:
+            plain = Console(file=handle, width=120, no_color=True, soft_wrap=True)
+            render_table(plain, result)
+            render_decision(plain, result)
+    else:
+        text = _document(result, fmt)
+        if output is None:
+            out_console.file.write(text)
+            out_console.file.flush()
+        else:
+            output.write_text(text, encoding="utf-8")
+    render_decision(err_console, result, brief=True)
+
+
+def scan_command(
+    path: Annotated[Path, typer.Argument(help="Directory to scan (default: here).")] = Path(),
+    gate: Annotated[
+        list[str] | None,
+        typer.Option("--gate", "-g", help="Run this gate (repeatable; default: all)."),
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", help="Gate option as GATE.KEY=VALUE (repeatable)."),
+    ] = None,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="table, json or sarif.")
+    ] = OutputFormat.TABLE,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to FILE.")
+    ] = None,
+    baseline: Annotated[
+        str | None, typer.Option("--baseline", help="Only findings new since this git ref block.")
+    ] = None,
+    baseline_file: Annotated[
+        Path | None,
+        typer.Option("--baseline-file", help="Only findings not in this earlier report block."),
+    ] = None,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="Policy folder (default: PATH/.bastion/policy).")
+    ] = None,
+    suppressions: Annotated[
+        Path | None,
+        typer.Option("--suppressions", help="Default: PATH/.bastion/suppressions.yml."),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1.0, help="Seconds each gate may take.")
+    ] = 1800.0,
+    unsafe_no_sandbox: Annotated[
+        bool,
+        typer.Option("--unsafe-no-sandbox", help="Run scanners on the host WITHOUT isolation."),
+    ] = False,
+) -> None:
+    """Run the security gates over PATH and apply the policy (exit 1 when blocked)."""
+    request = PathScan(
+        root=path,
+        gates=parse_gate_options(gate or [], option or []),
+        policy_dir=policy,
+        suppressions_file=suppressions,
+        baseline_file=baseline_file,
+        baseline_ref=baseline,
+        limits=Limits(timeout_seconds=timeout),
+        on_gate_done=_progress,
+    )
+    result = scan_path(request, _sandbox(unsafe_no_sandbox))
+    _write(result, OutputFormat.JSON if as_json else fmt, output)
+    raise typer.Exit(result.exit_code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``bastion scan``."""
+    app.command("scan")(scan_command)

@@ -1,0 +1,151 @@
+"""``bastion secrets``: store, list, remove secrets and rotate the vault key.
+
+A value is never taken from the command line (it would land in shell history and in
+``/proc/*/cmdline``): it is read from standard input when that is not a terminal, else
+prompted for twice without echo.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from bastion.cli.console import err_console, out_console
+from bastion.errors import UsageError
+from bastion.vault import (
+    Scope,
+    SecretInfo,
+    bastion_home,
+    open_default_vault,
+    rotate_default_key,
+)
+
+__all__ = ["read_secret_value", "register"]
+
+secrets_app = typer.Typer(
+    help="Secrets in the built-in encrypted vault (values never shown).", no_args_is_help=True
+)
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="Bastion home (default $BASTION_HOME or ~/.local/share/bastion)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _home(home: Path | None) -> Path:
+    return home or bastion_home(os.environ)
+
+
+def read_secret_value(name: str) -> str:
+    """The value from stdin (one trailing newline dropped) or a no-echo prompt, confirmed."""
+    if not sys.stdin.isatty():
+        value = sys.stdin.read()
+        value = value.removesuffix("\n").removesuffix("\r")
+    else:
+        value = getpass.getpass(f"value of {name}: ")
+        if getpass.getpass(f"value of {name} again: ") != value:
+            raise UsageError("the two values differ; nothing was stored")
+    if not value:
+        raise UsageError(
+            f"no value given for {name}",
+            hint=f"pipe it in, e.g.: bastion secrets set {name} < token.txt",
+        )
+    return value
+
+
+def _scope_text(scope: Scope) -> str:
+    parts = [f"trust={','.join(sorted(t.value for t in scope.trust))}"]
+    for label, values in (
+        ("repos", scope.repos),
+        ("branches", scope.branches),
+        ("tags", scope.tags),
+        ("envs", scope.environments),
+    ):
+        if values:
+            parts.append(f"{label}={','.join(values)}")
+    return " ".join(parts)
+
+
+def _info_json(info: SecretInfo) -> dict[str, object]:
+    return {
+        "name": info.name,
+        "scope": info.scope.to_json(),
+        "version": info.version,
+        "updated": info.updated,
+    }
+
+
+@secrets_app.command("set")
+def set_command(
+    name: Annotated[str, typer.Argument(help="Secret name (A-Z, 0-9, _).")],
+    repo: Annotated[list[str] | None, typer.Option("--repo", help="Repository glob.")] = None,
+    branch: Annotated[list[str] | None, typer.Option("--branch", help="Branch glob.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag glob.")] = None,
+    env: Annotated[list[str] | None, typer.Option("--env", help="Environment name.")] = None,
+    trust: Annotated[
+        list[str] | None,
+        typer.Option("--trust", help="internal, trusted or release (default trusted+release)."),
+    ] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Store a secret read from stdin or a prompt, bound to a scope."""
+    scope = Scope.build(
+        repos=repo or (),
+        branches=branch or (),
+        tags=tag or (),
+        environments=env or (),
+        trust=trust or (),
+    )
+    vault = open_default_vault(_home(home), os.environ)
+    info = vault.set(name, read_secret_value(name), scope)
+    err_console.print(f"stored {info.name} (version {info.version})", highlight=False)
+    if as_json:
+        out_console.print_json(json.dumps(_info_json(info)))
+
+
+@secrets_app.command("list")
+def list_command(home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """Names, scopes and last change of every secret (never values)."""
+    infos = open_default_vault(_home(home), os.environ).list()
+    if as_json:
+        out_console.print_json(json.dumps([_info_json(info) for info in infos]))
+        return
+    if not infos:
+        err_console.print("no secrets stored")
+        return
+    table = Table(show_edge=False)
+    for column in ("name", "scope", "version", "updated"):
+        table.add_column(column)
+    for info in infos:
+        table.add_row(info.name, _scope_text(info.scope), str(info.version), info.updated)
+    out_console.print(table)
+
+
+@secrets_app.command("rm")
+def rm_command(
+    name: Annotated[str, typer.Argument(help="Secret name.")], home: HomeOption = None
+) -> None:
+    """Delete a secret."""
+    open_default_vault(_home(home), os.environ).remove(name)
+    err_console.print(f"removed {name}", highlight=False)
+
+
+@secrets_app.command("rotate-key")
+def rotate_key_command(home: HomeOption = None) -> None:
+    """Re-seal every secret under a new vault key (values unchanged)."""
+    key_id = rotate_default_key(_home(home), os.environ)
+    err_console.print(f"the vault is now sealed by key {key_id}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``secrets`` command group to ``app``."""
+    app.add_typer(secrets_app, name="secrets")

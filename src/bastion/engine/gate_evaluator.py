@@ -1,0 +1,139 @@
+"""The engine's :class:`~bastion.engine.model.GateEvaluator`, backed by Bastion's policy.
+
+A pipeline gate job (``uses: bastion/<gate>``) runs ``python -I -m bastion.scanners`` in its
+sandbox like any step (:meth:`PolicyGateEvaluator.command`), the scheduler collects the
+report file (:meth:`report_path`), and :meth:`evaluate` decides with the same suppressions,
+baseline and Rego policy as ``bastion scan``. Every failure to read a report, and every
+error of the policy itself, becomes a *blocking* verdict that says why: a gate job never
+passes on something that could not be judged.
+
+Which policy: :meth:`for_project` reads ``.bastion/policy`` and ``.bastion/suppressions.yml``
+of the tree it is given. For an untrusted run (a fork's pull request) the caller should pass
+the protected branch's tree, not the change's, or the change could rewrite its own policy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from bastion.engine.gates import GateDecision, GateOutcome, evaluate_gates, gate_binds
+from bastion.engine.model import GateVerdict
+from bastion.engine.model import RunContext as EngineContext
+from bastion.errors import BastionError, GateError
+from bastion.policy import Baseline, PolicyEngine, RunContext, Suppressions, load_suppressions
+from bastion.sandbox import bastion_runtime_binds
+from bastion.scanners.runner import decode_report
+from bastion.scanners.tools.environment import bastion_home
+
+__all__ = ["PolicyGateEvaluator"]
+
+
+class PolicyGateEvaluator:
+    """Runs gates through ``bastion.scanners`` and judges their reports with the policy."""
+
+    def __init__(
+        self,
+        policy: PolicyEngine,
+        suppressions: Suppressions | None = None,
+        baseline: Baseline | None = None,
+        today: dt.date | None = None,
+    ) -> None:
+        self._policy = policy
+        self._suppressions = suppressions or Suppressions()
+        self._baseline = baseline
+        self._today = today
+
+    @classmethod
+    def for_project(cls, project: Path, baseline: Baseline | None = None) -> PolicyGateEvaluator:
+        """Policy and suppressions from ``project/.bastion`` (PolicyError if malformed)."""
+        config = project / ".bastion"
+        return cls(
+            PolicyEngine.load(config / "policy"),
+            load_suppressions(config / "suppressions.yml"),
+            baseline,
+        )
+
+    def report_path(self, gate: str) -> str:
+        """Workspace-relative path the gate's report is written to."""
+        return f".bastion-gate-report-{gate}.json"
+
+    def command(self, gate: str, options: Mapping[str, Any], report_path: str) -> tuple[str, ...]:
+        """The argv that runs ``gate`` in the sandbox (tool environments via BASTION_HOME)."""
+        return (
+            "/usr/bin/env",
+            f"BASTION_HOME={bastion_home()}",
+            "PYTHONDONTWRITEBYTECODE=1",
+            sys.executable,
+            "-I",
+            "-m",
+            "bastion.scanners",
+            "--gate",
+            gate,
+            "--root",
+            ".",
+            "--out",
+            report_path,
+            "--options-json",
+            json.dumps(dict(options)),
+        )
+
+    def binds(self, gate: str) -> tuple[str, ...]:
+        """Bastion's runtime and the gate's tool environments, read-only."""
+        paths = [*bastion_runtime_binds(), *gate_binds(gate)]
+        return tuple(dict.fromkeys(str(p) for p in paths))
+
+    def evaluate(
+        self, job: str, gate: str, report: bytes | None, context: EngineContext
+    ) -> GateVerdict:
+        """Decide on the collected report; anything unreadable blocks with the reason."""
+        outcome = _outcome(job, gate, report)
+        ctx = RunContext(
+            repo=context.repo,
+            ref=context.ref or "",
+            trust=context.trust.value,
+            event=context.event,
+            commit=context.commit,
+        )
+        try:
+            result = evaluate_gates(
+                [outcome], ctx, self._policy, self._suppressions, self._baseline, self._today
+            )
+        except BastionError as exc:
+            return GateVerdict(False, (f"policy could not decide: {exc.diagnostics()}",))
+        return _verdict(result)
+
+
+def _outcome(job: str, gate: str, report: bytes | None) -> GateOutcome:
+    if report is None:
+        error = GateError(f"bastion/{gate} (job {job}) wrote no report: it crashed or timed out")
+        return GateOutcome(gate, error=error)
+    try:
+        doc = json.loads(report)
+        return GateOutcome(gate, report=decode_report(doc, gate_name=gate, source=f"job {job}"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return GateOutcome(gate, error=GateError(f"job {job}: unreadable gate report ({exc})"))
+    except GateError as exc:
+        return GateOutcome(gate, error=exc)
+    except BastionError as exc:  # e.g. UsageError for bad options, raised in the sandbox
+        return GateOutcome(gate, error=GateError(exc.message, hint=exc.hint))
+
+
+def _verdict(result: GateDecision) -> GateVerdict:
+    decision = result.decision
+    severities = Counter(a.finding.severity.value for a in result.findings)
+    summary: dict[str, Any] = {
+        "findings": len(result.findings),
+        "new": sum(1 for a in result.findings if a.new),
+        "suppressed": sum(1 for a in result.findings if a.suppressed),
+        "by_severity": dict(severities),
+        "warnings": [w.message for w in decision.warnings],
+        "notes": list(decision.notes),
+    }
+    reasons = tuple(r.message for r in decision.reasons) + decision.notes
+    return GateVerdict(decision.allowed, reasons, summary)

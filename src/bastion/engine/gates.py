@@ -1,0 +1,367 @@
+"""Running gates in the sandbox and deciding on their findings: shared by runs and ``bastion scan``.
+
+Scanners parse untrusted code, so a gate never runs in Bastion's process:
+:func:`run_gate_sandboxed` starts ``python -I -m bastion.scanners`` (``bastion.scanners.runner``)
+in a :class:`~bastion.sandbox.Sandbox` with the job workspace at ``/workspace``, Bastion's own
+runtime and the gate's tool environments bound read-only, and reads the JSON report the runner
+leaves in the workspace (a per-run random name, removed after reading; gates of one workspace
+run one after another, so no gate sees another's report). A crash, a non-zero exit, a
+timeout, or a missing, oversized or malformed report raises
+:class:`~bastion.errors.GateError` with the last lines of output: the gate fails closed.
+
+:func:`evaluate_gates` turns reports into one :class:`GateDecision`: suppressions and the
+baseline mark each finding, the Rego policy decides, and a gate that could not run always
+blocks (no policy can waive it). :func:`scan_path` is ``bastion scan``: the same, for a
+directory, on a fresh copy of it.
+
+How a gate plugs in: a class with ``name`` and ``scan(ScanRequest) -> GateReport`` registered
+in ``bastion.scanners.registry._GATES``. Optional host-side hooks, called before the sandbox
+starts: ``prepare()`` (install tool environments) and ``required_binds() -> list[Path]``
+(directories the sandbox must bind read-only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import stat
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from bastion.errors import GateError, ToolMissingError
+from bastion.policy import (
+    Baseline,
+    Decision,
+    PolicyEngine,
+    PolicyInput,
+    Reason,
+    RunContext,
+    Suppression,
+    Suppressions,
+    suppression_notes,
+)
+from bastion.sandbox import Limits, Sandbox, SandboxSpec, bastion_runtime_binds
+from bastion.scanners.finding import Finding
+from bastion.scanners.interface import GateReport
+from bastion.scanners.registry import load_gate
+from bastion.scanners.runner import decode_report
+from bastion.scanners.tools.environment import bastion_home
+
+__all__ = [
+    "AssessedFinding",
+    "GateDecision",
+    "GateOutcome",
+    "GateSpec",
+    "evaluate_gates",
+    "gate_binds",
+    "run_gate_sandboxed",
+    "run_gates",
+]
+
+_MAX_REPORT_BYTES = 64 * 1024 * 1024
+_TAIL_LINES = 15
+_TAIL_BYTES = 64 * 1024
+
+
+@runtime_checkable
+class _Prepares(Protocol):
+    def prepare(self) -> None: ...
+
+
+@runtime_checkable
+class _NeedsBinds(Protocol):
+    def required_binds(self) -> list[Path]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GateSpec:
+    """One gate to run and its ``with:`` options."""
+
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GateOutcome:
+    """What one gate gave: a report, or the error that made it fail closed."""
+
+    gate: str
+    report: GateReport | None = None
+    error: GateError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AssessedFinding:
+    """A finding with what the baseline and the suppressions say about it."""
+
+    finding: Finding
+    new: bool
+    suppression: Suppression | None = None
+    expired_suppression: Suppression | None = None
+
+    @property
+    def suppressed(self) -> bool:
+        """True when an unexpired suppression covers it."""
+        return self.suppression is not None
+
+    def policy_dict(self) -> dict[str, Any]:
+        """The finding as the policy sees it (see ``bastion.policy.model``)."""
+        data = self.finding.to_dict()
+        entry = self.suppression or self.expired_suppression
+        data.update(
+            new=self.new,
+            suppressed=self.suppressed,
+            where=str(self.finding.location) or "(no file)",
+            suppression=entry.to_dict("active" if self.suppressed else "expired")
+            if entry
+            else None,
+        )
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class GateDecision:
+    """The outcome of a set of gates: the policy decision and everything behind it."""
+
+    decision: Decision
+    findings: tuple[AssessedFinding, ...]
+    outcomes: tuple[GateOutcome, ...]
+    baseline: str | None = None
+
+    @property
+    def allowed(self) -> bool:
+        """True when nothing blocks."""
+        return self.decision.allowed
+
+    @property
+    def exit_code(self) -> int:
+        """0 pass, 1 blocked, 3 when a gate's tools are missing (Bastion could not operate)."""
+        if any(isinstance(o.error, ToolMissingError) for o in self.outcomes):
+            return ToolMissingError.exit_code
+        return 0 if self.allowed else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready report (``bastion scan --format json``; also a baseline file)."""
+        return {
+            "allowed": self.allowed,
+            "decision": self.decision.to_dict(),
+            "baseline": self.baseline,
+            "gates": {
+                o.gate: {
+                    "error": o.error.diagnostics() if o.error else None,
+                    "facts": dict(o.report.facts) if o.report else {},
+                    "notes": list(o.report.notes) if o.report else [],
+                }
+                for o in self.outcomes
+            },
+            "findings": [a.policy_dict() for a in self.findings],
+        }
+
+
+def gate_binds(gate: str) -> list[Path]:
+    """Prepare ``gate`` on the host and return the tool directories it needs bound."""
+    instance = load_gate(gate)
+    if isinstance(instance, _Prepares):
+        instance.prepare()
+    if isinstance(instance, _NeedsBinds):
+        return list(instance.required_binds())
+    return []
+
+
+def run_gate_sandboxed(
+    sandbox: Sandbox,
+    gate: str,
+    workspace: Path,
+    options: Mapping[str, Any] | None = None,
+    *,
+    limits: Limits | None = None,
+    extra_binds: Sequence[Path] = (),
+    commit: str | None = None,
+    on_output: Callable[[bytes], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> GateReport:
+    """Run ``gate`` over ``workspace`` inside ``sandbox``; GateError if it cannot decide."""
+    binds = [*bastion_runtime_binds(), *gate_binds(gate), *extra_binds]
+    report_name = f".bastion-gate-report-{secrets.token_hex(8)}.json"
+    argv = [sys.executable, "-I", "-m", "bastion.scanners", "--gate", gate, "--root", "."]
+    argv += ["--out", report_name, "--options-json", json.dumps(dict(options or {}))]
+    if commit:
+        argv += ["--commit", commit]
+    spec = SandboxSpec(
+        argv=argv,
+        workspace=workspace,
+        env={
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONUNBUFFERED": "1",
+            "LANG": "C.UTF-8",
+            # Tool environments are found by BASTION_HOME; inside, HOME is /tmp.
+            "BASTION_HOME": str(bastion_home()),
+        },
+        limits=limits or Limits(),
+        read_only_binds=tuple(dict.fromkeys(binds)),
+    )
+    tail = _Tail()
+
+    def sink(chunk: bytes) -> None:
+        tail.feed(chunk)
+        if on_output is not None:
+            on_output(chunk)
+
+    report_path = workspace / report_name
+    try:
+        result = sandbox.run(spec, sink, cancel)
+        if result.cancelled:
+            raise GateError(f"bastion/{gate} was cancelled before it could decide")
+        return _read_report(gate, report_path, result.exit_code, result.timed_out, tail)
+    finally:
+        for leftover in (report_path, report_path.with_name(report_name + ".partial")):
+            leftover.unlink(missing_ok=True)
+
+
+def _read_report(gate: str, path: Path, exit_code: int, timed_out: bool, tail: _Tail) -> GateReport:
+    where = f"bastion/{gate}"
+    if timed_out:
+        raise GateError(f"{where} timed out{tail.text()}", hint="raise the gate's time limit")
+    try:
+        # The sandboxed side wrote this path: no symlink, no FIFO that would block us.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        raise GateError(f"{where} crashed (exit status {exit_code}){tail.text()}") from exc
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise GateError(f"{where}: its report is not a regular file")
+        data = handle.read(_MAX_REPORT_BYTES + 1)
+    if len(data) > _MAX_REPORT_BYTES:
+        raise GateError(f"{where}: report is larger than {_MAX_REPORT_BYTES // 2**20} MiB")
+    try:
+        doc = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise GateError(f"{where}: unreadable report ({exc}){tail.text()}") from exc
+    report = decode_report(doc, gate_name=gate, source=where)
+    if exit_code != 0:
+        raise GateError(f"{where} exited with status {exit_code}{tail.text()}")
+    return report
+
+
+class _Tail:
+    """The last bytes of a gate's output, for error messages."""
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+
+    def feed(self, chunk: bytes) -> None:
+        self._data += chunk
+        if len(self._data) > 2 * _TAIL_BYTES:
+            del self._data[:-_TAIL_BYTES]
+
+    def text(self) -> str:
+        lines = bytes(self._data).decode(errors="replace").rstrip().splitlines()[-_TAIL_LINES:]
+        return ("; last output:\n    " + "\n    ".join(lines)) if lines else "; no output"
+
+
+def run_gates(
+    sandbox: Sandbox,
+    gates: Sequence[GateSpec],
+    workspace: Path,
+    *,
+    limits: Limits | None = None,
+    commit: str | None = None,
+    on_done: Callable[[GateOutcome, float], None] | None = None,
+) -> list[GateOutcome]:
+    """Run each gate in turn; a gate that fails becomes an outcome with its error.
+
+    ``on_done(outcome, seconds)`` is called after each gate (progress for people).
+    """
+    outcomes: list[GateOutcome] = []
+    for spec in gates:
+        started = time.monotonic()
+        try:
+            report = run_gate_sandboxed(
+                sandbox, spec.name, workspace, spec.options, limits=limits, commit=commit
+            )
+        except GateError as exc:
+            outcome = GateOutcome(spec.name, error=exc)
+        else:
+            outcome = GateOutcome(spec.name, report=report)
+        outcomes.append(outcome)
+        if on_done is not None:
+            on_done(outcome, time.monotonic() - started)
+    return outcomes
+
+
+def evaluate_gates(
+    outcomes: Sequence[GateOutcome],
+    context: RunContext,
+    policy: PolicyEngine,
+    suppressions: Suppressions | None = None,
+    baseline: Baseline | None = None,
+    today: dt.date | None = None,
+) -> GateDecision:
+    """Mark findings (baseline, suppressions), let the policy decide, add gate failures."""
+    day = today or dt.datetime.now(dt.UTC).date()
+    sups = suppressions or Suppressions()
+    assessed = tuple(
+        _assess(finding, sups, baseline, day)
+        for outcome in outcomes
+        if outcome.report is not None
+        for finding in outcome.report.findings
+    )
+    gates_input = {
+        o.gate: {
+            "facts": dict(o.report.facts) if o.report else {},
+            "notes": list(o.report.notes) if o.report else [],
+            "error": o.error.message if o.error else None,
+        }
+        for o in outcomes
+    }
+    decision = policy.decide(
+        PolicyInput(
+            context=context,
+            findings=[a.policy_dict() for a in assessed],
+            gates=gates_input,
+            suppressions=suppression_notes(sups.entries, day),
+        )
+    )
+    failures = tuple(
+        Reason(f"gate bastion/{o.gate} could not decide: {o.error.message}")
+        for o in outcomes
+        if o.error is not None
+    )
+    notes = tuple(_expiry_note(s) for s in _expired_used(assessed))
+    decision = replace(
+        decision,
+        allowed=decision.allowed and not failures,
+        reasons=failures + decision.reasons,
+        notes=decision.notes + notes,
+    )
+    source = baseline.source if baseline else None
+    return GateDecision(decision, assessed, tuple(outcomes), source)
+
+
+def _assess(
+    finding: Finding, sups: Suppressions, baseline: Baseline | None, day: dt.date
+) -> AssessedFinding:
+    match = sups.match(finding, day)
+    new = baseline.is_new(finding.fingerprint) if baseline else True
+    return AssessedFinding(finding, new, match.active, match.expired)
+
+
+def _expired_used(assessed: Sequence[AssessedFinding]) -> list[Suppression]:
+    seen: dict[str, Suppression] = {}
+    for item in assessed:
+        if item.expired_suppression is not None:
+            seen.setdefault(item.expired_suppression.source, item.expired_suppression)
+    return list(seen.values())
+
+
+def _expiry_note(entry: Suppression) -> str:
+    return (
+        f"suppression for {entry.target()} by {entry.owner} expired on "
+        f"{entry.expires.isoformat()} ({entry.source}): it no longer suppresses"
+    )

@@ -1,0 +1,321 @@
+"""The bubblewrap sandbox: one step in fresh namespaces, as an unprivileged user.
+
+What a job gets (see ``invocation.py`` for the exact command and why it is shaped so):
+
+* its workspace read-write at ``/workspace``; the host's ``/usr``, ``/bin``, ``/sbin``,
+  ``/lib*`` and ``/etc`` read-only (or the ``rootfs`` it names) with every ``/etc`` entry
+  other users cannot read hidden; declared tool directories read-only one by one; never
+  ``/root``, ``/home``, ``/var``, the state directory or a key store;
+* new PID, IPC, UTS, cgroup and network namespaces (loopback only, or the egress proxy
+  through :mod:`bastion.sandbox.forwarder`; the host network only when spelled out, and then
+  logged as a warning on every run);
+* an unprivileged uid with no capabilities: its own host uid from :class:`JobUidPool` when
+  Bastion runs as root, the user's own uid in a user namespace otherwise;
+* a cleared environment with only what the spec declares plus ``PATH`` and ``HOME=/tmp``;
+* rlimits, and a timeout or cancel that kill the whole tree: SIGKILL to the namespace's init
+  (the kernel then kills every process in it, setsid'd or not) and to bwrap itself, after
+  which ``run`` waits until the init is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import resource
+import select
+import signal
+import subprocess
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+
+from bastion.errors import SandboxError
+from bastion.sandbox.availability import check_sandbox_available, find_bwrap
+from bastion.sandbox.interface import NetworkMode, OutputSink, SandboxResult, SandboxSpec
+from bastion.sandbox.invocation import (
+    EGRESS_SOCKET,
+    PROXY_LISTEN,
+    Invocation,
+    build_command,
+    find_in_root,
+)
+from bastion.sandbox.paths import check_bind, hidden_etc_entries
+from bastion.sandbox.runtime import bastion_runtime_binds, forwarder_command
+from bastion.sandbox.supervise import Outcome, supervise
+from bastion.sandbox.uids import JobUidPool
+from bastion.sandbox.workspace import grant_workspace
+
+__all__ = ["BubblewrapSandbox"]
+
+logger = logging.getLogger("bastion.sandbox")
+
+_SETUP_PREFIXES = (b"bwrap: ", b"setpriv: ", b"prlimit: ")
+_REAP_SECONDS = 5.0
+_HEAD_BYTES = 4096
+
+
+class _Info:
+    """Collects bwrap's ``--info-fd`` JSON and holds a pidfd on the namespace's init."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self.pidfd: int | None = None
+
+    def feed(self, chunk: bytes) -> None:
+        self._buffer += chunk
+        if self.pidfd is not None:
+            return
+        try:
+            child = int(json.loads(self._buffer)["child-pid"])
+        except (ValueError, KeyError, TypeError):
+            return  # not complete yet
+        with contextlib.suppress(ProcessLookupError):
+            self.pidfd = os.pidfd_open(child)
+
+    def kill(self) -> None:
+        """SIGKILL the namespace's init: the kernel then kills every process inside."""
+        if self.pidfd is not None:
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+
+    def wait_gone(self) -> bool:
+        """Whether the init (hence every process of the namespace) has exited."""
+        if self.pidfd is None:
+            return True
+        ready, _, _ = select.select([self.pidfd], [], [], _REAP_SECONDS)
+        return bool(ready)
+
+    def close(self) -> None:
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+
+
+class _Head:
+    """Passes output on while keeping its first bytes, to spot a sandbox setup failure."""
+
+    def __init__(self, sink: OutputSink) -> None:
+        self._sink = sink
+        self.data = b""
+
+    def __call__(self, chunk: bytes) -> None:
+        if len(self.data) < _HEAD_BYTES:
+            self.data += chunk[: _HEAD_BYTES - len(self.data)]
+        self._sink(chunk)
+
+
+def _file_fds(files: Mapping[str, bytes]) -> dict[str, int]:
+    """One memfd per file: the data reaches bwrap without touching a disk."""
+    fds: dict[str, int] = {}
+    try:
+        for name, data in files.items():
+            path = PurePosixPath(name)
+            bad = path.is_absolute() or any(p in ("", "..") for p in name.split("/"))
+            if bad or "\x00" in name or PurePosixPath("/run/bastion", path) == EGRESS_SOCKET:
+                raise SandboxError(f"sandbox file name {name!r} must be a plain relative path")
+            fds[name] = _memfd(data)
+    except BaseException:
+        for fd in fds.values():
+            os.close(fd)
+        raise
+    return fds
+
+
+def _memfd(data: bytes) -> int:
+    """An anonymous in-memory file holding ``data``, positioned at its start."""
+    fd = os.memfd_create("bastion-sandbox", os.MFD_CLOEXEC)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+class BubblewrapSandbox:
+    """Runs each :class:`SandboxSpec` under bubblewrap; implements ``Sandbox``.
+
+    ``state_dir`` and ``denied_paths`` are host paths no bind may expose (the engine passes
+    Bastion's state directory and key locations). ``uid_pool`` hands out job uids when
+    running as root.
+    """
+
+    def __init__(
+        self,
+        *,
+        state_dir: Path | None = None,
+        denied_paths: Sequence[Path] = (),
+        bwrap: str | None = None,
+        uid_pool: JobUidPool | None = None,
+    ) -> None:
+        self._denied = tuple(denied_paths) + ((state_dir,) if state_dir else ())
+        self._bwrap = bwrap
+        self._uid_pool = uid_pool or JobUidPool()
+
+    def run(
+        self,
+        spec: SandboxSpec,
+        on_output: OutputSink,
+        cancel: Callable[[], bool] | None = None,
+    ) -> SandboxResult:
+        """Run ``spec`` to completion; see :class:`bastion.sandbox.interface.Sandbox`."""
+        check_sandbox_available(self._bwrap)
+        if spec.network.mode is NetworkMode.HOST:
+            logger.warning(
+                "SANDBOX NETWORK IS THE HOST'S: %s runs with full network access as declared",
+                spec.argv[0] if spec.argv else "<nothing>",
+            )
+        with contextlib.ExitStack() as stack:
+            try:
+                job_uid = stack.enter_context(self._job_uid())
+                inv = self._invocation(spec, job_uid, stack)
+                if job_uid is not None:
+                    grant_workspace(spec.workspace, job_uid, job_uid)
+            except OSError as exc:
+                raise SandboxError(
+                    f"could not prepare the sandbox for {spec.workspace}: {exc}"
+                ) from exc
+            return self._start(spec, inv, on_output, cancel)
+
+    @contextlib.contextmanager
+    def _job_uid(self) -> Iterator[int | None]:
+        if os.geteuid() != 0:
+            yield None
+            return
+        with self._uid_pool.acquire() as uid:
+            yield uid
+
+    def _invocation(
+        self, spec: SandboxSpec, job_uid: int | None, stack: contextlib.ExitStack
+    ) -> Invocation:
+        if not spec.workspace.is_dir():
+            raise SandboxError(f"workspace {spec.workspace} is not a directory")
+        check_bind(spec.workspace, denied=self._denied, what="workspace", allow_inside_denied=True)
+        rootfs = None
+        if spec.rootfs is not None:
+            rootfs = check_bind(spec.rootfs, denied=self._denied, what="rootfs")
+        binds = [check_bind(p, denied=self._denied, what="bind") for p in spec.read_only_binds]
+        forwarder: list[str] = []
+        if spec.network.mode is NetworkMode.PROXY:
+            if rootfs is not None:
+                raise SandboxError(
+                    "network mode proxy with a custom rootfs is not supported: the forwarder "
+                    "needs the host's Python",
+                    hint="use the host system directories or network: none",
+                )
+            binds += [b for b in bastion_runtime_binds() if b not in binds]
+            forwarder = forwarder_command(str(EGRESS_SOCKET), PROXY_LISTEN)
+        inner = self._inner_tool(rootfs, job_uid)
+        file_fds = _file_fds(spec.files)
+        for fd in file_fds.values():
+            stack.callback(os.close, fd)
+        return Invocation(
+            bwrap=find_bwrap(self._bwrap),
+            prlimit="prlimit",
+            info_fd=-1,
+            file_fds=file_fds,
+            binds=binds,
+            hidden=() if rootfs else hidden_etc_entries(),
+            job_uid=job_uid,
+            inner_setpriv=inner,
+            inner_prlimit=inner,
+            forwarder=forwarder,
+            rootfs=rootfs,
+            nofile_ceiling=None if job_uid is not None else _hard_nofile(),
+        )
+
+    @staticmethod
+    def _inner_tool(rootfs: Path | None, job_uid: int | None) -> str:
+        name = "setpriv" if job_uid is not None else "prlimit"
+        found = find_in_root(rootfs, [f"/usr/bin/{name}", f"/bin/{name}", f"/usr/sbin/{name}"])
+        if found is None:
+            raise SandboxError(
+                f"{name} (util-linux) is missing from {rootfs or 'the host'}; the sandbox "
+                "needs it to drop privileges and set limits",
+                hint="install util-linux in that root filesystem",
+            )
+        return found
+
+    def _start(
+        self,
+        spec: SandboxSpec,
+        inv: Invocation,
+        on_output: OutputSink,
+        cancel: Callable[[], bool] | None,
+    ) -> SandboxResult:
+        info_read, info_write = os.pipe2(os.O_CLOEXEC)
+        try:
+            process = _spawn(spec, replace(inv, info_fd=info_write))
+        except BaseException:
+            os.close(info_read)
+            raise
+        finally:
+            os.close(info_write)
+        info = _Info()
+        head = _Head(on_output)
+
+        def kill_tree() -> None:
+            info.kill()
+            if process.returncode is None:  # once reaped, its pid may belong to another
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+
+        assert process.stdout is not None  # noqa: S101 - stdout=PIPE guarantees it
+        try:
+            with process, contextlib.closing(info):
+                outcome = supervise(
+                    process,
+                    {process.stdout.fileno(): head, info_read: info.feed},
+                    timeout_seconds=spec.limits.timeout_seconds,
+                    cancel=cancel,
+                    kill_tree=kill_tree,
+                )
+                if not info.wait_gone():
+                    raise SandboxError("the sandbox's processes did not die after SIGKILL")
+        finally:
+            os.close(info_read)
+        return _result(outcome, head.data)
+
+
+def _spawn(spec: SandboxSpec, inv: Invocation) -> subprocess.Popen[bytes]:
+    """Start prlimit/bwrap in a new session; bwrap's options travel in a memfd."""
+    command = build_command(spec, inv)
+    args_fd = _memfd(command.options_blob())
+    try:
+        return subprocess.Popen(
+            command.argv(args_fd),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=(inv.info_fd, args_fd, *inv.file_fds.values()),
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+        )
+    except OSError as exc:
+        raise SandboxError(f"bubblewrap could not be started: {exc}") from exc
+    finally:
+        os.close(args_fd)
+
+
+def _hard_nofile() -> int | None:
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return None if hard == resource.RLIM_INFINITY else hard
+
+
+def _result(outcome: Outcome, head: bytes) -> SandboxResult:
+    """The job's result; a job killed by signal N inside reports 128+N, as in a shell."""
+    exit_code = outcome.exit_code
+    if exit_code == 1 and not (outcome.timed_out or outcome.cancelled):
+        if head.startswith(b"bwrap: execvp "):
+            exit_code = 127  # the job's command is missing: a failed job, as in a shell
+        elif head.startswith(_SETUP_PREFIXES):
+            # A job could print this itself and exit 1; it then only fails harder (exit 3).
+            message = head.decode(errors="replace").strip().splitlines()[0]
+            raise SandboxError(f"the sandbox could not be set up: {message}")
+    return SandboxResult(
+        exit_code=exit_code,
+        duration_seconds=outcome.duration_seconds,
+        timed_out=outcome.timed_out,
+        cancelled=outcome.cancelled,
+        signal=outcome.signal,
+    )

@@ -1,0 +1,277 @@
+"""A job's fresh workspace: made before it runs, removed after it, whatever happened.
+
+    with Workspace.from_commit(repo, "HEAD", parent=run_tmp) as ws:
+        sandbox.run(SandboxSpec(argv=["make"], workspace=ws.path), sink)
+
+Two sources:
+
+* ``from_working_tree``: the tree as it is on disk, ignored files included (a local run
+  builds what the developer sees), copied with reflinks where the filesystem has them and
+  in-kernel copies elsewhere. Never hard links: the job could then write through into the
+  developer's files.
+* ``from_commit``: exactly the blobs of one commit, written from ``git ls-tree`` and
+  ``git cat-file`` rather than ``git archive``, which would apply the commit's own
+  ``export-ignore``/``export-subst`` attributes and so not give the exact files. A hostile
+  tree (a ``..`` or ``.git`` entry, an absolute path) is refused.
+
+Both leave out ``.git`` (history, hooks and remote URLs that may carry tokens are not files
+of the commit, and a job that needs them must say so) and ``.bastion/state`` (Bastion's
+database and keys). Symbolic links are recreated as links, never followed. Special files
+(sockets, FIFOs, devices) are skipped. The workspace is removed even if the job made its
+files read-only or unreadable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+from typing import IO, Any, Self
+
+from bastion.errors import SandboxError, UsageError
+
+__all__ = ["EXCLUDED", "Workspace", "grant_workspace"]
+
+EXCLUDED = (PurePosixPath(".bastion/state"),)
+"""Paths (relative to the tree's root) never copied; ``.git`` is also left out everywhere."""
+
+_FICLONE = 0x40049409  # ioctl: share the source's blocks (btrfs, XFS); refused elsewhere
+_COPY_CHUNK = 1 << 30
+_BLOB_PIECE = 1 << 20
+
+
+def _copy_file(source: str, dest: str, mode: int) -> None:
+    src = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        dst = os.open(dest, flags, 0o600)
+        try:
+            try:
+                fcntl.ioctl(dst, _FICLONE, src)
+            except OSError:
+                offset = 0
+                while sent := os.sendfile(dst, src, offset, _COPY_CHUNK):
+                    offset += sent
+            # No set-id or sticky bits in a workspace.
+            os.fchmod(dst, stat.S_IMODE(mode) & 0o777)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
+
+
+def _copy_tree(source: Path, dest: Path, relative: PurePosixPath) -> None:
+    for entry in os.scandir(source):
+        rel = relative / entry.name
+        if entry.name == ".git" or rel in EXCLUDED:
+            continue
+        target = dest / entry.name
+        info = entry.stat(follow_symlinks=False)
+        if stat.S_ISLNK(info.st_mode):
+            os.symlink(os.readlink(entry.path), target)
+        elif stat.S_ISDIR(info.st_mode):
+            target.mkdir(mode=0o700)
+            _copy_tree(Path(entry.path), target, rel)
+            target.chmod(stat.S_IMODE(info.st_mode) & 0o777 | 0o700)
+        elif stat.S_ISREG(info.st_mode):
+            _copy_file(entry.path, str(target), info.st_mode)
+
+
+def _check_git_path(raw: bytes, rev: str) -> PurePosixPath:
+    text = raw.decode("utf-8", errors="surrogateescape")
+    path = PurePosixPath(text)
+    parts = text.split("/")
+    if not text or path.is_absolute() or any(p in ("", ".", "..", ".git") for p in parts):
+        raise SandboxError(
+            f"commit {rev} holds a hostile path {text!r}; refusing to check it out",
+            hint="this tree cannot come from a normal git checkout; inspect the commit",
+        )
+    return path
+
+
+def _git(repo: Path, *args: str) -> bytes:
+    try:
+        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
+    except OSError as exc:
+        raise SandboxError(f"git could not be run: {exc}", hint="apt-get install -y git") from exc
+    if done.returncode != 0:
+        detail = done.stderr.decode(errors="replace").strip()
+        raise UsageError(f"git {args[0]} failed in {repo}: {detail}")
+    return done.stdout
+
+
+def _write_blob(stream: IO[bytes], dest: Path, mode: str, expected: bytes) -> None:
+    header = stream.readline().split()
+    if len(header) != 3 or header[0] != expected or header[1] != b"blob":
+        raise SandboxError(f"git cat-file returned an unexpected object for {dest.name}")
+    remaining = int(header[2])
+    if mode == "120000":
+        os.symlink(os.fsdecode(stream.read(remaining)), dest)
+    else:
+        perms = 0o755 if mode == "100755" else 0o644
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, perms)
+        with os.fdopen(fd, "wb") as out:
+            while remaining:  # in pieces: a large blob never sits whole in memory
+                piece = stream.read(min(remaining, _BLOB_PIECE))
+                if not piece:
+                    raise SandboxError(f"git cat-file stopped in the middle of {dest.name}")
+                out.write(piece)
+                remaining -= len(piece)
+    stream.read(1)  # the newline after each object
+
+
+def _checkout(repo: Path, rev: str, dest: Path) -> None:
+    if rev.startswith("-") or "\x00" in rev:
+        raise UsageError(f"{rev!r} is not a revision", hint="pass a commit id, branch or tag")
+    commit = _git(repo, "rev-parse", "--verify", "--end-of-options", f"{rev}^{{commit}}")
+    sha = commit.decode().strip()
+    listing = _git(repo, "ls-tree", "-r", "-z", "--full-tree", sha)
+    blobs: list[tuple[str, bytes, PurePosixPath]] = []
+    for record in filter(None, listing.split(b"\x00")):
+        meta, _, raw_path = record.partition(b"\t")
+        mode, kind, oid = meta.decode().split()
+        path = _check_git_path(raw_path, rev)
+        if path.parts[0] == ".bastion" and PurePosixPath(*path.parts[:2]) in EXCLUDED:
+            continue
+        (dest / path).parent.mkdir(parents=True, exist_ok=True)
+        if kind == "commit":  # a submodule: its directory exists, empty, as in a clone
+            (dest / path).mkdir(exist_ok=True)
+        elif kind == "blob":
+            blobs.append((mode, oid.encode(), path))
+    _write_blobs(repo, blobs, dest)
+
+
+def _write_blobs(repo: Path, blobs: list[tuple[str, bytes, PurePosixPath]], dest: Path) -> None:
+    with tempfile.TemporaryFile() as ids:
+        ids.write(b"".join(oid + b"\n" for _, oid, _ in blobs))
+        ids.seek(0)
+        argv = ["git", "-C", str(repo), "cat-file", "--batch"]
+        with subprocess.Popen(argv, stdin=ids, stdout=subprocess.PIPE) as proc:
+            assert proc.stdout is not None  # noqa: S101 - stdout=PIPE guarantees it
+            for mode, oid, path in blobs:
+                _write_blob(proc.stdout, dest / path, mode, oid)
+        if proc.returncode != 0:
+            raise SandboxError(f"git cat-file failed in {repo} (exit {proc.returncode})")
+
+
+def grant_workspace(path: Path, uid: int, gid: int) -> None:
+    """Give every entry under ``path`` to ``uid:gid`` (links themselves, never targets).
+
+    The root also gets ``o+x``: bwrap enters it as a root without capabilities, which may
+    only traverse it as "other"; listing it still needs the owner's rights.
+    """
+    os.chmod(path, stat.S_IMODE(os.lstat(path).st_mode) | 0o711)  # noqa: S103 - traverse only
+    for root, dirs, files in os.walk(path):
+        for name in (root, *(os.path.join(root, n) for n in (*dirs, *files))):
+            info = os.lstat(name)
+            if info.st_uid != uid or info.st_gid != gid:
+                os.lchown(name, uid, gid)
+
+
+def _rmtree(path: Path) -> None:
+    """``shutil.rmtree`` that reopens directories a job locked (chmod 000, read-only)."""
+    retried: set[str] = set()
+
+    def on_error(func: Callable[..., Any], failed: str, exc_info: Any) -> None:
+        if isinstance(exc_info[1], FileNotFoundError):
+            return
+        if failed in retried:
+            raise SandboxError(f"cannot remove {failed} from workspace {path}: {exc_info[1]}")
+        retried.add(failed)
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(failed), 0o700)
+        if os.path.isdir(failed) and not os.path.islink(failed):
+            os.chmod(failed, 0o700)
+            shutil.rmtree(failed, onerror=on_error)
+        else:
+            os.unlink(failed)
+
+    shutil.rmtree(path, onerror=on_error)
+
+
+class Workspace:
+    """A directory created for one job; :meth:`remove` (or leaving ``with``) deletes it."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._removed = False
+
+    @property
+    def path(self) -> Path:
+        """The workspace directory on the host."""
+        return self._path
+
+    @classmethod
+    def _fresh(cls, parent: Path, source: Path) -> Self:
+        if not parent.is_dir():
+            raise SandboxError(f"workspace parent {parent} is not a directory")
+        real_parent, real_source = parent.resolve(), source.resolve()
+        if real_parent == real_source or real_source in real_parent.parents:
+            raise SandboxError(
+                f"workspace parent {parent} is inside {source}",
+                hint="put workspaces in the run's temporary directory, outside the repository",
+            )
+        try:
+            return cls(Path(tempfile.mkdtemp(prefix="bastion-ws-", dir=parent)))
+        except OSError as exc:
+            raise SandboxError(f"cannot create a workspace in {parent}: {exc}") from exc
+
+    @contextlib.contextmanager
+    def _filling(self, source: Path) -> Iterator[None]:
+        """Remove the half-made workspace on any failure; name the file that failed."""
+        try:
+            yield
+        except OSError as exc:
+            self.remove()
+            raise SandboxError(
+                f"cannot copy {exc.filename or source} into the workspace: {exc.strerror}",
+                hint="make the file readable or remove it from the tree",
+            ) from exc
+        except BaseException:
+            self.remove()
+            raise
+
+    @classmethod
+    def from_working_tree(cls, source: Path, parent: Path) -> Self:
+        """A copy of ``source`` as it is on disk, minus ``.git`` and ``.bastion/state``."""
+        if not source.is_dir():
+            raise UsageError(f"{source} is not a directory", hint="run from a repository")
+        workspace = cls._fresh(parent, source)
+        with workspace._filling(source):
+            _copy_tree(source, workspace.path, PurePosixPath())
+        return workspace
+
+    @classmethod
+    def from_commit(cls, repo: Path, rev: str, parent: Path) -> Self:
+        """Exactly the files of commit ``rev`` of ``repo``, minus ``.bastion/state``."""
+        workspace = cls._fresh(parent, repo)
+        with workspace._filling(repo):
+            _checkout(repo, rev, workspace.path)
+        return workspace
+
+    def remove(self) -> None:
+        """Delete the workspace and everything in it; safe to call twice."""
+        if self._removed:
+            return
+        if self._path.exists():
+            self._path.chmod(0o700)
+            _rmtree(self._path)
+        self._removed = True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.remove()

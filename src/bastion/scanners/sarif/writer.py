@@ -1,0 +1,193 @@
+"""Findings to a SARIF 2.1.0 log, ready for GitHub code scanning upload.
+
+Choices, and why:
+
+- One ``run`` per gate, each with its own ``automationDetails.id`` (``bastion/<gate>/``):
+  GitHub keys alert tracking on tool and category and refuses two runs with the same pair.
+  A gate that ran and found nothing still gets an empty run, so GitHub closes its old alerts.
+- Every location is relative to ``%SRCROOT%`` (``uriBaseId``); ``originalUriBaseIds`` says
+  where that was only when the caller passes the root, since absolute host paths leak.
+- ``partialFingerprints["bastion/v1"]`` carries our fingerprint, so the same finding keeps its
+  identity across runs, branches and renames, in GitHub and in our own baselines.
+- Rules carry ``help`` (the fix hint), ``helpUri`` when a gate gives one, CWE tags in GitHub's
+  ``external/cwe/cwe-N`` form and ``security-severity`` (the worst severity seen for the rule).
+- Findings accepted in ``.bastion/suppressions.yml`` carry a SARIF ``suppressions`` entry
+  (``external``, ``accepted``, with the reason), so GitHub shows them as dismissed; with a
+  baseline, ``baselineState`` says ``new`` or ``unchanged``.
+- Each result's ``properties.bastion`` holds what SARIF has no slot for (exact severity, fix,
+  ids, commit, gate properties), so reading our own SARIF back gives the same findings.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bastion.scanners.finding import Finding
+from bastion.scanners.sarif.levels import FINGERPRINT_KEY, level_for, security_severity_for
+
+__all__ = ["SARIF_SCHEMA_URI", "SRCROOT", "ToolInfo", "findings_to_sarif"]
+
+SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+SRCROOT = "%SRCROOT%"
+_BASTION_URI = "https://github.com/bastion-ci/bastion"
+_CWE_NUMBER = re.compile(r"(?i)^(?:cwe-)?(\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class ToolInfo:
+    """The scanner behind a gate, as SARIF's ``tool.driver`` names it."""
+
+    name: str
+    version: str | None = None
+    information_uri: str | None = None
+
+
+def findings_to_sarif(
+    findings: Iterable[Finding],
+    *,
+    gates: Sequence[str] = (),
+    tools: Mapping[str, ToolInfo] | None = None,
+    source_root: Path | None = None,
+    suppressed: Mapping[str, str] | None = None,
+    new: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """A SARIF 2.1.0 log with one run per gate.
+
+    ``gates`` lists gates that ran (so empty ones still get a run); gates of findings are
+    added. ``tools`` names each gate's scanner (default: ``bastion/<gate>``).
+    ``suppressed`` maps fingerprints to the reason they are accepted; ``new``, when given,
+    holds the fingerprints not in the baseline.
+    """
+    marks = _Marks(suppressed or {}, None if new is None else frozenset(new))
+    by_gate: dict[str, list[Finding]] = {gate: [] for gate in gates}
+    for finding in findings:
+        by_gate.setdefault(finding.gate, []).append(finding)
+    known_tools = tools or {}
+    runs = [
+        _run(gate, by_gate[gate], known_tools.get(gate), source_root, marks)
+        for gate in sorted(by_gate)
+    ]
+    return {"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": runs}
+
+
+@dataclass(frozen=True, slots=True)
+class _Marks:
+    suppressed: Mapping[str, str]
+    new: frozenset[str] | None
+
+
+def _run(
+    gate: str, findings: list[Finding], tool: ToolInfo | None, root: Path | None, marks: _Marks
+) -> dict[str, Any]:
+    ordered = sorted(findings, key=lambda f: (f.location.path, f.location.line or 0, f.rule_id))
+    rule_ids = sorted({f.rule_id for f in ordered})
+    index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
+    driver: dict[str, Any] = {
+        "name": tool.name if tool else f"bastion/{gate}",
+        "informationUri": (tool.information_uri if tool else None) or _BASTION_URI,
+        "rules": [
+            _rule(rule_id, [f for f in ordered if f.rule_id == rule_id]) for rule_id in rule_ids
+        ],
+    }
+    if tool and tool.version:
+        driver["version"] = tool.version
+    run: dict[str, Any] = {
+        "tool": {"driver": driver},
+        "automationDetails": {"id": f"bastion/{gate}/"},
+        "columnKind": "unicodeCodePoints",
+        "results": [_result(f, index[f.rule_id], marks) for f in ordered],
+    }
+    if root is not None:
+        run["originalUriBaseIds"] = {SRCROOT: {"uri": root.resolve().as_uri() + "/"}}
+    return run
+
+
+def _rule(rule_id: str, findings: list[Finding]) -> dict[str, Any]:
+    first = findings[0]
+    worst = max((f.severity for f in findings), key=lambda s: s.rank)
+    tags = ["security", *(_cwe_tag(c) for c in _all(findings, "cwe"))]
+    properties: dict[str, Any] = {"tags": tags}
+    score = security_severity_for(worst)
+    if score is not None:
+        properties["security-severity"] = score
+    rule: dict[str, Any] = {
+        "id": rule_id,
+        "shortDescription": {"text": first.title or rule_id},
+        "fullDescription": {"text": first.message},
+        "defaultConfiguration": {"level": level_for(worst)},
+        "properties": properties,
+    }
+    if first.fix:
+        rule["help"] = {"text": first.fix, "markdown": first.fix}
+    help_uri = first.properties.get("help_uri")
+    if isinstance(help_uri, str) and help_uri:
+        rule["helpUri"] = help_uri
+    return rule
+
+
+def _all(findings: list[Finding], field: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for finding in findings:
+        for value in getattr(finding, field):
+            seen.setdefault(value, None)
+    return list(seen)
+
+
+def _cwe_tag(cwe: str) -> str:
+    match = _CWE_NUMBER.match(cwe.strip())
+    return f"external/cwe/cwe-{match.group(1)}" if match else cwe
+
+
+def _result(finding: Finding, rule_index: int, marks: _Marks) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": finding.rule_id,
+        "ruleIndex": rule_index,
+        "level": level_for(finding.severity),
+        "message": {"text": finding.message or finding.rule_id},
+        "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
+        "properties": {"bastion": _extras(finding)},
+    }
+    if finding.location.path:
+        result["locations"] = [{"physicalLocation": _physical(finding)}]
+    reason = marks.suppressed.get(finding.fingerprint)
+    if reason is not None:
+        result["suppressions"] = [
+            {"kind": "external", "status": "accepted", "justification": reason}
+        ]
+    if marks.new is not None:
+        result["baselineState"] = "new" if finding.fingerprint in marks.new else "unchanged"
+    return result
+
+
+def _physical(finding: Finding) -> dict[str, Any]:
+    loc = finding.location
+    physical: dict[str, Any] = {
+        "artifactLocation": {"uri": urllib.parse.quote(loc.path), "uriBaseId": SRCROOT}
+    }
+    if loc.line is not None:
+        region: dict[str, Any] = {"startLine": loc.line}
+        if loc.column is not None and loc.column >= 1:
+            region["startColumn"] = loc.column
+        if loc.end_line is not None and loc.end_line >= loc.line:
+            region["endLine"] = loc.end_line
+        physical["region"] = region
+    return physical
+
+
+def _extras(finding: Finding) -> dict[str, Any]:
+    extras: dict[str, Any] = {
+        "gate": finding.gate,
+        "severity": finding.severity.value,
+        "title": finding.title,
+        "cwe": list(finding.cwe),
+        "ids": list(finding.ids),
+        "fix": finding.fix,
+        "commit": finding.location.commit,
+        "properties": dict(finding.properties),
+    }
+    return extras

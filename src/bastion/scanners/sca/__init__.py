@@ -1,0 +1,33 @@
+"""The SCA gate: which dependency versions carry known vulnerabilities, and what fixes them.
+
+    >>> from pathlib import Path
+    >>> import tempfile
+    >>> from bastion.scanners.interface import ScanRequest
+    >>> root = Path(tempfile.mkdtemp())
+    >>> _ = (root / "requirements.txt").write_text("pyyaml==5.3\\n")
+    >>> report = ScaGate(database_dir=root / "empty").scan(ScanRequest(root=root))
+    >>> report.facts["summary"][0]["package"], report.facts["summary"][0]["upgrade_to"]
+    ('pyyaml', '5.4')
+
+Vulnerability data is OSV records (``bastion db update`` / ``bastion db import``) indexed per
+ecosystem under ``$BASTION_HOME/osv``; with none there, a bundled dated snapshot is used and
+the report's notes say so. Inside the sandbox the gate needs :meth:`ScaGate.required_binds`
+bound read-only.
+"""
+
+from bastion.scanners.sca.database import Database, import_path, status
+from bastion.scanners.sca.errors import ArchiveError, DatabaseError, ManifestError
+from bastion.scanners.sca.gate import ScaGate, create_gate
+from bastion.scanners.sca.update import update
+
+__all__ = [
+    "ArchiveError",
+    "Database",
+    "DatabaseError",
+    "ManifestError",
+    "ScaGate",
+    "create_gate",
+    "import_path",
+    "status",
+    "update",
+]

@@ -1,0 +1,148 @@
+"""The vulnerability database as the gate and ``bastion db`` see it: import, status, open.
+
+    >>> import tempfile, pathlib
+    >>> db = Database.open(pathlib.Path(tempfile.mkdtemp()))  # nothing imported there yet
+    >>> db.bundled, "PyPI" in db.ecosystems()
+    (True, True)
+
+When no ecosystem has been imported or updated into the directory, the bundled snapshot (a
+small, dated set of real records for the examples' packages) is used, and :attr:`notes` says so.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from bastion.scanners.sca.archive import Limits, iter_records
+from bastion.scanners.sca.errors import ArchiveError, DatabaseError
+from bastion.scanners.sca.index import EcosystemIndex, IndexBuilder, IndexMeta
+from bastion.scanners.sca.osv import check_record
+from bastion.scanners.sca.paths import osv_dir
+from bastion.scanners.sca.versions import base_ecosystem
+
+__all__ = ["Database", "import_path", "status"]
+
+SNAPSHOT_RESOURCE = "osv-snapshot.json"
+
+
+def import_path(
+    path: Path,
+    directory: Path | None = None,
+    *,
+    source: str | None = None,
+    snapshot_date: str | None = None,
+    ecosystems: list[str] | None = None,
+    limits: Limits | None = None,
+) -> list[IndexMeta]:
+    """Import a zip or directory of OSV records; replaces the ecosystems it contains."""
+    target = directory or osv_dir()
+    builder = IndexBuilder(
+        target,
+        source=source or f"import:{path.resolve()}",
+        snapshot_date=snapshot_date,
+        ecosystems=ecosystems,
+    )
+    try:
+        for _, record in iter_records(path, limits):
+            builder.add(record)
+    except BaseException:
+        builder.abort()
+        raise
+    if not builder.ecosystems():
+        builder.abort()
+        wanted = f" for {', '.join(ecosystems)}" if ecosystems else ""
+        raise ArchiveError(
+            f"{path} holds no OSV records{wanted}",
+            hint="give a zip or directory of OSV .json/.yaml records; nothing was changed",
+        )
+    return builder.commit()
+
+
+def status(directory: Path | None = None) -> list[IndexMeta]:
+    """Metadata of every ecosystem index under ``directory`` (default ``$BASTION_HOME/osv``)."""
+    target = directory or osv_dir()
+    metas: list[IndexMeta] = []
+    for file in sorted(target.glob("*.sqlite")):
+        index = EcosystemIndex.open(target, file.stem)
+        metas.append(index.meta)
+        index.close()
+    return metas
+
+
+def _load_snapshot() -> tuple[dict[str, EcosystemIndex], str]:
+    text = resources.files("bastion.scanners.sca.snapshot").joinpath(SNAPSHOT_RESOURCE).read_text()
+    data = json.loads(text)
+    builder = IndexBuilder(None, source=str(data["source"]), snapshot_date=str(data["date"]))
+    for record in data["records"]:
+        builder.add(check_record(record))
+    builder.commit()
+    return builder.opened(), str(data["date"])
+
+
+@dataclass
+class Database:
+    """Per-ecosystem indexes, opened lazily; ``bundled`` when the shipped snapshot is in use."""
+
+    directory: Path
+    bundled: bool
+    _indexes: dict[str, EcosystemIndex] = field(default_factory=dict)
+    _available: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, directory: Path | None = None) -> Database:
+        """Use the indexes in ``directory``; the bundled snapshot when there are none."""
+        target = directory or osv_dir()
+        available = tuple(sorted(p.stem for p in target.glob("*.sqlite")))
+        if available:
+            return cls(target, bundled=False, _available=available)
+        indexes, date = _load_snapshot()
+        records = sum(i.meta.records for i in indexes.values())
+        note = (
+            f"using the bundled OSV snapshot of {date}, {records} records "
+            f"({', '.join(sorted(indexes))}); run `bastion db update` for current data"
+        )
+        return cls(
+            target, bundled=True, _indexes=indexes, _available=tuple(sorted(indexes)), notes=[note]
+        )
+
+    def ecosystems(self) -> list[str]:
+        """Ecosystems this database has data for."""
+        return list(self._available)
+
+    def index(self, ecosystem: str) -> EcosystemIndex:
+        """The index for ``ecosystem`` (``Debian:12`` uses ``Debian``); fails closed if absent."""
+        base = base_ecosystem(ecosystem)
+        if base not in self._indexes:
+            if base not in self._available:
+                where = "the bundled snapshot" if self.bundled else str(self.directory)
+                raise DatabaseError(
+                    f"no {base} vulnerability data in {where}: {base} packages cannot be judged",
+                    hint=f"run `bastion db update --ecosystem {base}` "
+                    "(or `bastion db import PATH` with OSV records for it)",
+                )
+            self._indexes[base] = EcosystemIndex.open(self.directory, base)
+        return self._indexes[base]
+
+    def describe(self, ecosystems: list[str]) -> dict[str, Any]:
+        """Facts about the data the given ecosystems were judged against (for the policy)."""
+        metas = [self.index(e).meta for e in sorted({base_ecosystem(e) for e in ecosystems})]
+        per = {m.ecosystem: m.to_dict() for m in metas}
+        oldest = max(metas, key=lambda m: m.age_days(), default=None)
+        return {
+            "database_bundled_snapshot": self.bundled,
+            "database_source": oldest.source if oldest else None,
+            "database_date": oldest.snapshot_date if oldest else None,
+            "database_age_days": oldest.age_days() if oldest else None,
+            "database_ecosystems": per,
+        }
+
+    def close(self) -> None:
+        """Close every opened index."""
+        for index in self._indexes.values():
+            index.close()
+        self._indexes.clear()

@@ -1,0 +1,68 @@
+"""A vulnerability's severity: computed from its CVSS vector, never guessed.
+
+Order of evidence: the highest base score computable from a CVSS v3.x or v2 vector in the
+record; else the record's own severity word (GHSA's ``database_specific.severity``); else
+``medium`` with the reason recorded, so a reader sees that no score was available.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bastion.scanners.finding import Severity
+from bastion.scanners.sca.cvss import CvssError, score_vector
+from bastion.scanners.sca.osv import Advisory
+
+__all__ = ["SeverityJudgement", "judge_severity"]
+
+
+@dataclass(frozen=True, slots=True)
+class SeverityJudgement:
+    """A severity, the evidence it came from, and the CVSS details when scored."""
+
+    severity: Severity
+    source: str
+    score: float | None = None
+    vector: str | None = None
+
+
+def _from_rating(text: str) -> Severity:
+    return Severity.INFO if text == "none" else Severity.parse(text)
+
+
+def judge_severity(advisories: Iterable[Advisory]) -> SeverityJudgement:
+    """The severity of one vulnerability known under one or more merged records."""
+    group = list(advisories)
+    best: SeverityJudgement | None = None
+    unscored: list[str] = []
+    for advisory in group:
+        for kind, vector in advisory.severity:
+            try:
+                result = score_vector(vector)
+            except CvssError:
+                unscored.append(kind)
+                continue
+            if best is None or (best.score or 0.0) < result.score:
+                best = SeverityJudgement(
+                    _from_rating(result.rating),
+                    f"CVSS {result.version} base score",
+                    result.score,
+                    vector,
+                )
+    if best is not None:
+        return best
+    for advisory in group:
+        if advisory.db_severity:
+            try:
+                return SeverityJudgement(
+                    Severity.parse(advisory.db_severity), f"{advisory.id} database severity"
+                )
+            except ValueError:
+                unscored.append(advisory.db_severity)
+    reason = (
+        f"medium by default: {', '.join(sorted(set(unscored)))} not scored"
+        if unscored
+        else "medium by default: the record gives no CVSS vector or severity"
+    )
+    return SeverityJudgement(Severity.MEDIUM, reason)

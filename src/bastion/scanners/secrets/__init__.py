@@ -1,0 +1,34 @@
+"""The secrets gate: 120+ credential rules, one Hyperscan pass, tree, history and staged modes.
+
+    >>> from pathlib import Path
+    >>> from bastion.scanners.secrets import ScanMode, scan_secrets
+    >>> report = scan_secrets(Path("examples/vulnerable-service"))  # doctest: +SKIP
+    >>> [f.rule_id for f in report.findings]  # doctest: +SKIP
+    ['aws-access-key-id', 'aws-secret-access-key', 'github-pat', ...]
+
+Findings never hold a secret: messages and properties carry :func:`redact`'s form, and the
+fingerprint hashes the rule with a salted digest of the value (stable across moves).
+"""
+
+from bastion.scanners.secrets.catalog import load_rules
+from bastion.scanners.secrets.engine import Engine
+from bastion.scanners.secrets.gate import GATE_NAME, SecretsGate, scan_secrets
+from bastion.scanners.secrets.history import git_patch_command, write_git_patch
+from bastion.scanners.secrets.mode import ScanMode
+from bastion.scanners.secrets.redact import redact
+from bastion.scanners.secrets.rule import Rule, RuleError, Validator
+
+__all__ = [
+    "GATE_NAME",
+    "Engine",
+    "Rule",
+    "RuleError",
+    "ScanMode",
+    "SecretsGate",
+    "Validator",
+    "git_patch_command",
+    "load_rules",
+    "redact",
+    "scan_secrets",
+    "write_git_patch",
+]

@@ -1,0 +1,137 @@
+"""Context and noise: which candidates are kept, lowered or dropped, and why.
+
+Every decision that is not "keep" carries a reason that ends up in the gate report, so a
+dropped candidate is never silent: lock files, obviously fake values (``EXAMPLE``, ``xxxx``,
+``1234``), placeholders and templating (``${VAR}``, ``{{ secret }}``), identifier-like values
+caught by generic rules, test paths, and inline ``bastion:allow secret-<rule> <reason>``
+comments (a reason is required: an allow comment without one is ignored and said so).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from bastion.scanners.finding import Severity
+from bastion.scanners.secrets.rule import Rule
+
+__all__ = ["Action", "Verdict", "judge"]
+
+LOCK_FILES = frozenset(
+    {
+        "package-lock.json",
+        "npm-shrinkwrap.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "poetry.lock",
+        "pipfile.lock",
+        "pdm.lock",
+        "uv.lock",
+        "cargo.lock",
+        "composer.lock",
+        "gemfile.lock",
+        "go.sum",
+        "packages.lock.json",
+        "mix.lock",
+        "pubspec.lock",
+        "podfile.lock",
+        "flake.lock",
+    }
+)
+_FAKE_MARKERS = (
+    "example",
+    "xxxx",
+    "****",
+    "0000",
+    "1234",
+    "abcdef",
+    "dummy",
+    "fake",
+    "sample",
+    "placeholder",
+    "changeme",
+    "change_me",
+    "redacted",
+    "your_",
+    "your-",
+    "insert",
+    "todo",
+)
+_FAKE_MAX_LEN = 128
+_PLACEHOLDER = re.compile(rb"\$\{|\{\{|\}\}|^\$[A-Za-z_]|^%\(|^<[^>]*>$|#\{|^\{[A-Za-z_]+\}$")
+# Dotted names and digit-less words: what code assigns to "password" and "token" names far
+# more often than a secret (generic rules only; specific rules have their own structure).
+_IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+|[A-Za-z_\-]+")
+_ALLOW = re.compile(
+    rb"bastion:allow[ \t]+(secret-[a-z0-9-]+)(?:[ \t]+([^\r\n]*?))?[ \t]*(?:\*/|-->)?\s*$"
+)
+_TEST_DIRS = frozenset({"test", "tests", "testdata", "fixtures", "__tests__", "spec", "specs"})
+_TEST_FILE = re.compile(r"^(?:test_.*|.*_test\.[a-z]+|.*\.(?:spec|test)\.[a-z]+|conftest\.py)$")
+
+
+class Action(enum.StrEnum):
+    """What happens to a candidate."""
+
+    KEEP = "keep"
+    LOWER = "lower"
+    DROP = "drop"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The decision on one candidate, its reason, and the severity it is reported at."""
+
+    action: Action
+    severity: Severity
+    reason: str = ""
+
+
+def _allow_comment(rule: Rule, lines: tuple[bytes, ...]) -> tuple[bool, str]:
+    """(matched, reason) for an allow comment naming ``rule`` on these lines."""
+    for line in lines:
+        index = line.find(b"bastion:allow")
+        if index < 0:
+            continue
+        match = _ALLOW.search(line, index)
+        if match and match.group(1).decode() == rule.tag:
+            return True, (match.group(2) or b"").decode("utf-8", "replace").strip()
+    return False, ""
+
+
+def _fake_marker(secret: bytes) -> str | None:
+    if len(secret) > _FAKE_MAX_LEN:
+        return None  # in a long random body (a private key) a marker is chance, not intent
+    lowered = secret.decode("latin-1").lower()
+    return next((m for m in _FAKE_MARKERS if m in lowered), None)
+
+
+def _is_test_path(path: str) -> bool:
+    pure = PurePosixPath(path)
+    return bool(_TEST_DIRS.intersection(p.lower() for p in pure.parts[:-1])) or bool(
+        _TEST_FILE.match(pure.name.lower())
+    )
+
+
+def judge(rule: Rule, secret: bytes, path: str, line: bytes, previous: bytes = b"") -> Verdict:
+    """Decide on one candidate found by ``rule`` in ``path`` on ``line``."""
+    allowed, why = _allow_comment(rule, (line, previous))
+    if allowed and why:
+        return Verdict(Action.DROP, rule.severity, f"inline allow: {why}")
+    if _PLACEHOLDER.search(secret):
+        return Verdict(Action.DROP, rule.severity, "placeholder or template expression")
+    marker = _fake_marker(secret)
+    if marker is not None:
+        return Verdict(Action.DROP, rule.severity, f"obviously fake value (contains {marker!r})")
+    if PurePosixPath(path).name.lower() in LOCK_FILES:
+        if rule.generic:
+            return Verdict(Action.DROP, rule.severity, "generic match in a lock file")
+        return Verdict(Action.LOWER, Severity.LOW, "in a lock file")
+    if rule.generic and _IDENTIFIER.fullmatch(secret):
+        return Verdict(Action.DROP, rule.severity, "identifier-like value, not a secret")
+    if rule.generic and _is_test_path(path):
+        return Verdict(Action.LOWER, Severity.LOW, "generic match in a test path")
+    if allowed:
+        return Verdict(Action.KEEP, rule.severity, "inline allow without a reason is ignored")
+    return Verdict(Action.KEEP, rule.severity)

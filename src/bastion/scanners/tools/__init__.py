@@ -1,0 +1,39 @@
+"""Tool environments: each external scanner in its own pinned, hashed virtual environment.
+
+    >>> from bastion.scanners.tools import Tool, ToolEnvironment
+    >>> ToolEnvironment.for_tool(Tool.SEMGREP).spec.tool
+    <Tool.SEMGREP: 'semgrep'>
+
+Scanners conflict with each other and with Bastion (Checkov replaces detect-secrets' module
+with its own fork and pins old shared libraries), so each gets an environment under
+``$BASTION_HOME/tools``, created on first use or ahead of time with ``bastion tools install``.
+"""
+
+from bastion.scanners.tools.catalog import Tool, ToolSpec, parse_tool, spec_for
+from bastion.scanners.tools.environment import (
+    ToolEnvironment,
+    ToolManifest,
+    bastion_home,
+    install_command,
+)
+from bastion.scanners.tools.installer import InstallSource, ensure_installed, install
+from bastion.scanners.tools.process import ToolRun, run_tool
+from bastion.scanners.tools.status import ToolStatus, list_tools
+
+__all__ = [
+    "InstallSource",
+    "Tool",
+    "ToolEnvironment",
+    "ToolManifest",
+    "ToolRun",
+    "ToolSpec",
+    "ToolStatus",
+    "bastion_home",
+    "ensure_installed",
+    "install",
+    "install_command",
+    "list_tools",
+    "parse_tool",
+    "run_tool",
+    "spec_for",
+]

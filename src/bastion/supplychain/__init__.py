@@ -1,0 +1,86 @@
+"""Bastion's supply chain: artifact store, SBOMs, SLSA provenance, DSSE signatures, verify.
+
+Example::
+
+    from pathlib import Path
+    from bastion.supplychain import (
+        Expectations, LocalBlobStore, TrustedKeys, attest_artifacts, load_local_signer,
+        verify_artifact,
+    )
+
+    store = LocalBlobStore(home / "artifacts")
+    key = load_local_signer(home, create=True)          # ECDSA P-256, made on first use
+    [done] = attest_artifacts(store, [Path("dist/app.whl")], context, key.signer)
+    report = verify_artifact(
+        store, done.record.digest, TrustedKeys(home).entries(),
+        Expectations(builder_id=context.builder_id, repository=context.repository),
+    )
+    assert report.ok
+"""
+
+from __future__ import annotations
+
+from bastion.supplychain.attest import AttestedArtifact, attest_artifacts, media_type_of
+from bastion.supplychain.context import BuildContext, GateResult, ResolvedDependency, TrustLevel
+from bastion.supplychain.dsse import INTOTO_PAYLOAD_TYPE, Envelope, pae, sign_payload
+from bastion.supplychain.interface import (
+    ArtifactRecord,
+    ArtifactStoreError,
+    AttestationKind,
+    BlobStore,
+    CorruptBlobError,
+    Digest,
+    Promotion,
+    digest_bytes,
+    digest_file,
+    parse_digest,
+)
+from bastion.supplychain.keys import (
+    KeyAlgorithm,
+    LocalKey,
+    TrustedKey,
+    TrustedKeys,
+    fingerprint,
+    generate_local_key,
+    load_local_signer,
+    rotate_local_key,
+)
+from bastion.supplychain.store_local import LocalBlobStore
+from bastion.supplychain.verify import Check, Expectations, VerificationReport, verify_artifact
+
+__all__ = [
+    "INTOTO_PAYLOAD_TYPE",
+    "ArtifactRecord",
+    "ArtifactStoreError",
+    "AttestationKind",
+    "AttestedArtifact",
+    "BlobStore",
+    "BuildContext",
+    "Check",
+    "CorruptBlobError",
+    "Digest",
+    "Envelope",
+    "Expectations",
+    "GateResult",
+    "KeyAlgorithm",
+    "LocalBlobStore",
+    "LocalKey",
+    "Promotion",
+    "ResolvedDependency",
+    "TrustLevel",
+    "TrustedKey",
+    "TrustedKeys",
+    "VerificationReport",
+    "attest_artifacts",
+    "digest_bytes",
+    "digest_file",
+    "fingerprint",
+    "generate_local_key",
+    "load_local_signer",
+    "media_type_of",
+    "pae",
+    "parse_digest",
+    "rotate_local_key",
+    "sign_payload",
+    "verify_artifact",
+]

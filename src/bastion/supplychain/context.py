@@ -1,0 +1,93 @@
+"""What the engine tells the supply chain about a build job: :class:`BuildContext`."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bastion.errors import UsageError
+
+__all__ = ["BuildContext", "GateResult", "ResolvedDependency", "TrustLevel"]
+
+
+class TrustLevel(enum.Enum):
+    """Trust of the run that built an artifact (see ARCHITECTURE.md, trust model)."""
+
+    UNTRUSTED = "untrusted"
+    INTERNAL = "internal"
+    TRUSTED = "trusted"
+    RELEASE = "release"
+    LOCAL = "local"
+    DIRTY = "dirty"
+
+    @property
+    def signs(self) -> bool:
+        """Whether runs of this trust sign their attestations."""
+        return self in {TrustLevel.TRUSTED, TrustLevel.RELEASE, TrustLevel.LOCAL}
+
+
+@dataclass(frozen=True)
+class ResolvedDependency:
+    """A dependency the build resolved: name, version, package URL, optional sha256 hex."""
+
+    name: str
+    version: str
+    purl: str | None = None
+    sha256: str | None = None
+    license: str | None = None
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One gate's outcome in the run: gate name, decision (pass|block|...), finding count."""
+
+    gate: str
+    decision: str
+    findings: int
+
+    @property
+    def passed(self) -> bool:
+        """Whether this gate let the run through."""
+        return self.decision == "pass"
+
+
+def _require_aware(name: str, value: datetime) -> None:
+    if value.tzinfo is None:
+        raise UsageError(f"build context: {name} must be timezone-aware")
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """Everything the provenance of one build job records.
+
+    ``pipeline_sha256`` is the hex sha256 of the pipeline file's bytes at ``commit``;
+    ``repository`` is a URL or a local path; ``site_packages`` lists the build
+    environment's package directories inventoried into the SBOM.
+    """
+
+    builder_id: str
+    build_type: str
+    pipeline_path: str
+    pipeline_sha256: str
+    job: str
+    repository: str
+    commit: str
+    ref: str
+    trigger: str
+    trust: TrustLevel
+    started: datetime
+    finished: datetime
+    run_id: str
+    dependencies: tuple[ResolvedDependency, ...] = ()
+    gates: tuple[GateResult, ...] = ()
+    site_packages: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        _require_aware("started", self.started)
+        _require_aware("finished", self.finished)
+        if self.finished < self.started:
+            raise UsageError("build context: finished is before started")
+        for name in ("builder_id", "build_type", "job", "repository", "commit", "run_id"):
+            if not getattr(self, name):
+                raise UsageError(f"build context: {name} is empty")

@@ -1,0 +1,52 @@
+"""The built-in secret store, scoped release to jobs, and masking of job output.
+
+>>> from bastion.vault import Masker, RequestContext, Scope, TrustLevel, open_default_vault
+>>> vault = open_default_vault(bastion_home(os.environ), os.environ)
+>>> context = RequestContext(repo="acme/api", ref="refs/heads/main", environment=None,
+...                          trust=TrustLevel.TRUSTED, job="deploy", run="r-42")
+>>> values = vault.release(["DEPLOY_TOKEN"], context, on_release=audit.secret_released)
+>>> masker = Masker(values.values())
+"""
+
+from __future__ import annotations
+
+from bastion.vault import vaultfile
+from bastion.vault.keys import KEK_ENV, KeyProvider, LocalKeyProvider, default_key_provider
+from bastion.vault.masking import MASK, Masker
+from bastion.vault.rotation import (
+    NEW_KEK_ENV,
+    VaultPaths,
+    bastion_home,
+    open_default_vault,
+    rotate_default_key,
+)
+from bastion.vault.scope import DEFAULT_TRUST, RequestContext, Scope, TrustLevel
+from bastion.vault.store import FORMAT_VERSION, ReleaseCallback, SecretInfo, Vault
+from bastion.vault.strength import MIN_LENGTH, check_secret_value
+from bastion.vault.variants import secret_variants
+
+__all__ = [
+    "DEFAULT_TRUST",
+    "FORMAT_VERSION",
+    "KEK_ENV",
+    "MASK",
+    "MIN_LENGTH",
+    "NEW_KEK_ENV",
+    "KeyProvider",
+    "LocalKeyProvider",
+    "Masker",
+    "ReleaseCallback",
+    "RequestContext",
+    "Scope",
+    "SecretInfo",
+    "TrustLevel",
+    "Vault",
+    "VaultPaths",
+    "bastion_home",
+    "check_secret_value",
+    "default_key_provider",
+    "open_default_vault",
+    "rotate_default_key",
+    "secret_variants",
+    "vaultfile",
+]

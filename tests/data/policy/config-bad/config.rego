@@ -1,0 +1,3 @@
+package bastion.config
+
+replace_default := "yes"

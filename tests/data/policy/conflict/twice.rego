@@ -1,0 +1,6 @@
+package bastion.gate
+
+import rego.v1
+
+level := "high"
+level := "low"

@@ -1,0 +1,5 @@
+package bastion.gate
+
+deny[msg] {
+	msg := "written in Rego v0"
+}

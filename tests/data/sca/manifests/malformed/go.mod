@@ -1,0 +1,5 @@
+module example.org/x
+
+require (
+	github.com/a/b 1.2.3
+)

@@ -1,0 +1,220 @@
+"""HTTP/1.1 heads, body framing and the splicing relay, on socket pairs."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bastion.sandbox.egress import http1
+from bastion.sandbox.egress.http1 import (
+    CHUNKED,
+    NO_BODY,
+    UNTIL_EOF,
+    BadMessage,
+    body_framing,
+    parse_head,
+)
+from bastion.sandbox.egress.proxy import _target as target
+from bastion.sandbox.egress.resolver import SystemResolver
+from bastion.sandbox.egress.session import Exchange
+from bastion.sandbox.egress.wire import Wire
+
+
+@pytest.fixture
+def pipes() -> Iterator[tuple[socket.socket, Wire, Wire, socket.socket]]:
+    """``(writer into source, source wire, dest wire, reader of dest)``."""
+    feed, source_sock = socket.socketpair()
+    dest_sock, drain = socket.socketpair()
+    for sock in (feed, source_sock, dest_sock, drain):
+        sock.settimeout(5)
+    source_sock.settimeout(None)
+    dest_sock.settimeout(None)
+    yield feed, Wire(source_sock), Wire(dest_sock), drain
+    for sock in (feed, source_sock, dest_sock, drain):
+        sock.close()
+
+
+def _drain(sock: socket.socket, count: int) -> bytes:
+    data = b""
+    while len(data) < count:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_heads_and_eof(pipes: tuple[socket.socket, Wire, Wire, socket.socket]) -> None:
+    feed, source, _, _ = pipes
+    feed.sendall(b"GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\nrest")
+    assert source.read_head() == b"GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n"
+    feed.sendall(b"GET")
+    feed.shutdown(socket.SHUT_WR)
+    with pytest.raises(BadMessage, match="middle of a message head"):
+        source.read_head()
+
+
+def test_clean_eof_and_oversized_head(
+    pipes: tuple[socket.socket, Wire, Wire, socket.socket],
+) -> None:
+    feed, source, _, _ = pipes
+    feed.sendall(b"X-Long: " + b"a" * (http1.MAX_HEAD_BYTES + 10))
+    with pytest.raises(BadMessage, match="too large"):
+        source.read_head()
+    other_feed, other = socket.socketpair()
+    other_feed.close()
+    assert Wire(other).read_head() is None
+    other.close()
+
+
+def test_relay_exact_with_buffered_bytes(
+    pipes: tuple[socket.socket, Wire, Wire, socket.socket],
+) -> None:
+    feed, source, dest, drain = pipes
+    feed.sendall(b"HEAD\r\n\r\n0123456789abcdef")
+    assert source.read_head() == b"HEAD\r\n\r\n"
+    assert source.relay_body(dest, 10) == 10
+    assert _drain(drain, 10) == b"0123456789"
+    feed.sendall(b"ghij" + b"z" * 100_000)
+    feed.shutdown(socket.SHUT_WR)
+    assert source.relay_body(dest, UNTIL_EOF) == 6 + 4 + 100_000
+    assert _drain(drain, 100_010) == b"abcdefghij" + b"z" * 100_000
+
+
+def test_short_body_is_an_error(pipes: tuple[socket.socket, Wire, Wire, socket.socket]) -> None:
+    feed, source, dest, _ = pipes
+    feed.sendall(b"abc")
+    feed.shutdown(socket.SHUT_WR)
+    with pytest.raises(BadMessage, match="before the end of the body"):
+        source.relay_body(dest, 10)
+    assert source.relay_body(dest, NO_BODY) == 0
+
+
+def test_chunked_relay_with_trailers(
+    pipes: tuple[socket.socket, Wire, Wire, socket.socket],
+) -> None:
+    feed, source, dest, drain = pipes
+    body = b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n"
+    feed.sendall(body + b"NEXT")
+    assert source.relay_body(dest, CHUNKED) == len(body)
+    assert _drain(drain, len(body)) == body
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"zz\r\n", "malformed chunk size"),
+        (b"5\r\nab", "inside a chunked body"),
+        (b"5", "inside a chunked body"),
+    ],
+)
+def test_broken_chunked_bodies(
+    pipes: tuple[socket.socket, Wire, Wire, socket.socket], body: bytes, message: str
+) -> None:
+    feed, source, dest, _ = pipes
+    feed.sendall(body)
+    feed.shutdown(socket.SHUT_WR)
+    with pytest.raises(BadMessage, match=message):
+        source.relay_body(dest, CHUNKED)
+
+
+def test_overlong_line(pipes: tuple[socket.socket, Wire, Wire, socket.socket]) -> None:
+    feed, source, _, _ = pipes
+    feed.sendall(b"f" * (http1.MAX_HEAD_BYTES + 10))
+    with pytest.raises(BadMessage, match="line too long"):
+        source.readline()
+
+
+def test_copy_fallback_when_splice_is_refused(
+    pipes: tuple[socket.socket, Wire, Wire, socket.socket], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_args: object) -> int:
+        raise OSError(errno.EINVAL, "splice refused")
+
+    monkeypatch.setattr("bastion.sandbox.egress.wire.os.splice", refuse)
+    feed, source, dest, drain = pipes
+    feed.sendall(b"q" * 50_000)
+    assert source.relay(dest, 50_000) == 50_000
+    assert _drain(drain, 50_000) == b"q" * 50_000
+    feed.shutdown(socket.SHUT_WR)
+    assert source.relay(dest, None) == 0
+    source.shutdown()
+    dest.half_close()
+
+
+def _head(text: str) -> http1.Head:
+    return parse_head(text.replace("\n", "\r\n").encode() + b"\r\n")
+
+
+@pytest.mark.parametrize(
+    ("head", "request_method", "framing"),
+    [
+        ("GET / HTTP/1.1\n", None, NO_BODY),
+        ("POST / HTTP/1.1\nContent-Length: 5, 5\n", None, 5),
+        ("POST / HTTP/1.1\nTransfer-Encoding: gzip, chunked\n", None, CHUNKED),
+        ("HTTP/1.1 200 OK\n", "GET", UNTIL_EOF),
+        ("HTTP/1.1 200 OK\nContent-Length: 3\n", "HEAD", NO_BODY),
+        ("HTTP/1.1 204 No Content\n", "GET", NO_BODY),
+        ("HTTP/1.1 304 Not Modified\nContent-Length: 9\n", "GET", NO_BODY),
+        ("HTTP/1.1 200 OK\nTransfer-Encoding: gzip\n", "GET", UNTIL_EOF),
+    ],
+)
+def test_framing(head: str, request_method: str | None, framing: int) -> None:
+    parsed = _head(head)
+    if request_method is None:
+        assert body_framing(parsed, is_request=True) == framing
+    else:
+        assert body_framing(parsed, is_request=False, request_method=request_method) == framing
+
+
+@pytest.mark.parametrize(
+    ("head", "message"),
+    [
+        ("POST / HTTP/1.1\nContent-Length: 5\nContent-Length: 6\n", "conflicting"),
+        ("POST / HTTP/1.1\nContent-Length: -1\n", "invalid"),
+        ("POST / HTTP/1.1\nTransfer-Encoding: gzip\n", "must end in chunked"),
+    ],
+)
+def test_bad_framing(head: str, message: str) -> None:
+    with pytest.raises(BadMessage, match=message):
+        body_framing(_head(head), is_request=True)
+
+
+def test_too_many_headers() -> None:
+    with pytest.raises(BadMessage, match="too many headers"):
+        _head("GET / HTTP/1.1\n" + "X-A: b\n" * 201)
+
+
+def test_system_resolver_reads_the_hosts_file() -> None:
+    addresses = SystemResolver().resolve("localhost", 80)
+    assert addresses
+    assert all(address.is_loopback for address in addresses)
+
+
+@given(st.binary(max_size=200))
+def test_any_request_head_is_parsed_or_refused_cleanly(raw: bytes) -> None:
+    try:
+        head = parse_head(raw + b"\r\n\r\n")
+        target(head, Exchange(method="?", started=datetime.now(UTC), clock=0.0))
+    except BadMessage:
+        pass
+
+
+@given(
+    method=st.sampled_from(["GET", "CONNECT", "POST"]),
+    url=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=60),
+)
+def test_any_target_is_parsed_or_refused_cleanly(method: str, url: str) -> None:
+    try:
+        head = parse_head(f"{method} {url} HTTP/1.1\r\n\r\n".encode())
+        host, port, _ = target(head, Exchange(method="?", started=datetime.now(UTC), clock=0.0))
+    except BadMessage:
+        return
+    assert 0 < port < 65536
+    assert host
