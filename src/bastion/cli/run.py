@@ -15,6 +15,7 @@ from rich.text import Text
 
 from bastion.cli.console import err_console, out_console
 from bastion.cli.progress import STATE_STYLE, LineProgress, LiveProgress
+from bastion.engine.attestation import BUILDER_ID
 from bastion.engine.gate_evaluator import PolicyGateEvaluator
 from bastion.engine.local_run import LocalRunOptions, PreparedRun, run_local
 from bastion.engine.model import GateEvaluator, RunResult
@@ -39,6 +40,7 @@ def _summary(result: RunResult) -> Table:
 
 def _as_json(result: RunResult) -> dict[str, object]:
     return {
+        "attestations": [dict(item) for item in result.attestations],
         "run_id": result.run_id,
         "state": result.state.value,
         "exit_code": result.state.exit_code,
@@ -108,7 +110,10 @@ def run_command(
         err_console.print("cancelling: stopping every job and cleaning its sandbox…")
         cancel.set()
 
+    seen: dict[str, str] = {}
+
     def on_prepared(prepared: PreparedRun, run_id: int) -> None:
+        seen["repo"] = prepared.context.repo
         err_console.print(
             f"run {run_id}: {prepared.loaded.source} on {prepared.context.commit or 'working tree'}"
             f" (trust {prepared.context.trust.value})",
@@ -123,6 +128,7 @@ def run_command(
             cancel=cancel,
             on_prepared=on_prepared,
             gate_evaluator=_gate_evaluator(project),
+            say=lambda text: err_console.print(text, highlight=False, markup=False),
         )
     finally:
         progress.stop()
@@ -130,6 +136,15 @@ def run_command(
     if as_json:
         out_console.print_json(json.dumps(_as_json(result)))
     err_console.print(_summary(result))
+    for item in result.attestations:
+        signed = "signed" if item["signed"] else "UNSIGNED"
+        err_console.print(
+            f"artifact {item['digest']} {item['name']} ({item['size']} bytes): SBOM, "
+            f"provenance, {signed}; check it with: bastion verify {item['digest']} "
+            f"--builder {BUILDER_ID} --repo {seen.get('repo', '.')} --allow-local",
+            highlight=False,
+            markup=False,
+        )
     raise typer.Exit(result.state.exit_code)
 
 

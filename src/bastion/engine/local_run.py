@@ -13,9 +13,12 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from bastion.engine.attestation import AttestationInputs, attest_run
 from bastion.engine.events import Observer
 from bastion.engine.git_context import GitState, read_file_at_commit, read_git_state
 from bastion.engine.jobspecs import JobSpecFactory
@@ -43,6 +46,7 @@ from bastion.store import (
     open_database,
     state_dir,
 )
+from bastion.supplychain import AttestedArtifact
 
 __all__ = ["PIPELINE_FILES", "LocalRunOptions", "PreparedRun", "prepare_run", "run_local"]
 
@@ -137,6 +141,7 @@ def run_local(
     gate_evaluator: GateEvaluator | None = None,
     cancel: threading.Event | None = None,
     on_prepared: Callable[[PreparedRun, int], None] | None = None,
+    say: Callable[[str], None] = logger.info,
 ) -> RunResult:
     """Run the project's pipeline locally, every job sandboxed; returns how it ended."""
     prepared = prepare_run(options)
@@ -180,12 +185,34 @@ def run_local(
                 ),
                 cancel=cancel,
             )
-            return scheduler.execute()
+            started = datetime.now(UTC)
+            result = scheduler.execute()
         finally:
             executor.shutdown()
+        inputs = AttestationInputs(
+            project=prepared.root,
+            home=bastion_home(),
+            staging=factory.artifact_root,
+            pipeline_source=prepared.loaded.source,
+            pipeline_digest=prepared.loaded.digest,
+            context=prepared.context,
+            started=started,
+            finished=datetime.now(UTC),
+        )
+        attested = attest_run(inputs, result, say)
+        return replace(result, attestations=tuple(_summary(a) for a in attested))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         prepared.db.dispose()
+
+
+def _summary(attested: AttestedArtifact) -> dict[str, Any]:
+    return {
+        "digest": str(attested.record.digest),
+        "name": attested.record.name,
+        "size": attested.record.size,
+        "signed": attested.signed,
+    }
 
 
 def _only(plan: Plan, jobs: tuple[str, ...], loaded: LoadedPipeline) -> Plan:

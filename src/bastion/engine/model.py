@@ -138,3 +138,4 @@ class RunResult:
     reasons: Mapping[str, str]
     verdicts: Mapping[str, GateVerdict] = field(default_factory=dict)
     artifacts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    attestations: tuple[Mapping[str, Any], ...] = ()
