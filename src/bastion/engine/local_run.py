@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
 import os
 import shutil
@@ -18,7 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bastion.audit import Action, AuditEvent, open_local_log
 from bastion.engine.attestation import AttestationInputs, attest_run
+from bastion.engine.audit_trail import AuditTrail
 from bastion.engine.events import Observer
 from bastion.engine.git_context import GitState, read_file_at_commit, read_git_state
 from bastion.engine.jobspecs import JobSpecFactory
@@ -154,6 +157,10 @@ def run_local(
     )
     if on_prepared is not None:
         on_prepared(prepared, run_id)
+    audit_log, key_created = open_local_log(prepared.db, bastion_home())
+    if key_created:
+        say("created the audit log's checkpoint key (Ed25519) under BASTION_HOME/keys")
+    trail = AuditTrail(audit_log, actor=f"user:{getpass.getuser()}")
     scratch = Path(tempfile.mkdtemp(prefix=f"bastion-run-{run_id}-"))
     try:
         factory = JobSpecFactory(
@@ -176,7 +183,7 @@ def run_local(
                 executor=executor,
                 build_spec=factory.build,
                 gate_evaluator=gate_evaluator,
-                observers=[Recorder(prepared.db, prepared.state / "logs"), *observers],
+                observers=[Recorder(prepared.db, prepared.state / "logs"), trail, *observers],
                 config=SchedulerConfig(
                     fail_fast=options.fail_fast,
                     pipeline_source=prepared.loaded.source,
@@ -200,10 +207,26 @@ def run_local(
             finished=datetime.now(UTC),
         )
         attested = attest_run(inputs, result, say)
+        trail.record(artifact_events(attested, run_id))
+        trail.close()
         return replace(result, attestations=tuple(_summary(a) for a in attested))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         prepared.db.dispose()
+
+
+def artifact_events(attested: Sequence[AttestedArtifact], run_id: int) -> list[AuditEvent]:
+    """``artifact.stored`` (and ``signature.created``) events for the audit log."""
+    events: list[AuditEvent] = []
+    for item in attested:
+        digest = str(item.record.digest)
+        details = {"name": item.record.name, "size": item.record.size, "run": run_id}
+        events.append(AuditEvent("bastion", Action.ARTIFACT_STORED.value, digest, details=details))
+        if item.signed:
+            events.append(
+                AuditEvent("bastion", Action.SIGNATURE_CREATED.value, digest, details=details)
+            )
+    return events
 
 
 def _summary(attested: AttestedArtifact) -> dict[str, Any]:
