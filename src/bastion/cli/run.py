@@ -89,6 +89,10 @@ def run_command(
             "--unsafe-no-sandbox", help="Run jobs on the host WITHOUT isolation. Never on CI."
         ),
     ] = False,
+    learn_egress: Annotated[
+        bool,
+        typer.Option("--learn-egress", help="Let jobs reach public hosts; print the allow-list."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Run the pipeline (or the built-in secure default) with each job sandboxed."""
@@ -100,6 +104,7 @@ def run_command(
         max_parallel=parallel,
         unsafe_no_sandbox=unsafe_no_sandbox,
         jobs=tuple(job or ()),
+        learn_egress=learn_egress,
     )
     progress = LiveProgress(err_console) if err_console.is_terminal else LineProgress(err_console)
     cancel = threading.Event()

@@ -31,7 +31,9 @@ class JobSpecFactory:
         git_prefix: str,
         artifact_root: Path,
         gate_evaluator: GateEvaluator | None,
+        proxy_sockets: dict[str, str] | None = None,
     ) -> None:
+        self.proxy_sockets = proxy_sockets or {}
         self.run_id = run_id
         self.plan = plan
         self.pipeline = pipeline
@@ -77,6 +79,8 @@ class JobSpecFactory:
                 for step in job.steps or ()
             )
         network = job.network if isinstance(job.network, str) else "proxy"
+        if name in self.proxy_sockets:
+            network = "proxy"
         return JobSpec(
             run_id=self.run_id,
             job=name,
@@ -87,6 +91,7 @@ class JobSpecFactory:
             max_processes=job.limits.processes,
             max_open_files=job.limits.open_files,
             network=network,
+            proxy_socket=self.proxy_sockets.get(name),
             read_only_binds=tuple(dict.fromkeys(binds)),
             rootfs=job.rootfs,
             collect=collect,

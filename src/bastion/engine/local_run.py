@@ -24,6 +24,7 @@ from bastion.engine.attestation import AttestationInputs, attest_run
 from bastion.engine.audit_trail import AuditTrail
 from bastion.engine.events import Observer
 from bastion.engine.git_context import GitState, read_file_at_commit, read_git_state
+from bastion.engine.job_resources import JobResources, prepare_job_resources
 from bastion.engine.jobspecs import JobSpecFactory
 from bastion.engine.model import GateEvaluator, RunContext, RunResult, Trust
 from bastion.engine.recorder import Recorder, create_run
@@ -39,6 +40,7 @@ from bastion.pipeline import (
     plan_pipeline,
 )
 from bastion.sandbox import BubblewrapSandbox, UnsafeHostRunner, check_sandbox_available
+from bastion.sandbox.egress import render_allow_list
 from bastion.sandbox.interface import Sandbox
 from bastion.scanners.registry import available_gates
 from bastion.store import (
@@ -68,6 +70,7 @@ class LocalRunOptions:
     max_parallel: int | None = None
     unsafe_no_sandbox: bool = False
     jobs: tuple[str, ...] = ()
+    learn_egress: bool = False
 
 
 @dataclass(slots=True)
@@ -162,7 +165,18 @@ def run_local(
         say("created the audit log's checkpoint key (Ed25519) under BASTION_HOME/keys")
     trail = AuditTrail(audit_log, actor=f"user:{getpass.getuser()}")
     scratch = Path(tempfile.mkdtemp(prefix=f"bastion-run-{run_id}-"))
+    resources: JobResources | None = None
     try:
+        resources = prepare_job_resources(
+            plan=plan,
+            context=prepared.context,
+            run_id=run_id,
+            pipeline_source=prepared.loaded.source,
+            home=bastion_home(),
+            scratch=scratch,
+            log_dir=prepared.state / "logs" / str(run_id),
+            learn_egress=options.learn_egress,
+        )
         factory = JobSpecFactory(
             run_id=run_id,
             plan=plan,
@@ -173,8 +187,16 @@ def run_local(
             git_prefix=prepared.git.prefix,
             artifact_root=prepared.state / "artifacts" / "staging" / str(run_id),
             gate_evaluator=gate_evaluator,
+            proxy_sockets=resources.proxy_sockets,
         )
-        executor = LocalExecutor(sandbox, scratch, max_parallel=options.max_parallel)
+        executor = LocalExecutor(
+            sandbox,
+            scratch,
+            max_parallel=options.max_parallel,
+            files_for=resources.files_for,
+            env_for=resources.env_for,
+            output_filter=resources.output_filter,
+        )
         try:
             scheduler = Scheduler(
                 run_id=run_id,
@@ -206,11 +228,18 @@ def run_local(
             started=started,
             finished=datetime.now(UTC),
         )
+        resources.close()
+        trail.record(resources.audit_events)
+        if resources.learner is not None:
+            say("hosts the jobs contacted; paste under the job's `network:`:")
+            say(render_allow_list(resources.learner.contacted))
         attested = attest_run(inputs, result, say)
         trail.record(artifact_events(attested, run_id))
         trail.close()
         return replace(result, attestations=tuple(_summary(a) for a in attested))
     finally:
+        if resources is not None:
+            resources.close()
         shutil.rmtree(scratch, ignore_errors=True)
         prepared.db.dispose()
 

@@ -48,13 +48,24 @@ def run_job(
     on_event: JobEventSink,
     cancelled: threading.Event,
     files: dict[str, bytes] | None = None,
+    secret_env: dict[str, str] | None = None,
     output_filter: OutputFilterFactory = _passthrough,
 ) -> JobOutcome:
-    """Run ``spec`` to its end; the workspace is removed whatever happens."""
+    """Run ``spec`` to its end; the workspace is removed whatever happens.
+
+    ``files`` and ``secret_env`` carry released secrets; they stay on this side of the
+    executor boundary and never enter the (serialisable) ``spec``.
+    """
     on_event(JobEvent(JobEventKind.STARTED, spec.job, at=time.time()))
     try:
         outcome = _run_in_workspace(
-            spec, sandbox, workspace_parent, on_event, cancelled, files or {}, output_filter
+            spec,
+            sandbox,
+            workspace_parent,
+            on_event,
+            cancelled,
+            (files or {}, secret_env or {}),
+            output_filter,
         )
     except SandboxError as exc:
         outcome = JobOutcome(status="error", reason=exc.diagnostics())
@@ -75,7 +86,7 @@ def _run_in_workspace(
     parent: Path,
     on_event: JobEventSink,
     cancelled: threading.Event,
-    files: dict[str, bytes],
+    secrets: tuple[dict[str, bytes], dict[str, str]],
     output_filter: OutputFilterFactory,
 ) -> JobOutcome:
     with _workspace(spec, parent) as workspace:
@@ -90,7 +101,7 @@ def _run_in_workspace(
                 workspace.path,
                 on_event,
                 cancelled,
-                files,
+                secrets,
                 output_filter(spec),
             )
             if failure is not None:
@@ -102,8 +113,12 @@ def _run_in_workspace(
 
 
 def _sandbox_spec(
-    spec: JobSpec, step: StepSpec, workspace: Path, files: dict[str, bytes]
+    spec: JobSpec,
+    step: StepSpec,
+    workspace: Path,
+    secrets: tuple[dict[str, bytes], dict[str, str]],
 ) -> SandboxSpec:
+    files, secret_env = secrets
     network = NetworkPolicy(NetworkMode(spec.network))
     if network.mode is NetworkMode.PROXY:
         if not spec.proxy_socket:
@@ -112,7 +127,7 @@ def _sandbox_spec(
     return SandboxSpec(
         argv=step.argv,
         workspace=workspace,
-        env={**spec.env, **step.env},
+        env={**spec.env, **step.env, **secret_env},
         working_directory=step.working_directory,
         limits=Limits(
             timeout_seconds=step.timeout_seconds,
@@ -135,7 +150,7 @@ def _run_step(
     workspace: Path,
     on_event: JobEventSink,
     cancelled: threading.Event,
-    files: dict[str, bytes],
+    secrets: tuple[dict[str, bytes], dict[str, str]],
     filter_output: OutputFilter,
 ) -> JobOutcome | None:
     on_event(JobEvent(JobEventKind.STEP_STARTED, spec.job, index, step.name, at=time.time()))
@@ -145,7 +160,9 @@ def _run_step(
         if masked:
             on_event(JobEvent(JobEventKind.OUTPUT, spec.job, index, data=masked))
 
-    result = sandbox.run(_sandbox_spec(spec, step, workspace, files), emit, cancel=cancelled.is_set)
+    result = sandbox.run(
+        _sandbox_spec(spec, step, workspace, secrets), emit, cancel=cancelled.is_set
+    )
     tail = filter_output(None)
     if tail:
         on_event(JobEvent(JobEventKind.OUTPUT, spec.job, index, data=tail))

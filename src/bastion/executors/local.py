@@ -44,6 +44,7 @@ class LocalExecutor:
         *,
         max_parallel: int | None = None,
         files_for: dict[str, dict[str, bytes]] | None = None,
+        env_for: dict[str, dict[str, str]] | None = None,
         output_filter: OutputFilterFactory = _passthrough,
     ) -> None:
         self._sandbox = sandbox
@@ -53,6 +54,7 @@ class LocalExecutor:
             thread_name_prefix="bastion-job",
         )
         self._files_for = files_for or {}
+        self._env_for = env_for or {}
         self._output_filter = output_filter
         self._handles: list[LocalJobHandle] = []
 
@@ -66,6 +68,7 @@ class LocalExecutor:
             on_event=on_event,
             cancelled=cancelled,
             files=self._files_for.get(spec.job),
+            secret_env=self._env_for.get(spec.job),
             output_filter=self._output_filter,
         )
         handle = LocalJobHandle(future, cancelled)

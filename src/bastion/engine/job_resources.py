@@ -1,0 +1,156 @@
+"""What a run hands its jobs beside the spec: released secrets, a log masker, egress proxies.
+
+- Secrets: every job's ``secrets:`` are released from the vault *before the first job
+  starts*; a secret out of scope stops the run with the vault's reason (nothing has run).
+  Each release is an audit event. Values reach the job as environment variables and as
+  files in ``/run/bastion`` (a tmpfs that vanishes with the sandbox), never in the spec.
+- Masking: every byte of every job's output passes a streaming masker of all released values.
+- Egress: a job with a host allow-list gets its own logging proxy on a Unix socket; each
+  request is appended to ``<logs>/<run>/<job>.egress.jsonl`` (and, in learn mode, the hosts
+  are collected for the allow-list to paste).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bastion.audit import Action, AuditEvent
+from bastion.engine.model import RunContext
+from bastion.errors import PipelineError
+from bastion.executors import JobSpec
+from bastion.pipeline import Plan
+from bastion.sandbox.egress import (
+    AllowList,
+    AllowListError,
+    EgressProxy,
+    EgressRecord,
+    LearningRecorder,
+)
+from bastion.vault import Masker, RequestContext, TrustLevel
+from bastion.vault.rotation import open_default_vault
+
+__all__ = ["JobResources", "prepare_job_resources"]
+
+
+@dataclass
+class JobResources:
+    """Per-job secrets and proxies of one run; :meth:`close` stops every proxy."""
+
+    env_for: dict[str, dict[str, str]] = field(default_factory=dict)
+    files_for: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    proxy_sockets: dict[str, str] = field(default_factory=dict)
+    audit_events: list[AuditEvent] = field(default_factory=list)
+    learner: LearningRecorder | None = None
+    _values: list[str] = field(default_factory=list)
+    _proxies: list[EgressProxy] = field(default_factory=list)
+
+    def output_filter(self, _spec: JobSpec) -> Callable[[bytes | None], bytes]:
+        """A fresh streaming masker for one step's output (identity when no secrets)."""
+        if not self._values:
+            return lambda chunk: chunk or b""
+        masker = Masker(self._values)
+        return lambda chunk: masker.flush() if chunk is None else masker.feed(chunk)
+
+    def close(self) -> None:
+        for proxy in self._proxies:
+            proxy.stop()
+        self._proxies.clear()
+
+
+def _release_secrets(
+    plan: Plan, context: RunContext, run_id: int, home: Path, resources: JobResources
+) -> None:
+    wanted = {name: job for name, job in plan.jobs.items() if job.secrets}
+    if not wanted:
+        return
+    vault = open_default_vault(home, os.environ)
+
+    def on_release(name: str, job: str, run: str) -> None:
+        resources.audit_events.append(
+            AuditEvent(
+                "bastion",
+                Action.SECRET_RELEASED.value,
+                f"secret/{name}",
+                details={"job": job, "run": run},
+            )
+        )
+
+    for name, job in wanted.items():
+        request = RequestContext(
+            repo=context.repo,
+            ref=context.ref,
+            environment=job.environment,
+            trust=TrustLevel(context.trust.value),
+            job=name,
+            run=str(run_id),
+        )
+        values = vault.release(job.secrets, request, on_release=on_release)
+        resources.env_for[name] = dict(values)
+        resources.files_for[name] = {key: value.encode() for key, value in values.items()}
+        resources._values.extend(values.values())
+
+
+def _egress_writer(path: Path) -> Callable[[EgressRecord], None]:
+    lock = threading.Lock()
+
+    def write(record: EgressRecord) -> None:
+        line = json.dumps(asdict(record), default=str, sort_keys=True)
+        with lock:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+
+    return write
+
+
+def _start_proxies(
+    plan: Plan,
+    source: str,
+    scratch: Path,
+    log_dir: Path,
+    learn: bool,
+    resources: JobResources,
+) -> None:
+    for name, job in plan.jobs.items():
+        if job.network == "host" or (job.network == "none" and not learn):
+            continue  # in learn mode every non-host job goes through a recording proxy
+        try:
+            hosts = job.network if isinstance(job.network, list) else []
+            policy: Any = resources.learner if learn else AllowList.parse(hosts, path=source)
+        except AllowListError as exc:
+            raise PipelineError(
+                f"jobs.{name}.network: {exc.message}", path=source, hint=exc.hint
+            ) from exc
+        proxy = EgressProxy(policy, _egress_writer(log_dir / f"{name}.egress.jsonl"), job=name)
+        socket_path = scratch / f"{name}.egress.sock"
+        proxy.start(socket_path)
+        resources._proxies.append(proxy)
+        resources.proxy_sockets[name] = str(socket_path)
+
+
+def prepare_job_resources(
+    *,
+    plan: Plan,
+    context: RunContext,
+    run_id: int,
+    pipeline_source: str,
+    home: Path,
+    scratch: Path,
+    log_dir: Path,
+    learn_egress: bool = False,
+) -> JobResources:
+    """Release secrets and start proxies; on any error nothing is left running."""
+    resources = JobResources(learner=LearningRecorder() if learn_egress else None)
+    try:
+        _release_secrets(plan, context, run_id, home, resources)
+        _start_proxies(plan, pipeline_source, scratch, log_dir, learn_egress, resources)
+    except BaseException:
+        resources.close()
+        raise
+    return resources
