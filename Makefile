@@ -11,7 +11,9 @@ system-deps:
 	@command -v bwrap >/dev/null 2>&1 || { echo "installing bubblewrap (apt-get)"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }
-	@command -v git >/dev/null 2>&1 || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git >/dev/null; }
+	@for pair in git:git setpriv:util-linux ssh-keygen:openssh-client; do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || { echo "installing $${pair#*:} (apt-get)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $${pair#*:} >/dev/null; }; done
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -34,7 +36,11 @@ types: setup
 pytest: setup
 	$(BIN)/pytest -n 2 --cov --cov-report=term --cov-fail-under=75 -p no:cacheprovider
 
-test: lint types pytest
+# Our own gates over our own code: secrets and SAST on src/, with .bastion/suppressions.yml.
+selfscan: setup
+	$(BIN)/bastion scan src --gate secrets --gate sast --suppressions .bastion/suppressions.yml
+
+test: lint types pytest selfscan
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

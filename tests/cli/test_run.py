@@ -56,8 +56,9 @@ def test_example_pipeline_passes_and_is_recorded(project: Path) -> None:
     shown = json.loads(
         bastion("runs", "show", str(listed[0]["id"]), "-C", str(project), "--json").stdout
     )
-    assert [j["name"] for j in shown["jobs"]] == ["test", "build"]
-    assert shown["jobs"][1]["steps"][0]["exit_code"] == 0
+    assert [j["name"] for j in shown["jobs"]] == ["secrets", "sast", "sca", "iac", "test", "build"]
+    assert shown["jobs"][-1]["steps"][0]["exit_code"] == 0
+    assert result["attestations"][0]["name"] == "inventory-service.pyz"
     log = bastion("logs", str(listed[0]["id"]), "test", "-C", str(project))
     assert "Ran 6 tests" in log.stdout
     # the state directory keeps itself out of git
