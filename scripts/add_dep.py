@@ -30,14 +30,34 @@ def main() -> None:
     pyproject.write_text(text)
     uv = ROOT / ".venv/bin/uv"
     subprocess.run(
-        [str(uv), "pip", "compile", "pyproject.toml", "--extra", "dev", "--generate-hashes",
-         "--python-version", "3.11", "-q", "-o", "requirements.lock"],
-        cwd=ROOT, check=True,
+        [
+            str(uv),
+            "pip",
+            "compile",
+            "pyproject.toml",
+            "--extra",
+            "dev",
+            "--generate-hashes",
+            "--python-version",
+            "3.11",
+            "-q",
+            "-o",
+            "requirements.lock",
+        ],
+        cwd=ROOT,
+        check=True,
     )
     subprocess.run(
-        [str(ROOT / ".venv/bin/pip"), "install", "-q", "--require-hashes", "-r",
-         "requirements.lock"],
-        cwd=ROOT, check=True,
+        [
+            str(ROOT / ".venv/bin/pip"),
+            "install",
+            "-q",
+            "--require-hashes",
+            "-r",
+            "requirements.lock",
+        ],
+        cwd=ROOT,
+        check=True,
     )
 
 

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from conftest import T0
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bastion.audit import Action, AuditEvent, Outcome, canonical_json
 from bastion.audit.event import MAX_BODY_BYTES, format_time, parse_body
 from bastion.errors import AuditError
+
+from .conftest import T0
 
 
 def test_body_is_canonical_json_with_all_fields() -> None:

@@ -6,7 +6,6 @@ import io
 import json
 
 import pytest
-from conftest import make_events
 
 from bastion.audit import (
     EXPORT_FORMAT,
@@ -18,6 +17,8 @@ from bastion.audit import (
     verify_export,
 )
 from bastion.errors import AuditError
+
+from .conftest import make_events
 
 
 def exported(log: AuditLog) -> list[str]:

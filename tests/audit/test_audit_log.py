@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import T0, make_events
 
 from bastion.audit import (
     DEFAULT_ORIGIN,
@@ -25,6 +24,8 @@ from bastion.audit import (
 from bastion.audit.merkle import PackedTree, leaf_hash
 from bastion.errors import AuditError, SigningError
 from bastion.store import Database, open_database, sqlite_url
+
+from .conftest import T0, make_events
 
 
 def test_append_assigns_consecutive_seqs_and_hashes_the_body(log: AuditLog) -> None:

@@ -6,11 +6,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from conftest import make_events
 from sqlalchemy import create_engine, text
 
 from bastion.audit import AuditLog, AuditTamperError, Ed25519NoteSigner, TamperKind
 from bastion.store import Database, open_database
+
+from .conftest import make_events
 
 SERVER = "postgresql+psycopg://postgres@127.0.0.1/test"
 

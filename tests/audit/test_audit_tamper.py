@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_events
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +14,8 @@ from bastion.audit import AuditLog, AuditTamperError, Ed25519NoteSigner, TamperK
 from bastion.audit.merkle import PackedTree, leaf_hash
 from bastion.audit.report import VerificationReport
 from bastion.store import Database, open_database, sqlite_url
+
+from .conftest import make_events
 
 SIZE = 12
 

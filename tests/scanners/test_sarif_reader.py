@@ -222,3 +222,33 @@ def test_any_document_gives_findings_or_a_gate_error(doc: dict[str, object]) -> 
     if error is not None:
         assert error.message.startswith("fuzz.sarif")
     assert all(f.gate == "g" and f.fingerprint for f in findings)
+
+
+@pytest.mark.parametrize(
+    ("score", "severity"),
+    [
+        ("9.0", Severity.CRITICAL),
+        ("7.0", Severity.HIGH),
+        ("6.9", Severity.MEDIUM),
+        ("4.0", Severity.MEDIUM),
+        ("0.1", Severity.LOW),
+        ("0.0", Severity.INFO),
+    ],
+)
+def test_security_severity_thresholds_match_github(score: str, severity: Severity) -> None:
+    doc = {
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "t",
+                        "rules": [{"id": "R", "properties": {"security-severity": score}}],
+                    }
+                },
+                "results": [{"ruleId": "R", "level": "error", "message": {"text": "m"}}],
+            }
+        ],
+    }
+    (finding,) = sarif_to_findings(doc, gate="g")
+    assert finding.severity is severity

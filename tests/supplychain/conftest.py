@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from supplychain_support import ContextFactory, make_context
 
 from bastion.supplychain import LocalBlobStore
+
+from .supplychain_support import ContextFactory, make_context
 
 
 @pytest.fixture

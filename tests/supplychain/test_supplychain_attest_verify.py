@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from supplychain_support import BUILDER, REPO, ContextFactory
 
 from bastion.errors import PolicyError, SigningError, UsageError, VerificationError
 from bastion.supplychain import (
@@ -27,6 +26,8 @@ from bastion.supplychain import (
     verify_artifact,
 )
 from bastion.supplychain.dsse import Envelope
+
+from .supplychain_support import BUILDER, REPO, ContextFactory
 
 EXPECT = Expectations(builder_id=BUILDER, repository=REPO, ref="refs/heads/main")
 

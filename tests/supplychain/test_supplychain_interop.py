@@ -32,7 +32,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 from in_toto.models.metadata import Metadata
 from securesystemslib.dsse import Envelope as SslibEnvelope
-from supplychain_support import ContextFactory
 
 from bastion.supplychain import (
     AttestationKind,
@@ -42,6 +41,8 @@ from bastion.supplychain import (
     generate_local_key,
 )
 from bastion.supplychain.keys import local_key_paths, sslib_key_from_pem
+
+from .supplychain_support import ContextFactory
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 

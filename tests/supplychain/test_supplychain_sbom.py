@@ -12,14 +12,6 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
-from supplychain_archives import (
-    base_layer,
-    layer,
-    make_docker_archive,
-    make_oci_layout,
-    make_sdist,
-    make_wheel,
-)
 
 from bastion.supplychain import ResolvedDependency, digest_file
 from bastion.supplychain.contents import ArchiveLimitError, sdist_packages, wheel_packages
@@ -33,6 +25,15 @@ from bastion.supplychain.inventory import (
     spdx_license,
 )
 from bastion.supplychain.sbom import artifact_packages, build_sboms
+
+from .supplychain_archives import (
+    base_layer,
+    layer,
+    make_docker_archive,
+    make_oci_layout,
+    make_sdist,
+    make_wheel,
+)
 
 NOW = datetime(2026, 11, 1, 10, 5, tzinfo=UTC)
 
@@ -163,7 +164,7 @@ def test_layer_decompression_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_malformed_image_manifests_are_refused(tmp_path: Path) -> None:
-    from supplychain_archives import _tar_bytes
+    from .supplychain_archives import _tar_bytes
 
     path = tmp_path / "image.tar"
     path.write_bytes(_tar_bytes({"manifest.json": b"[]"}))

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from supplychain_support import make_context
 
 from bastion.errors import PolicyError, VerificationError
 from bastion.supplychain import TrustLevel, digest_bytes
@@ -18,6 +17,8 @@ from bastion.supplychain.statement import (
     Subject,
     encode_statement,
 )
+
+from .supplychain_support import make_context
 
 GOOD: dict[str, Any] = {
     "_type": "https://in-toto.io/Statement/v1",

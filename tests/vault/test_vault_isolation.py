@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from vault_support import VALUE, context
 
 from bastion.sandbox import BubblewrapSandbox, SandboxResult, SandboxSpec
 from bastion.vault import Masker, Scope, open_default_vault
+
+from .vault_support import VALUE, context
 
 pytestmark = pytest.mark.integration
 

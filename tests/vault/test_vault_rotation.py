@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-from vault_support import VALUE, context
 
 from bastion.errors import VaultError
 from bastion.vault import (
@@ -22,6 +21,8 @@ from bastion.vault import (
     rotate_default_key,
 )
 from bastion.vault.keys import write_key_file
+
+from .vault_support import VALUE, context
 
 
 def test_home_defaults() -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from vault_support import context
 
 from bastion.errors import VaultError
 from bastion.vault import DEFAULT_TRUST, RequestContext, Scope, TrustLevel
+
+from .vault_support import context
 
 _MAIN = Scope.build(branches=["main", "release/*"], trust=["trusted"])
 _TAGS = Scope.build(tags=["v*"], trust=["release"])

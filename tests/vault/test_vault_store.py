@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from vault_support import OTHER_VALUE, VALUE, context
 
 from bastion.errors import VaultError
 from bastion.vault import LocalKeyProvider, Scope, TrustLevel, Vault, vaultfile
+
+from .vault_support import OTHER_VALUE, VALUE, context
 
 
 @pytest.fixture

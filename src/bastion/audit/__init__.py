@@ -11,6 +11,16 @@
 
 Every event is appended, never updated; signed checkpoints (C2SP signed notes) commit to
 the tree; ``verify`` recomputes it all and names the first tampered event.
+
+Security model. You can rely on: any change, deletion, reordering or insertion of an event
+covered by a signed checkpoint is detected, and named by seq (or by the smallest range the
+stored Merkle nodes or checkpoints allow); an export is verifiable by anyone holding the
+public key (``bastion audit vkey``); the log never signs a head inconsistent with its last
+one. You must not assume: that events newer than the newest checkpoint are protected from
+someone who can write the database and also rewrites the derived hashes; that a thief of
+the signing key cannot forge history; or that the database alone shows a truncated tail
+whose checkpoints were deleted too. Keep
+checkpoints or exports elsewhere and pass them as ``held`` (``--checkpoint``) to catch that.
 """
 
 from bastion.audit.event import Action, AuditEntry, AuditEvent, Outcome, canonical_json

@@ -6,8 +6,10 @@ could not decide), 2 usage or policy-file error, 3 Bastion could not operate.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,6 +26,7 @@ from bastion.errors import UsageError
 from bastion.sandbox import BubblewrapSandbox, Limits, Sandbox, UnsafeHostRunner
 from bastion.scanners.finding import Severity
 from bastion.scanners.sarif import findings_to_sarif
+from bastion.scanners.secrets import GATE_NAME, ScanMode, SecretsGate
 
 __all__ = [
     "OutputFormat",
@@ -245,6 +248,17 @@ def scan_command(
         bool,
         typer.Option("--unsafe-no-sandbox", help="Run scanners on the host WITHOUT isolation."),
     ] = False,
+    # --- secrets gate git modes (owner: secrets gate) ---
+    history: Annotated[
+        bool, typer.Option("--history", help="Secrets gate: every commit of the repository.")
+    ] = False,
+    staged: Annotated[
+        bool, typer.Option("--staged", help="Secrets gate: the staged changes (pre-commit).")
+    ] = False,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Secrets gate: the commits in REF..HEAD.")
+    ] = None,
+    # --- end secrets gate git modes ---
 ) -> None:
     """Run the security gates over PATH and apply the policy (exit 1 when blocked)."""
     request = PathScan(
@@ -257,9 +271,66 @@ def scan_command(
         limits=Limits(timeout_seconds=timeout),
         on_gate_done=_progress,
     )
-    result = scan_path(request, _sandbox(unsafe_no_sandbox))
+    # --- secrets gate git modes (owner: secrets gate) ---
+    git_mode = _secrets_git_mode(history, staged, since)
+    if git_mode is not None:
+        result = _scan_git_mode(request, git_mode, since, _sandbox(unsafe_no_sandbox))
+    else:
+        result = scan_path(request, _sandbox(unsafe_no_sandbox))
+    # --- end secrets gate git modes ---
     _write(result, OutputFormat.JSON if as_json else fmt, output)
     raise typer.Exit(result.exit_code)
+
+
+# --- secrets gate git modes (owner: secrets gate) -------------------------------------------
+def _secrets_git_mode(history: bool, staged: bool, since: str | None) -> ScanMode | None:
+    """The git mode asked for with --history, --staged or --since, if any (at most one)."""
+    chosen = [
+        mode
+        for mode, wanted in (
+            (ScanMode.HISTORY, history),
+            (ScanMode.STAGED, staged),
+            (ScanMode.SINCE, since is not None),
+        )
+        if wanted
+    ]
+    if len(chosen) > 1:
+        raise UsageError("give only one of --history, --staged and --since")
+    return chosen[0] if chosen else None
+
+
+def _scan_git_mode(
+    request: PathScan, mode: ScanMode, since: str | None, sandbox: Sandbox
+) -> GateDecision:
+    """The secrets gate over git data: git runs here, the sandboxed gate scans its output.
+
+    The workspace ``scan_path`` builds has no ``.git``, so the patch stream is saved to a
+    temporary folder that becomes the scanned tree; policy and suppressions stay the
+    repository's own.
+    """
+    if any(spec.name != GATE_NAME for spec in request.gates):
+        raise UsageError(
+            "--history, --staged and --since apply to the secrets gate only",
+            hint="run them with --gate secrets (or no --gate)",
+        )
+    if request.baseline_file is not None or request.baseline_ref is not None:
+        raise UsageError("--history, --staged and --since do not combine with a baseline")
+    root = request.root.resolve()
+    options: dict[str, Any] = dict(request.gates[0].options) if request.gates else {}
+    options.update({"mode": mode.value, **({"since": since} if since else {})})
+    with tempfile.TemporaryDirectory(prefix="bastion-secrets-") as tmp:
+        options = SecretsGate().prepare_workspace(root, Path(tmp), options)
+        patched = dataclasses.replace(
+            request,
+            root=Path(tmp),
+            gates=[GateSpec(GATE_NAME, options)],
+            policy_dir=request.policy_dir or root / ".bastion" / "policy",
+            suppressions_file=request.suppressions_file or root / ".bastion" / "suppressions.yml",
+        )
+        return scan_path(patched, sandbox)
+
+
+# --- end secrets gate git modes -------------------------------------------------------------
 
 
 def register(app: typer.Typer) -> None:

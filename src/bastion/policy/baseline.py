@@ -8,7 +8,7 @@ A baseline file is any of:
 
 A file that is none of these, or a SARIF result without our fingerprint, is a
 :class:`PolicyError`: guessing would let old findings pass as known or new ones as old.
-(``--baseline REF``, a git ref, is scanned by the engine; see ``bastion.engine.gates``.)
+(``--baseline REF``, a git ref, is scanned by the engine; see ``bastion.engine.gate_scan``.)
 """
 
 from __future__ import annotations

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from egress_support import ProxyFactory
 
 from bastion.sandbox.egress import AllowList, EgressPolicy, EgressProxy, EgressRecord, Resolver
+
+from .egress_support import ProxyFactory
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

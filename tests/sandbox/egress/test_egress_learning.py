@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 
-from egress_support import ProxyFactory, UnixProxyConnection
-
 from bastion.sandbox.egress import AllowList, LearningRecorder, StaticResolver, render_allow_list
+
+from .egress_support import ProxyFactory, UnixProxyConnection
 
 
 def test_recorder_allows_names_but_not_private_addresses() -> None:

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from egress_support import ProxyFactory, UnixProxyConnection, raw_exchange
 
 from bastion.errors import SandboxError
 from bastion.sandbox.egress import (
@@ -20,6 +19,8 @@ from bastion.sandbox.egress import (
     StaticResolver,
     Verdict,
 )
+
+from .egress_support import ProxyFactory, UnixProxyConnection, raw_exchange
 
 
 def _get(socket_path: Path, url: str) -> tuple[int, bytes]:

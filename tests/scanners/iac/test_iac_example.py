@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from iac_expected import EXAMPLE, iac_rows
 
 from bastion.scanners.iac import IacGate
 from bastion.scanners.interface import ScanRequest
+from tests.scanners.sast.sast_expected import EXAMPLE, expected_rows
 
 
 @pytest.mark.integration
@@ -16,7 +16,7 @@ def test_real_checkov_reports_every_planted_flaw() -> None:
     gate.prepare()
     report = gate.scan(ScanRequest(EXAMPLE))
     found = {(f.location.path, f.rule_id, f.properties["resource"]) for f in report.findings}
-    rows = iac_rows()
+    rows = [(row.path, row.rule, row.anchor) for row in expected_rows() if row.gate == "iac"]
     assert len(rows) >= 15
     assert [row for row in rows if row not in found] == []
     assert report.facts["resources_checked"] > 0

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from iac_fakes import fake_environment
 
 from bastion.errors import GateError, ToolMissingError, UsageError
 from bastion.scanners.iac import DEFAULT_FRAMEWORKS, IacGate
 from bastion.scanners.interface import ScanRequest
 from bastion.scanners.registry import load_gate
 from bastion.scanners.tools import Tool
+from tests.scanners.tools.tool_fakes import fake_environment
 
 DATA = Path(__file__).parents[2] / "data" / "iac"
 CHECKOV_OK = f'echo "$@" > "$HOME/argv"; /bin/cat "{DATA / "checkov-output.json"}"; exit 1'

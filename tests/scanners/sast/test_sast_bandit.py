@@ -9,7 +9,12 @@ import pytest
 
 from bastion.errors import GateError
 from bastion.scanners.finding import Severity
-from bastion.scanners.sast.bandit import bandit_argv, bandit_severity, parse_bandit_report
+from bastion.scanners.sast.bandit import (
+    bandit_argv,
+    bandit_severity,
+    parse_bandit_report,
+    redact,
+)
 from bastion.scanners.sast.ruleset import bandit_fixes
 from bastion.scanners.tools import ToolRun
 
@@ -91,3 +96,15 @@ def test_argv_excludes_directories(tmp_path: Path) -> None:
     assert argv[:3] == ["/env/bin/bandit", "-r", "."]
     assert argv[argv.index("-x") + 1] == "*/.venv/*,./.venv"
     assert argv[argv.index("-f") + 1] == "json"
+
+
+@pytest.mark.parametrize("test_id", ["B105", "B106", "B107"])
+def test_hard_coded_secret_values_are_never_repeated(test_id: str) -> None:
+    text = redact(test_id, "Possible hardcoded password: 'hunter2-s3cret'")
+    assert "hunter2" not in text
+    assert text == "Possible hardcoded password: <value withheld>"
+
+
+def test_other_messages_are_kept() -> None:
+    message = "Use of possibly insecure function 'eval'"
+    assert redact("B307", message) == message

@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sast_expected import EXAMPLE, expected_rows, planted_markers
 
 from bastion.scanners.interface import ScanRequest
 from bastion.scanners.sast import SastGate
+
+from .sast_expected import EXAMPLE, expected_rows, planted_markers
 
 
 def test_every_planted_marker_is_in_the_table() -> None:

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from sast_fakes import fake_environment
 
 from bastion.errors import GateError, ToolMissingError, UsageError
 from bastion.scanners.finding import Finding, Location, Severity
@@ -15,6 +14,7 @@ from bastion.scanners.interface import ScanRequest
 from bastion.scanners.registry import load_gate
 from bastion.scanners.sast import SastGate, merge_findings
 from bastion.scanners.tools import Tool
+from tests.scanners.tools.tool_fakes import fake_environment
 
 DATA = Path(__file__).parents[2] / "data" / "sast"
 PROJECT = DATA / "project"

@@ -8,12 +8,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from sca_data import OSV
 
 from bastion.scanners.sca.archive import Limits, iter_records
 from bastion.scanners.sca.database import Database, import_path, status
 from bastion.scanners.sca.errors import ArchiveError, DatabaseError
 from bastion.scanners.sca.index import EcosystemIndex, IndexMeta, index_path
+
+from .sca_data import OSV
 
 
 def _zip(path: Path, members: dict[str, bytes]) -> Path:

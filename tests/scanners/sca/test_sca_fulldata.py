@@ -11,12 +11,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from sca_data import SHARED_OSV
 
 from bastion.scanners.sca.database import import_path
 from bastion.scanners.sca.index import EcosystemIndex
 from bastion.scanners.sca.matcher import try_parse
 from bastion.scanners.sca.osv import evaluate
+
+from .sca_data import SHARED_OSV
 
 pytestmark = pytest.mark.fulldata
 

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sca_data import EXAMPLE, MANIFESTS, OSV
 
 from bastion.errors import UsageError
 from bastion.scanners.finding import Severity
@@ -15,6 +14,8 @@ from bastion.scanners.interface import GateReport, ScanRequest
 from bastion.scanners.registry import load_gate
 from bastion.scanners.sca import ScaGate, import_path
 from bastion.scanners.sca.errors import DatabaseError, ManifestError
+
+from .sca_data import EXAMPLE, MANIFESTS, OSV
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ import dataclasses
 from typing import Any
 
 import pytest
-from sca_data import OSV, advisory, record
 
 from bastion.scanners.sca.osv import Advisory, RecordError, check_record, evaluate, fixed_versions
+
+from .sca_data import OSV, advisory, record
 
 # Withdrawn and unparseable-bound records have their own tests below.
 PYPA = sorted(

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sca_data import MANIFESTS
 
 from bastion.scanners.sca.errors import ManifestError
 from bastion.scanners.sca.model import Dependency, Relation
@@ -17,6 +16,8 @@ from bastion.scanners.sca.parsers.golang import parse_go_sum
 from bastion.scanners.sca.parsers.installed import parse_installed
 from bastion.scanners.sca.parsers.pnpm import split_pnpm_key
 from bastion.scanners.sca.parsers.pyproject import poetry_constraint
+
+from .sca_data import MANIFESTS
 
 D, T, U = Relation.DIRECT, Relation.TRANSITIVE, Relation.UNKNOWN
 

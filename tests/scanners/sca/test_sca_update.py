@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from sca_data import OSV
 
 from bastion.scanners.sca.database import status
 from bastion.scanners.sca.errors import ArchiveError, DatabaseError
 from bastion.scanners.sca.update import archive_url, update
+
+from .sca_data import OSV
 
 
 def _archive(extra: dict[str, bytes] | None = None) -> bytes:

@@ -13,6 +13,7 @@ from bastion.scanners.secrets.catalog import load_rules
 from bastion.scanners.secrets.engine import Engine, _load_cached, relax_pattern
 from bastion.scanners.secrets.samples import render
 
+# bastion:allow secret-database-url-password a made-up value for these tests
 TEXT = b"x = 'postgres://app:Zq8vL2pW9xR4@db:5432/app'\n"
 
 

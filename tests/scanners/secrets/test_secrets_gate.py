@@ -8,7 +8,6 @@ import random
 from pathlib import Path
 
 import pytest
-from secrets_expected import EXAMPLE, planted_secrets
 
 from bastion.errors import GateError, UsageError
 from bastion.scanners.interface import ScanRequest
@@ -16,6 +15,8 @@ from bastion.scanners.registry import load_gate
 from bastion.scanners.sarif import findings_to_sarif
 from bastion.scanners.secrets import ScanMode, SecretsGate, scan_secrets
 from bastion.scanners.secrets.samples import render
+
+from .secrets_expected import EXAMPLE, planted_secrets
 
 EXAMPLES = EXAMPLE.parent
 PLANTED = planted_secrets()

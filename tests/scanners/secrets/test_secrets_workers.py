@@ -24,6 +24,10 @@ def _refuse(value: int) -> int:
     raise UsageError(f"refused {value}")
 
 
+def _pid(_value: int) -> int:
+    return os.getpid()
+
+
 def _die(value: int) -> int:
     os._exit(9)
 
@@ -49,3 +53,13 @@ def test_abandoned_iteration_stops_the_workers() -> None:
     results = run_forked(2, iter(range(1000)), _square)
     assert next(results) >= 0
     results.close()  # kills and reaps the children; nothing is left running
+
+
+def test_a_worker_killed_between_tasks_is_noticed() -> None:
+    import signal
+
+    results = run_forked(1, iter(range(100)), _pid)
+    child = next(results)
+    os.kill(child, signal.SIGKILL)
+    with pytest.raises(GateError, match="died unexpectedly"):
+        list(results)

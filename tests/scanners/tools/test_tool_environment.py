@@ -6,10 +6,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from tool_fakes import fake_environment
 
 from bastion.errors import ToolMissingError
 from bastion.scanners.tools import Tool, ToolEnvironment, ToolManifest, bastion_home, list_tools
+
+from .tool_fakes import fake_environment
 
 
 def test_home_comes_from_the_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,11 +7,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tool_fakes import fake_environment
 
 from bastion.errors import ToolMissingError
 from bastion.scanners.tools import InstallSource, Tool, ToolEnvironment, ensure_installed, install
 from bastion.scanners.tools.installer import _retarget_scripts
+
+from .tool_fakes import fake_environment
 
 
 def test_install_sources_select_pip_options(tmp_path: Path) -> None:

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 import typer
-from tool_fakes import fake_environment
 from typer.testing import CliRunner
 
 from bastion.cli import tools as tools_cli
 from bastion.scanners.tools import Tool
+
+from .tool_fakes import fake_environment
 
 
 def _app() -> typer.Typer:

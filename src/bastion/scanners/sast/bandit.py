@@ -16,6 +16,7 @@ anything else, or a report that is not Bandit's JSON, fails the gate closed.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,12 @@ from bastion.scanners.finding import Finding, Location, Severity
 from bastion.scanners.tools.process import ToolRun, tail
 from bastion.scanners.tools.source import read_line, to_relative
 
-__all__ = ["bandit_argv", "bandit_severity", "parse_bandit_report"]
+__all__ = ["bandit_argv", "bandit_severity", "parse_bandit_report", "redact"]
+
+# Bandit's hard-coded password tests quote the value in their message; Bastion never
+# prints a secret, so the quoted part is withheld (the secrets gate owns credentials).
+_QUOTES_SECRET = frozenset({"B105", "B106", "B107"})
+_QUOTED = re.compile(r"""(['"]).*\1""")
 
 _MATRIX: dict[tuple[str, str], Severity] = {
     ("HIGH", "HIGH"): Severity.HIGH,
@@ -43,6 +49,13 @@ _MATRIX: dict[tuple[str, str], Severity] = {
 def bandit_severity(severity: str, confidence: str) -> Severity:
     """Bandit's severity x confidence as one Bastion severity (table in the module doc)."""
     return _MATRIX.get((severity.upper(), confidence.upper()), Severity.INFO)
+
+
+def redact(test_id: str, message: str) -> str:
+    """``message`` without the quoted value when ``test_id`` reports a hard-coded secret."""
+    if test_id in _QUOTES_SECRET:
+        return _QUOTED.sub("<value withheld>", message)
+    return message
 
 
 def bandit_argv(executable: Path, report: Path, exclude: tuple[str, ...]) -> list[str]:
@@ -83,7 +96,7 @@ def _finding(root: Path, item: Mapping[str, Any], fixes: Mapping[str, str]) -> F
         rule_id=test_id,
         title=str(item.get("test_name", test_id)),
         severity=bandit_severity(str(item["issue_severity"]), str(item["issue_confidence"])),
-        message=str(item["issue_text"]),
+        message=redact(test_id, str(item["issue_text"])),
         location=Location(path, line, column=int(item.get("col_offset", 0)) + 1),
         match_key=text or f"{path}:{line}",
         cwe=(f"CWE-{int(cwe_id)}",) if cwe_id else (),

@@ -60,7 +60,9 @@ _FAKE_MARKERS = (
     "todo",
 )
 _FAKE_MAX_LEN = 128
-_PLACEHOLDER = re.compile(rb"\$\{|\{\{|\}\}|^\$[A-Za-z_]|^%\(|^<[^>]*>$|#\{|^\{[A-Za-z_]+\}$")
+_PLACEHOLDER = re.compile(
+    rb"\$\{|\{\{|\}\}|^\$[A-Za-z_]|^%\(|^<[^>]*>$|#\{|^\{[A-Za-z_]+\}$|<<[A-Za-z0-9_:]+>>"
+)
 # Dotted names and digit-less words: what code assigns to "password" and "token" names far
 # more often than a secret (generic rules only; specific rules have their own structure).
 _IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+|[A-Za-z_\-]+")

@@ -14,6 +14,7 @@ import enum
 import re
 from dataclasses import dataclass, field
 
+from bastion.errors import GateError
 from bastion.scanners.finding import Severity
 
 __all__ = ["Rule", "RuleError", "Validator"]
@@ -21,8 +22,9 @@ __all__ = ["Rule", "RuleError", "Validator"]
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-class RuleError(ValueError):
-    """A rule definition is malformed (raised while the catalog is loaded)."""
+class RuleError(GateError):
+    """A rule definition is malformed (raised while the catalog is loaded): the gate cannot
+    decide with a broken rule, so it fails closed."""
 
 
 class Validator(enum.StrEnum):

@@ -95,6 +95,13 @@ def _spawn(jobs: int, work: Callable[[Any], Any]) -> list[_Worker]:
 
 
 def _feed(worker: _Worker, tasks: Iterator[Any]) -> None:
+    try:
+        _feed_unchecked(worker, tasks)
+    except BrokenPipeError:
+        raise GateError("a secrets scanning worker died unexpectedly") from None
+
+
+def _feed_unchecked(worker: _Worker, tasks: Iterator[Any]) -> None:
     while worker.open and worker.inflight < _AHEAD:
         task = next(tasks, None)
         if task is None:
@@ -109,7 +116,8 @@ def _feed(worker: _Worker, tasks: Iterator[Any]) -> None:
 def _stop(workers: list[_Worker], *, kill: bool) -> None:
     for worker in workers:
         for stream in (worker.tasks, worker.results):
-            if not stream.closed:
+            # Closing flushes; to a dead worker that is a broken pipe, already reported.
+            with contextlib.suppress(OSError):
                 stream.close()
         if kill:  # an error or an abandoned scan: do not wait for work nobody will read
             with contextlib.suppress(ProcessLookupError):
