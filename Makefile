@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system-deps demo test lint types pytest selfscan clean
+.PHONY: setup system-deps tools demo test lint types pytest selfscan clean
 
 system-deps:
 	@command -v bwrap >/dev/null 2>&1 || { echo "installing bubblewrap (apt-get)"; \
@@ -23,7 +23,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: system-deps $(STAMP)
 
-demo: setup
+demo: setup tools
 	$(BIN)/bastion run -C examples/python-service
 
 lint: setup
@@ -33,7 +33,12 @@ lint: setup
 types: setup
 	$(BIN)/mypy
 
-pytest: setup
+# Scanner tool environments (Bandit, Semgrep, Checkov) from their pinned, hashed sets, before
+# the tests that run them: a first install from PyPI can take minutes.
+tools: setup
+	$(BIN)/bastion tools install
+
+pytest: setup tools
 	$(BIN)/pytest -n 2 --cov --cov-report=term --cov-fail-under=75 -p no:cacheprovider
 
 # Our own gates over our own code: secrets and SAST on src/, with .bastion/suppressions.yml.
