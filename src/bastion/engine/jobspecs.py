@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from bastion.engine.model import GateEvaluator, RunContext, RunId
 from bastion.errors import EngineError
 from bastion.executors import JobSpec, StepSpec, WorkspaceSource
 from bastion.pipeline import Job, Pipeline, Plan
 from bastion.sandbox.runtime import bastion_runtime_binds
+from bastion.scanners.registry import load_gate
 
 __all__ = ["JobSpecFactory"]
 
@@ -32,7 +34,10 @@ class JobSpecFactory:
         artifact_root: Path,
         gate_evaluator: GateEvaluator | None,
         proxy_sockets: dict[str, str] | None = None,
+        prepare_dir: Path | None = None,
     ) -> None:
+        self.prepare_dir = prepare_dir
+        self.source_path = source_path
         self.proxy_sockets = proxy_sockets or {}
         self.run_id = run_id
         self.plan = plan
@@ -64,8 +69,9 @@ class JobSpecFactory:
         job = self.plan.jobs[name]
         binds = list(job.tools)
         collect: tuple[str, ...] = ()
+        inject: tuple[tuple[str, str], ...] = ()
         if job.gate is not None:
-            steps, gate_binds, collect = self._gate_steps(name, job)
+            steps, gate_binds, collect, inject = self._gate_steps(name, job)
             binds += gate_binds
         else:
             steps = tuple(
@@ -97,16 +103,18 @@ class JobSpecFactory:
             collect=collect,
             artifacts=tuple(job.artifacts),
             artifact_dir=str(self.artifact_root / name) if job.artifacts else None,
+            inject=inject,
         )
 
     def _gate_steps(
         self, name: str, job: Job
-    ) -> tuple[tuple[StepSpec, ...], list[str], tuple[str, ...]]:
+    ) -> tuple[tuple[StepSpec, ...], list[str], tuple[str, ...], tuple[tuple[str, str], ...]]:
         gate = job.gate
         if gate is None or self.gate_evaluator is None:
             raise EngineError(f"job '{name}' uses a gate but no gate runner is configured")
+        options, inject = self._prepare(name, gate, dict(job.with_))
         report = self.gate_evaluator.report_path(gate)
-        argv = self.gate_evaluator.command(gate, dict(job.with_), report)
+        argv = self.gate_evaluator.command(gate, options, report)
         binds = [str(p) for p in bastion_runtime_binds()]
         binds += list(self.gate_evaluator.binds(gate))
         step = StepSpec(
@@ -114,6 +122,21 @@ class JobSpecFactory:
             argv=argv,
             working_directory=".",
             timeout_seconds=job.step_timeout,
-            env={"BASTION_GATE_OPTIONS": json.dumps(job.with_, sort_keys=True)},
+            env={"BASTION_GATE_OPTIONS": json.dumps(options, sort_keys=True)},
         )
-        return (step,), binds, (report,)
+        return (step,), binds, (report,), inject
+
+    def _prepare(
+        self, name: str, gate: str, options: dict[str, Any]
+    ) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
+        """Host-side preparation a gate asks for (``prepare_workspace``), e.g. the secrets
+        gate's git history, which the sandboxed workspace (no ``.git``) cannot read."""
+        instance = load_gate(gate)
+        prepare = getattr(instance, "prepare_workspace", None)
+        if prepare is None or self.prepare_dir is None:
+            return options, ()
+        staging = self.prepare_dir / f"prepare-{name}"
+        staging.mkdir(parents=True, exist_ok=True, mode=0o700)
+        prepared: dict[str, Any] = prepare(self.source_path, staging, options)
+        inject = tuple((p.name, str(p)) for p in sorted(staging.iterdir()) if p.is_file())
+        return prepared, inject

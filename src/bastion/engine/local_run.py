@@ -188,6 +188,7 @@ def run_local(
             artifact_root=prepared.state / "artifacts" / "staging" / str(run_id),
             gate_evaluator=gate_evaluator,
             proxy_sockets=resources.proxy_sockets,
+            prepare_dir=scratch,
         )
         executor = LocalExecutor(
             sandbox,

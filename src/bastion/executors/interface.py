@@ -49,7 +49,9 @@ class JobSpec:
     ``collect`` lists workspace-relative files whose bytes come back in the outcome (a gate's
     report); ``artifacts`` are globs copied out to ``artifact_dir`` before the workspace goes.
     ``network`` is ``none``, ``host`` or ``proxy``; with ``proxy`` the executor is given an
-    egress proxy socket for the job.
+    egress proxy socket for the job. ``inject`` lists (workspace-relative name, host file)
+    pairs copied into the fresh workspace before the first step (a secrets gate's git
+    history, prepared on the host because the workspace has no ``.git``).
     """
 
     run_id: int
@@ -68,6 +70,7 @@ class JobSpec:
     artifacts: tuple[str, ...] = ()
     artifact_dir: str | None = None
     exclude: tuple[str, ...] = (".git", ".bastion/state")
+    inject: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

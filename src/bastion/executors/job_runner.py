@@ -90,6 +90,7 @@ def _run_in_workspace(
     output_filter: OutputFilterFactory,
 ) -> JobOutcome:
     with _workspace(spec, parent) as workspace:
+        _inject(workspace.path, spec.inject)
         for index, step in enumerate(spec.steps):
             if cancelled.is_set():
                 return JobOutcome(status="cancelled", reason="cancelled before step started")
@@ -110,6 +111,14 @@ def _run_in_workspace(
         collected = _collect(workspace.path, spec.collect)
         artifacts = _copy_artifacts(workspace.path, spec)
     return JobOutcome(status="passed", collected=collected, artifacts=artifacts)
+
+
+def _inject(root: Path, files: tuple[tuple[str, str], ...]) -> None:
+    for relative, source in files:
+        parts = Path(relative).parts
+        if Path(relative).is_absolute() or ".." in parts or len(parts) != 1:
+            raise SandboxError(f"cannot inject {relative!r}: a plain file name is required")
+        shutil.copyfile(source, root / relative, follow_symlinks=False)
 
 
 def _sandbox_spec(
