@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -127,3 +129,33 @@ def test_schema_is_json() -> None:
     done = bastion("schema")
     assert done.returncode == 0
     assert json.loads(done.stdout)["title"].startswith("Bastion pipeline")
+
+
+def test_ctrl_c_cancels_and_cleans_every_sandbox(tmp_path: Path) -> None:
+    repo = tmp_path / "slow"
+    (repo / ".bastion").mkdir(parents=True)
+    (repo / ".bastion/pipeline.yml").write_text(
+        "jobs:\n  a: {steps: [{run: 'sleep 60'}]}\n  b: {steps: [{run: 'sleep 60'}]}\n"
+        "  c: {needs: [a], steps: [{run: 'true'}]}\n"
+    )
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    process = subprocess.Popen(
+        [BASTION, "run", "-C", str(repo), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(scratch.glob("bastion-run-*/*")):
+        time.sleep(0.1)  # wait until the jobs' workspaces exist
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    result = json.loads(stdout)
+    assert result["state"] == "cancelled"
+    assert set(j["state"] for j in result["jobs"].values()) == {"cancelled"}
+    assert list(scratch.iterdir()) == []

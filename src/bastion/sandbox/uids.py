@@ -17,7 +17,6 @@ import fcntl
 import os
 import random
 import stat
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +30,13 @@ DEFAULT_UID_COUNT = 4096
 
 
 def default_lock_dir() -> Path:
-    """Where uid locks live unless the engine names a directory."""
-    return Path(tempfile.gettempdir()) / "bastion-sandbox-uids"
+    """Where uid locks live unless the engine names a directory.
+
+    A fixed machine-wide path, never ``$TMPDIR``: two Bastion processes with different
+    temporary directories must still see each other's locks, or they would hand the same
+    job uid (and so the same process limit and file ownership) to two jobs at once.
+    """
+    return Path("/tmp/bastion-sandbox-uids")  # noqa: S108 - shared on purpose, see above
 
 
 def _prepare_lock_dir(lock_dir: Path) -> None:
