@@ -82,7 +82,14 @@ class LiveProgress:
 
     def __init__(self, console: Console) -> None:
         self.board = _Board()
-        self.live = Live(console=console, refresh_per_second=8, transient=True)
+        # get_renderable: the table is rebuilt at every refresh, so elapsed times keep ticking
+        # between events.
+        self.live = Live(
+            console=console,
+            refresh_per_second=8,
+            transient=True,
+            get_renderable=self.board.table,
+        )
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -92,9 +99,6 @@ class LiveProgress:
             self.board.update(event)
         if isinstance(event, RunFinished):
             self.live.stop()
-            return
-        if isinstance(event, JobChanged | StepChanged | RunStarted):
-            self.live.update(self.board.table())
 
     def stop(self) -> None:
         self.live.stop()
