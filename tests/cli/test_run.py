@@ -159,3 +159,21 @@ def test_ctrl_c_cancels_and_cleans_every_sandbox(tmp_path: Path) -> None:
     assert result["state"] == "cancelled"
     assert set(j["state"] for j in result["jobs"].values()) == {"cancelled"}
     assert list(scratch.iterdir()) == []
+
+
+def test_vulnerable_example_is_blocked_by_every_gate(tmp_path: Path) -> None:
+    source = EXAMPLE.parent / "vulnerable-service"
+    repo = tmp_path / "vulnerable"
+    shutil.copytree(source, repo, ignore=shutil.ignore_patterns("state", "__pycache__"))
+    done = bastion("run", "-C", str(repo), "--no-fail-fast", "--json")
+    assert done.returncode == 1, done.stderr
+    result = json.loads(done.stdout)
+    assert result["state"] == "blocked"
+    for gate in ("secrets", "sast", "sca", "iac"):
+        job = result["jobs"][gate]
+        assert job["state"] == "blocked", (gate, job)
+        assert job["verdict"]["summary"]["findings"] > 0
+        assert not any("could not decide" in r for r in job["verdict"]["reasons"])
+    assert result["jobs"]["test"]["state"] == "skipped"
+    assert result["attestations"] == []
+    assert "Traceback" not in done.stderr
