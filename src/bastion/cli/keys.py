@@ -11,7 +11,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from bastion.audit import Action, AuditEvent
 from bastion.cli.console import err_console, out_console
+from bastion.engine.audit_trail import record_actions, user_actor
 from bastion.errors import UsageError
 from bastion.supplychain import (
     KeyAlgorithm,
@@ -44,6 +46,17 @@ AlgorithmOption = Annotated[
 ]
 
 
+def _audit(action: Action, key: TrustedKey, home: Path, **details: object) -> None:
+    """Every key change is an audit event."""
+    event = AuditEvent(
+        user_actor(),
+        action.value,
+        f"key/{key.fingerprint}",
+        details={"label": key.label, "keyid": key.keyid, **details},
+    )
+    record_actions([event], home=home)
+
+
 def _show(key: TrustedKey, as_json: bool) -> None:
     if as_json:
         out_console.print_json(json.dumps(key.to_dict()))
@@ -61,7 +74,9 @@ def generate_command(
     root = home or default_home()
     key = generate_local_key(root, algorithm)
     err_console.print(f"created a {algorithm.value} signing key in {local_key_paths(root)[0]}")
-    _show(TrustedKeys(root).find(key.keyid), as_json)
+    trusted = TrustedKeys(root).find(key.keyid)
+    _audit(Action.KEY_ADDED, trusted, root, source="generated")
+    _show(trusted, as_json)
 
 
 @keys_app.command("show")
@@ -113,7 +128,9 @@ def add_command(
         pem = public_key.read_bytes()
     except OSError as exc:
         raise UsageError(f"{public_key}: cannot read: {exc.strerror}") from exc
-    key = TrustedKeys(home or default_home()).add(pem, label=label or public_key.name)
+    root = home or default_home()
+    key = TrustedKeys(root).add(pem, label=label or public_key.name)
+    _audit(Action.KEY_ADDED, key, root, source=str(public_key))
     err_console.print(f"trusted {key.fingerprint}")
     _show(key, as_json)
 
@@ -145,9 +162,9 @@ def revoke_command(
     as_json: JsonOption = False,
 ) -> None:
     """Revoke a trusted key: its signatures from the revocation time on fail verification."""
-    key = TrustedKeys(home or default_home()).revoke(
-        ident, at=_parse_time(at), compromised=compromised
-    )
+    root = home or default_home()
+    key = TrustedKeys(root).revoke(ident, at=_parse_time(at), compromised=compromised)
+    _audit(Action.KEY_REVOKED, key, root, compromised=compromised, at=at)
     err_console.print(f"revoked {key.fingerprint}")
     _show(key, as_json)
 
@@ -161,6 +178,9 @@ def rotate_command(
     """Replace the local key: trust a new one, revoke the old one from now on."""
     root = home or default_home()
     new, old = rotate_local_key(root, algorithm)
+    if old is not None:
+        _audit(Action.KEY_REVOKED, TrustedKeys(root).find(old.keyid), root, reason="rotated")
+    _audit(Action.KEY_ADDED, TrustedKeys(root).find(new.keyid), root, source="rotated")
     if old is not None:
         err_console.print(f"revoked {old.fingerprint} (its earlier signatures stay valid)")
     err_console.print(f"new signing key in {local_key_paths(root)[0]}")

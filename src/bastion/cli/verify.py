@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from bastion.audit import Action, AuditEvent, Outcome
 from bastion.cli.console import err_console, out_console
 from bastion.cli.keys import HomeOption, JsonOption, default_home
+from bastion.engine.audit_trail import record_actions, user_actor
 from bastion.supplychain import (
     Expectations,
     LocalBlobStore,
@@ -64,6 +66,20 @@ def verify_command(
         Expectations(builder_id=builder, repository=repo, ref=ref, allow_local=allow_local),
         policy,
     )
+    failed = [c for c in report.checks if not c.ok]
+    event = AuditEvent(
+        user_actor(),
+        Action.VERIFY_PERFORMED.value,
+        target if target.startswith("sha256:") else f"file/{Path(target).name}",
+        Outcome.SUCCESS if report.ok else Outcome.DENIED,
+        details={
+            "builder": builder,
+            "repo": repo,
+            "ref": ref,
+            "failed": [{"check": c.name, "reason": c.reason} for c in failed],
+        },
+    )
+    record_actions([event], home=root)
     if as_json:
         out_console.print_json(json.dumps(report.to_dict()))
     _render(report)

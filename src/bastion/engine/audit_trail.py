@@ -7,15 +7,19 @@ run. Artifacts, signatures and secret releases are appended by :meth:`AuditTrail
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import getpass
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from bastion.audit import Action, AuditEvent, AuditLog, Outcome
+from bastion.audit import Action, AuditEvent, AuditLog, Outcome, open_local_log
 from bastion.engine.events import Event, JobChanged, RunFinished, RunStarted
 from bastion.engine.model import JobState, RunState
+from bastion.store import open_database
 
-__all__ = ["AuditTrail"]
+__all__ = ["AuditTrail", "record_actions", "user_actor"]
 
 _JOB_OUTCOME = {
     JobState.PASSED: Outcome.SUCCESS,
@@ -107,3 +111,27 @@ class AuditTrail:
             self.log.append_many(self._events)
             self._events.clear()
         self.log.checkpoint()
+
+
+def record_actions(events: Sequence[AuditEvent], *, home: Path) -> None:
+    """Append actions taken outside a run (key changes, verifications) and checkpoint.
+
+    They concern the user's keys and artifacts, not one repository, so they go to the
+    user's own log, ``home/audit.db`` (or ``$BASTION_DATABASE_URL`` when a shared database
+    is configured), signed with the checkpoint key under ``home``. Check it with
+    ``bastion audit verify --db sqlite:///<home>/audit.db``.
+    """
+    url = os.environ.get("BASTION_DATABASE_URL") or f"sqlite:///{home / 'audit.db'}"
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    db = open_database(url)
+    try:
+        log, _created = open_local_log(db, home)
+        log.append_many(events)
+        log.checkpoint()
+    finally:
+        db.dispose()
+
+
+def user_actor() -> str:
+    """The person at this terminal, as an audit actor."""
+    return f"user:{getpass.getuser()}"
