@@ -28,6 +28,7 @@ app = typer.Typer(
 
 def _register() -> None:
     # One module per command group; each exposes ``register(app)``.
+    from bastion.cli import artifacts as artifacts_cli
     from bastion.cli import audit as audit_cli
     from bastion.cli import db as db_cli
     from bastion.cli import hook as hook_cli
@@ -43,6 +44,7 @@ def _register() -> None:
     keys_cli.register(app)
     db_cli.register(app)
     audit_cli.register(app)
+    artifacts_cli.register(app)
     verify_cli.register(app)
     hook_cli.register(app)
     run_cli.register(app)

@@ -21,10 +21,11 @@ from bastion.supplychain import (
     verify_artifact,
 )
 
-__all__ = ["register"]
+__all__ = ["register", "render_report"]
 
 
-def _render(report: VerificationReport) -> None:
+def render_report(report: VerificationReport) -> None:
+    """Each check on its own line, then the verdict (to stderr)."""
     for check in report.checks:
         line = Text("ok   " if check.ok else "FAIL ", style="green" if check.ok else "red")
         line.append(f"{check.name:<15}{check.detail}")
@@ -82,7 +83,7 @@ def verify_command(
     record_actions([event], home=root)
     if as_json:
         out_console.print_json(json.dumps(report.to_dict()))
-    _render(report)
+    render_report(report)
     if not report.ok:
         raise typer.Exit(1)
 
