@@ -177,3 +177,7 @@ def test_vulnerable_example_is_blocked_by_every_gate(tmp_path: Path) -> None:
     assert result["jobs"]["test"]["state"] == "skipped"
     assert result["attestations"] == []
     assert "Traceback" not in done.stderr
+    # the SCA gate says on screen which vulnerability data it judged against
+    assert any(
+        line.startswith("sca: ") and "OSV" in line for line in done.stderr.splitlines()
+    ) or "sca: judged against" in done.stderr

@@ -23,6 +23,8 @@ from bastion.store import find_repo_root
 
 __all__ = ["register"]
 
+_NOTES_PER_GATE = 5
+
 
 def _summary(result: RunResult) -> Table:
     table = Table(title=f"run {result.run_id}: {result.state.value}", title_justify="left")
@@ -141,6 +143,9 @@ def run_command(
     if as_json:
         out_console.print_json(json.dumps(_as_json(result)))
     err_console.print(_summary(result))
+    for gate_job, verdict in result.verdicts.items():
+        for gate_note in list(verdict.summary.get("gate_notes", []))[:_NOTES_PER_GATE]:
+            err_console.print(f"{gate_job}: {gate_note}", highlight=False, markup=False)
     for item in result.attestations:
         signed = "signed" if item["signed"] else "UNSIGNED"
         err_console.print(

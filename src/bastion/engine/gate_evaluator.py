@@ -134,6 +134,10 @@ def _verdict(result: GateDecision) -> GateVerdict:
         "by_severity": dict(severities),
         "warnings": [w.message for w in decision.warnings],
         "notes": list(decision.notes),
+        # What the gate itself says (e.g. which vulnerability data it judged against).
+        "gate_notes": [
+            note for outcome in result.outcomes if outcome.report for note in outcome.report.notes
+        ],
     }
     reasons = tuple(r.message for r in decision.reasons) + decision.notes
     return GateVerdict(decision.allowed, reasons, summary)
