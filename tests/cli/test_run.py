@@ -180,4 +180,4 @@ def test_vulnerable_example_is_blocked_by_every_gate(tmp_path: Path) -> None:
     # the SCA gate says on screen which vulnerability data it judged against
     assert any(
         line.startswith("sca: ") and "OSV" in line for line in done.stderr.splitlines()
-    ) or "sca: judged against" in done.stderr
+    )

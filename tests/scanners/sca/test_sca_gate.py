@@ -81,6 +81,8 @@ def test_aliases_merge_into_one_finding(tmp_path: Path, osv_db: Path) -> None:
     (tmp_path / "requirements.txt").write_text("AccessControl==4.2\n")
     _, report = _scan(tmp_path, osv_db)
     [finding] = report.findings
+    assert report.notes[0].startswith("judged against OSV data from ")
+    assert "days old)" in report.notes[0]
     assert set(finding.properties["records"]) == {"PYSEC-2021-335", "PYSEC-2021-370"}
     assert "GHSA-qcx9-j53g-ccgf" in finding.ids
     assert finding.fix == "upgrade accesscontrol to 4.3"

@@ -160,6 +160,12 @@ class ScaGate:
     ) -> GateReport:
         facts: dict[str, Any] = database.describe([d.ecosystem for d in dependencies])
         notes = list(database.notes)
+        if not facts.get("database_bundled_snapshot"):
+            notes.insert(
+                0,
+                f"judged against OSV data from {facts.get('database_source')} of "
+                f"{facts.get('database_date')} ({facts.get('database_age_days')} days old)",
+            )
         cache: dict[tuple[str, str], list[Advisory]] = {}
         findings: list[Finding] = []
         summaries: dict[tuple[str, str], _PackageSummary] = {}
