@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +14,7 @@ from bastion.audit import Action, AuditEvent
 from bastion.cli.console import err_console, out_console
 from bastion.engine.audit_trail import record_actions, user_actor
 from bastion.errors import UsageError
+from bastion.home import bastion_home as user_home
 from bastion.supplychain import (
     KeyAlgorithm,
     TrustedKey,
@@ -32,8 +32,7 @@ keys_app = typer.Typer(help="Signing keys and the trusted-keys registry.", no_ar
 
 def default_home() -> Path:
     """Bastion's state directory: ``$BASTION_HOME`` or ``~/.local/share/bastion``."""
-    configured = os.environ.get("BASTION_HOME")
-    return Path(configured) if configured else Path.home() / ".local" / "share" / "bastion"
+    return user_home()
 
 
 HomeOption = Annotated[

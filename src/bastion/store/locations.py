@@ -12,6 +12,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from bastion.home import bastion_home as user_home
+
 __all__ = [
     "STATE_DIR_NAME",
     "bastion_home",
@@ -25,8 +27,7 @@ STATE_DIR_NAME = ".bastion/state"
 
 def bastion_home() -> Path:
     """``$BASTION_HOME`` or ``~/.local/share/bastion``, created with mode 0700."""
-    configured = os.environ.get("BASTION_HOME")
-    home = Path(configured) if configured else Path.home() / ".local/share/bastion"
+    home = user_home()
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     return home
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bastion.errors import VaultError
+from bastion.home import bastion_home as user_home
 from bastion.vault.keys import KEK_ENV, LocalKeyProvider, default_key_provider, write_key_file
 from bastion.vault.store import Vault
 
@@ -33,8 +34,7 @@ NEW_KEK_ENV = "BASTION_VAULT_NEW_KEK"
 
 def bastion_home(environ: Mapping[str, str]) -> Path:
     """``$BASTION_HOME``, else ``~/.local/share/bastion``."""
-    value = environ.get("BASTION_HOME", "")
-    return Path(value) if value else Path.home() / ".local" / "share" / "bastion"
+    return user_home(environ)
 
 
 @dataclass(frozen=True, slots=True)

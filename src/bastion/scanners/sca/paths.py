@@ -5,18 +5,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from bastion.home import bastion_home as user_home
 
 __all__ = ["bastion_home", "osv_dir"]
 
 
 def bastion_home() -> Path:
     """Bastion's state directory: ``$BASTION_HOME`` or ``~/.local/share/bastion``."""
-    configured = os.environ.get("BASTION_HOME")
-    if configured:
-        return Path(configured).expanduser()
-    return Path.home() / ".local" / "share" / "bastion"
+    return user_home()
 
 
 def osv_dir() -> Path:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bastion.errors import ToolMissingError
+from bastion.home import bastion_home as user_home
 from bastion.scanners.tools.catalog import Tool, ToolSpec, spec_for
 
 __all__ = [
@@ -37,10 +38,7 @@ MANIFEST_NAME = "bastion-tool.json"
 
 def bastion_home() -> Path:
     """``$BASTION_HOME``, else ``~/.local/share/bastion``."""
-    configured = os.environ.get("BASTION_HOME")
-    if configured:
-        return Path(configured).expanduser()
-    return Path.home() / ".local" / "share" / "bastion"
+    return user_home()
 
 
 def install_command(tool: Tool) -> str:
