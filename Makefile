@@ -11,6 +11,8 @@ system-deps:
 	@command -v bwrap >/dev/null 2>&1 || { echo "installing bubblewrap (apt-get)"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }
+	@/usr/bin/python3 -c "import ensurepip, venv" 2>/dev/null || { echo "installing python3-venv (apt-get)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; }
 	@for pair in git:git setpriv:util-linux ssh-keygen:openssh-client; do \
 	  command -v $${pair%%:*} >/dev/null 2>&1 || { echo "installing $${pair#*:} (apt-get)"; \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $${pair#*:} >/dev/null; }; done
@@ -24,6 +26,7 @@ $(STAMP): requirements.lock pyproject.toml
 setup: system-deps $(STAMP)
 
 demo: setup tools
+	$(BIN)/python examples/python-service/.bastion/demo_secret.py
 	$(BIN)/bastion run -C examples/python-service
 
 lint: setup

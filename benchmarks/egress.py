@@ -2,12 +2,14 @@
 
     .venv/bin/python benchmarks/egress.py [--size-mb 100] [--rounds 5] [--requests 300]
 
-The "outside" is a loopback HTTP server; the direct client connects to it over TCP. The
-proxied client sends the same request as an absolute-URI proxy request, two ways: to the
-proxy's Unix socket (the proxy alone), and over TCP to the in-sandbox forwarder
-(``bastion.sandbox.forwarder``, run here in a thread) that relays to that socket: the whole
-path a job's HTTP client takes. Targets: proxied throughput at least 80 % of direct, added
-median latency per request under 2 ms.
+The "outside" is a loopback HTTP server in its own process; the direct client connects to it
+over TCP. The proxied client sends the same request as an absolute-URI proxy request, two
+ways: to the proxy's Unix socket (the proxy alone, in this process as in ``bastion run``),
+and over TCP to the in-sandbox forwarder, started as a sandbox starts it (its own
+``python -I -S forwarder.py`` process): the whole path a job's HTTP client takes. The
+forwarder either relays each connection's bytes to that socket (spliced), or passes the
+connection itself to the proxy (``--pass-connections``). Targets: proxied throughput at
+least 80 % of direct, added median latency per request under 2 ms.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ import argparse
 import http.server
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bastion.sandbox import forwarder
 from bastion.sandbox.egress import AllowList, EgressProxy, EgressRecord
+from bastion.sandbox.runtime import forwarder_command
 
 _BUFFER = 1024 * 1024
 
@@ -101,30 +104,66 @@ def _timed(fn: Callable[..., object], *args: object) -> float:
     return time.perf_counter() - start
 
 
+def _serve(size: int) -> None:
+    """The "outside" server (child process): prints its port, serves until killed."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(b"z" * size))
+    server.daemon_threads = True
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+def _free_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return int(probe.getsockname()[1])
+
+
+def _start_forwarder(proxy_socket: Path, *extra: str) -> tuple[subprocess.Popen[bytes], int]:
+    """The forwarder as a sandbox runs it, its command a long sleep; waits until it listens."""
+    port = _free_port()
+    command = forwarder_command(str(proxy_socket), f"127.0.0.1:{port}")
+    argv = [arg for arg in command if arg != "--pass-connections"]  # each route says its mode
+    argv[-1:-1] = extra  # options go before the final "--"
+    argv += ["sleep", "3600"]
+    process = subprocess.Popen(argv)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process, port
+        except OSError:
+            time.sleep(0.02)
+    process.kill()
+    raise RuntimeError("the forwarder did not start listening")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve is not None:
+        _serve(args.serve)
+        return
     size = args.size_mb * 1024 * 1024
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(b"z" * size))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_address[1]
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(size)], stdout=subprocess.PIPE
+    )
+    assert server.stdout is not None
+    port = int(server.stdout.readline())
     records: list[EgressRecord] = []
     with tempfile.TemporaryDirectory() as tmp:
         proxy = EgressProxy(AllowList.parse([f"127.0.0.1:{port}"]), records.append, job="bench")
         proxy_socket = Path(tmp) / "egress.sock"
         proxy.start(proxy_socket)
-        relay = socket.create_server(("127.0.0.1", 0))
-        threading.Thread(
-            target=forwarder.serve, args=(relay, str(proxy_socket)), daemon=True
-        ).start()
+        relay, relay_port = _start_forwarder(proxy_socket)
+        passer, passer_port = _start_forwarder(proxy_socket, "--pass-connections")
         routes: dict[str, Path | int | None] = {
             "direct": None,
             "proxy (unix socket)": proxy_socket,
-            "forwarder + proxy": relay.getsockname()[1],
+            "forwarder relays": relay_port,
+            "forwarder passes": passer_port,
         }
         rates: dict[str, list[float]] = {name: [] for name in routes}
         latency: dict[str, list[float]] = {name: [] for name in routes}
@@ -136,9 +175,12 @@ def main() -> None:
                 for name, route in routes.items():
                     latency[name].append(_timed(_fetch, route, port, "/small"))
         finally:
-            relay.close()
+            for process in (relay, passer):
+                process.terminate()
+                process.wait()
             proxy.stop()
-    server.shutdown()
+    server.kill()
+    server.wait()
     mb = size / 1e6
     direct_rate = mb / statistics.median(rates["direct"])
     direct_ms = statistics.median(latency["direct"]) * 1000

@@ -37,12 +37,18 @@ def _git(repo: Path, *args: str) -> None:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the example as its own committed git repository."""
+    """A copy of the example as its own committed git repository, with the demo's publish
+    token in the vault (as `make demo` stores it; one scope for every copy, so parallel
+    tests never replace each other's)."""
     repo = tmp_path / "svc"
     shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("state", "__pycache__"))
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "add", "-A")
     _git(repo, "commit", "-qm", "init")
+    script = repo / ".bastion" / "demo_secret.py"
+    subprocess.run(
+        [sys.executable, str(script), "--repo", "*/svc"], check=True, capture_output=True
+    )
     return repo
 
 
@@ -58,11 +64,23 @@ def test_example_pipeline_passes_and_is_recorded(project: Path) -> None:
     shown = json.loads(
         bastion("runs", "show", str(listed[0]["id"]), "-C", str(project), "--json").stdout
     )
-    assert [j["name"] for j in shown["jobs"]] == ["secrets", "sast", "sca", "iac", "test", "build"]
+    assert [j["name"] for j in shown["jobs"]] == [
+        "secrets",
+        "sast",
+        "sca",
+        "iac",
+        "test",
+        "build",
+        "publish",
+    ]
     assert shown["jobs"][-1]["steps"][0]["exit_code"] == 0
     assert result["attestations"][0]["name"] == "inventory-service.pyz"
     log = bastion("logs", str(listed[0]["id"]), "test", "-C", str(project))
-    assert "Ran 6 tests" in log.stdout
+    assert "6 passed" in log.stdout
+    egress = project / ".bastion" / "state" / "logs" / str(listed[0]["id"]) / "test.egress.jsonl"
+    assert '"host": "pypi.org"' in egress.read_text()
+    published = bastion("logs", str(listed[0]["id"]), "publish", "-C", str(project))
+    assert "authenticated with PUBLISH_TOKEN" in published.stdout
     # the state directory keeps itself out of git
     status = subprocess.run(
         ["git", "-C", str(project), "status", "--porcelain"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import signal
 import socket
 import sys
@@ -13,7 +15,8 @@ import pytest
 from bastion.sandbox import forwarder
 
 
-def _echo_server(path: Path) -> socket.socket:
+def _echo_server(path: Path, *, adopt: bool = False) -> socket.socket:
+    """Upper-cases what it reads; with ``adopt``, from the connection the forwarder passes."""
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(str(path))
     server.listen()
@@ -24,6 +27,12 @@ def _echo_server(path: Path) -> socket.socket:
                 conn, _ = server.accept()
             except OSError:
                 return
+            if adopt:
+                marker, fds, _flags, _addr = socket.recv_fds(conn, 1, 1)
+                assert marker == forwarder.HANDOFF_MARKER
+                assert len(fds) == 1
+                conn.close()
+                conn = socket.socket(fileno=fds[0])
             with conn:
                 while data := conn.recv(4096):
                     conn.sendall(data.upper())
@@ -36,7 +45,12 @@ def test_relay_copies_both_ways_until_eof(tmp_path: Path) -> None:
     path = tmp_path / "up.sock"
     server = _echo_server(path)
     with socket.create_server(("127.0.0.1", 0)) as listener:
-        threading.Thread(target=forwarder.serve, args=(listener, str(path)), daemon=True).start()
+        threading.Thread(
+            target=forwarder.serve,
+            args=(listener, str(path)),
+            kwargs={"pass_sockets": False},
+            daemon=True,
+        ).start()
         with socket.create_connection(listener.getsockname(), timeout=5) as client:
             client.sendall(b"hello ")
             client.sendall(b"proxy")
@@ -81,7 +95,7 @@ def test_main_reports_a_signal_death_as_128_plus_n(tmp_path: Path) -> None:
 
 def test_main_listens_before_the_command_starts(tmp_path: Path) -> None:
     path = tmp_path / "up.sock"
-    server = _echo_server(path)
+    server = _echo_server(path, adopt=True)
     port = _free_port()
     client = (
         "import socket\n"
@@ -94,6 +108,7 @@ def test_main_listens_before_the_command_starts(tmp_path: Path) -> None:
         str(path),
         "--listen",
         f"127.0.0.1:{port}",
+        "--pass-connections",
         "--",
         sys.executable,
         "-c",
@@ -116,3 +131,95 @@ def test_main_with_missing_program_exits_127(
     argv = ["--socket", str(tmp_path / "s"), "--listen", listen, "--", "/nonexistent/prog"]
     assert forwarder.main(argv) == 127
     assert "cannot run /nonexistent/prog" in capsys.readouterr().err
+
+
+def _sink_server(path: Path, received: list[bytes], reply: bytes) -> socket.socket:
+    """A Unix-socket peer that reads everything, then answers ``reply`` and closes."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen()
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            data = bytearray()
+            while chunk := conn.recv(1 << 20):
+                data += chunk
+            received.append(bytes(data))
+            conn.sendall(reply)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server
+
+
+def _exchange(listener: socket.socket, payload: bytes) -> bytes:
+    with socket.create_connection(listener.getsockname(), timeout=10) as client:
+        client.sendall(payload)
+        client.shutdown(socket.SHUT_WR)
+        answer = bytearray()
+        while chunk := client.recv(1 << 20):
+            answer += chunk
+    return bytes(answer)
+
+
+def test_large_transfers_arrive_intact_both_ways(tmp_path: Path) -> None:
+    # Bigger than the pipe, with a pattern that shows any reordering or loss.
+    payload = bytes(range(256)) * (12 * 1024)
+    reply = payload[::-1] * 2
+    received: list[bytes] = []
+    server = _sink_server(tmp_path / "up.sock", received, reply)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        threading.Thread(
+            target=forwarder.serve,
+            args=(listener, str(tmp_path / "up.sock")),
+            kwargs={"pass_sockets": False},
+            daemon=True,
+        ).start()
+        assert _exchange(listener, payload) == reply
+    server.close()
+    assert received == [payload]
+
+
+def test_relay_copies_when_the_kernel_refuses_to_splice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_args: object) -> int:
+        raise OSError(errno.EINVAL, "splice not supported here")
+
+    monkeypatch.setattr(os, "splice", refuse)
+    received: list[bytes] = []
+    server = _sink_server(tmp_path / "up.sock", received, b"pong" * 100_000)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        threading.Thread(
+            target=forwarder.serve,
+            args=(listener, str(tmp_path / "up.sock")),
+            kwargs={"pass_sockets": False},
+            daemon=True,
+        ).start()
+        assert _exchange(listener, b"ping" * 100_000) == b"pong" * 100_000
+    server.close()
+    assert received == [b"ping" * 100_000]
+
+
+def test_a_splice_error_after_data_moved_ends_the_relay_with_a_half_close(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = {"n": 0}
+    real_splice = os.splice
+
+    def flaky(src: int, dst: int, count: int) -> int:
+        calls["n"] += 1
+        if calls["n"] > 2:  # one chunk in, one chunk out, then the source fails
+            raise OSError(errno.EINVAL, "gone")
+        moved: int = real_splice(src, dst, count)
+        return moved
+
+    monkeypatch.setattr(os, "splice", flaky)
+    source_peer, source = socket.socketpair()
+    sink, sink_peer = socket.socketpair()
+    source_peer.sendall(b"first")
+    forwarder._pump(source, sink)
+    assert sink_peer.recv(100) == b"first"
+    assert sink_peer.recv(100) == b""  # half-closed: the peer sees EOF, not a hang
+    for sock in (source_peer, source, sink, sink_peer):
+        sock.close()

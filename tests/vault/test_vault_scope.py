@@ -13,6 +13,7 @@ _MAIN = Scope.build(branches=["main", "release/*"], trust=["trusted"])
 _TAGS = Scope.build(tags=["v*"], trust=["release"])
 _PROD = Scope.build(environments=["production"], trust=["trusted", "release"])
 _REPO = Scope.build(repos=["acme/*"], trust=["internal", "trusted"])
+_LOCAL = Scope.build(trust=["local"])
 _ANY = Scope.build()
 
 
@@ -37,6 +38,10 @@ _ANY = Scope.build()
         (_REPO, context(repo="evil/api"), "repository 'evil/api' does not match"),
         (_ANY, context(ref=None, environment="anything"), None),
         (_ANY, context(trust=TrustLevel.INTERNAL), "trust level 'internal'"),
+        (_ANY, context(trust=TrustLevel.LOCAL), "trust level 'local' is not one of"),
+        (_ANY, context(trust=TrustLevel.DIRTY), "trust level 'dirty' is not one of"),
+        (_LOCAL, context(trust=TrustLevel.LOCAL), None),
+        (_LOCAL, context(trust=TrustLevel.DIRTY), "trust level 'dirty' is not one of"),
     ],
 )
 def test_scope_matrix(scope: Scope, ctx: RequestContext, problem: str | None) -> None:

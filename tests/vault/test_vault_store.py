@@ -283,3 +283,32 @@ def test_concurrent_writers_do_not_lose_changes(tmp_path: Path, keys: LocalKeyPr
         thread.join()
     names = [info.name for info in Vault.open(path, keys).list()]
     assert names == [f"SECRET_{i}" for i in range(4)]
+
+
+def test_update_scope_keeps_the_value_and_widens_under_the_lock(
+    vault: Vault, keys: LocalKeyProvider
+) -> None:
+    vault.set("TOKEN", VALUE, Scope.build(repos=["acme/api"]))
+
+    def add(repo: str) -> None:
+        Vault.open(vault.path, keys).update_scope(
+            "TOKEN", lambda scope: Scope.build(repos=[*scope.repos, repo], trust=scope.trust)
+        )
+
+    threads = [threading.Thread(target=add, args=(f"acme/svc-{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    reopened = Vault.open(vault.path, keys)
+    (info,) = reopened.list()
+    assert set(info.scope.repos) == {"acme/api", *(f"acme/svc-{i}" for i in range(4))}
+    assert info.version == 5
+    assert reopened.release(["TOKEN"], context(repo="acme/svc-2")) == {"TOKEN": VALUE}
+
+
+def test_update_scope_without_a_change_writes_nothing(vault: Vault) -> None:
+    first = vault.set("TOKEN", VALUE, Scope.build())
+    assert vault.update_scope("TOKEN", lambda scope: scope) == first
+    with pytest.raises(VaultError, match="no secret named 'NOPE'"):
+        vault.update_scope("NOPE", lambda scope: scope)

@@ -146,12 +146,22 @@ def run_command(
     for gate_job, verdict in result.verdicts.items():
         for gate_note in list(verdict.summary.get("gate_notes", []))[:_NOTES_PER_GATE]:
             err_console.print(f"{gate_job}: {gate_note}", highlight=False, markup=False)
+    shown: set[tuple[str, str]] = set()
     for item in result.attestations:
-        signed = "signed" if item["signed"] else "UNSIGNED"
+        key = (str(item["digest"]), str(item["name"]))
+        if key in shown:
+            continue  # the same bytes from two jobs: one line
+        shown.add(key)
+        if item["signed"]:
+            advice = (
+                f"signed; check it with: bastion verify {item['digest']} --builder {BUILDER_ID}"
+                f" --repo {seen.get('repo', '.')} --allow-local"
+            )
+        else:
+            advice = "UNSIGNED (uncommitted changes: trust dirty); commit for a signed build"
         err_console.print(
             f"artifact {item['digest']} {item['name']} ({item['size']} bytes): SBOM, "
-            f"provenance, {signed}; check it with: bastion verify {item['digest']} "
-            f"--builder {BUILDER_ID} --repo {seen.get('repo', '.')} --allow-local",
+            f"provenance, {advice}",
             highlight=False,
             markup=False,
         )

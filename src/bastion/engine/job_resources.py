@@ -35,7 +35,10 @@ from bastion.sandbox.egress import (
 from bastion.vault import Masker, RequestContext, TrustLevel
 from bastion.vault.rotation import open_default_vault
 
-__all__ = ["JobResources", "prepare_job_resources"]
+__all__ = ["JobResources", "Locator", "prepare_job_resources"]
+
+Locator = Callable[[tuple[str | int, ...]], tuple[int, int] | None]
+"""Where a value of the pipeline file is: (line, column), 1-based, or None if unknown."""
 
 
 @dataclass
@@ -116,6 +119,7 @@ def _start_proxies(
     log_dir: Path,
     learn: bool,
     resources: JobResources,
+    locate: Locator | None,
 ) -> None:
     for name, job in plan.jobs.items():
         if job.network == "host" or (job.network == "none" and not learn):
@@ -124,8 +128,14 @@ def _start_proxies(
             hosts = job.network if isinstance(job.network, list) else []
             policy: Any = resources.learner if learn else AllowList.parse(hosts, path=source)
         except AllowListError as exc:
+            where = locate(("jobs", name, "network", exc.index)) if locate else None
+            line, column = where or (None, None)
             raise PipelineError(
-                f"jobs.{name}.network: {exc.message}", path=source, hint=exc.hint
+                f"jobs.{name}.network: {exc.message}",
+                path=source,
+                line=line,
+                column=column,
+                hint=exc.hint,
             ) from exc
         proxy = EgressProxy(policy, _egress_writer(log_dir / f"{name}.egress.jsonl"), job=name)
         socket_path = scratch / f"{name}.egress.sock"
@@ -144,12 +154,17 @@ def prepare_job_resources(
     scratch: Path,
     log_dir: Path,
     learn_egress: bool = False,
+    locate: Locator | None = None,
 ) -> JobResources:
-    """Release secrets and start proxies; on any error nothing is left running."""
+    """Release secrets and start proxies; on any error nothing is left running.
+
+    ``locate`` maps a path in the pipeline document (``("jobs", "test", "network", 2)``) to
+    its (line, column), so a bad allow-list entry is reported where it is written.
+    """
     resources = JobResources(learner=LearningRecorder() if learn_egress else None)
     try:
         _release_secrets(plan, context, run_id, home, resources)
-        _start_proxies(plan, pipeline_source, scratch, log_dir, learn_egress, resources)
+        _start_proxies(plan, pipeline_source, scratch, log_dir, learn_egress, resources, locate)
     except BaseException:
         resources.close()
         raise

@@ -176,6 +176,7 @@ def run_local(
             scratch=scratch,
             log_dir=prepared.state / "logs" / str(run_id),
             learn_egress=options.learn_egress,
+            locate=prepared.loaded.locate,
         )
         factory = JobSpecFactory(
             run_id=run_id,

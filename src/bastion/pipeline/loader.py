@@ -42,6 +42,11 @@ class LoadedPipeline:
     pipeline: Pipeline
     source: str
     digest: str
+    document: LocatedDocument | None = None
+
+    def locate(self, path: tuple[str | int, ...]) -> tuple[int, int] | None:
+        """(line, column) of a value in the file, e.g. ``("jobs", "test", "network", 0)``."""
+        return self.document.locate(path) if self.document is not None else None
 
 
 def parse_pipeline(raw: bytes | str, *, source: str) -> LoadedPipeline:
@@ -61,7 +66,7 @@ def parse_pipeline(raw: bytes | str, *, source: str) -> LoadedPipeline:
     except ValidationError as exc:
         raise PipelineValidationError(_problems(exc, doc, source)) from None
     _check_needs(pipeline, doc, source)
-    return LoadedPipeline(pipeline, source, "sha256:" + hashlib.sha256(data).hexdigest())
+    return LoadedPipeline(pipeline, source, "sha256:" + hashlib.sha256(data).hexdigest(), doc)
 
 
 def load_pipeline(path: Path, *, display: str | None = None) -> LoadedPipeline:

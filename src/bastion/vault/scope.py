@@ -25,12 +25,19 @@ __all__ = ["DEFAULT_TRUST", "RequestContext", "Scope", "TrustLevel"]
 
 
 class TrustLevel(enum.StrEnum):
-    """How far a run is trusted (see ARCHITECTURE.md, Trust model)."""
+    """How far a run is trusted (see ARCHITECTURE.md, Trust model).
+
+    ``local`` and ``dirty`` are the levels of ``bastion run`` on a developer's machine (a clean
+    committed tree, and uncommitted changes). Like every level they must be named in a scope
+    to receive a secret: the default (trusted, release) never reaches a local run.
+    """
 
     UNTRUSTED = "untrusted"
     INTERNAL = "internal"
     TRUSTED = "trusted"
     RELEASE = "release"
+    LOCAL = "local"
+    DIRTY = "dirty"
 
 
 DEFAULT_TRUST = frozenset({TrustLevel.TRUSTED, TrustLevel.RELEASE})

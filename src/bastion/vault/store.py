@@ -144,23 +144,43 @@ class Vault:
         _check_name(name)
         check_secret_value(name, value)
         with self._locked():
-            previous = self._entries.get(name)
-            version = int(previous["version"]) + 1 if previous else 1
-            dek = AESGCM.generate_key(bit_length=8 * KEY_BYTES)
-            nonce = os.urandom(NONCE_BYTES)
-            ciphertext = AESGCM(dek).encrypt(
-                nonce, value.encode("utf-8"), _aad("value", name, scope, version)
-            )
-            updated = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            self._entries[name] = {
-                "scope": scope.to_json(),
-                "version": version,
-                "updated": updated,
-                "wrapped_dek": _b64(self._keys.wrap(dek, _aad("dek", name, scope, version))),
-                "nonce": _b64(nonce),
-                "ciphertext": _b64(ciphertext),
-            }
-            self._write(self._keys)
+            return self._seal(name, value, scope)
+
+    def update_scope(self, name: str, change: Callable[[Scope], Scope]) -> SecretInfo:
+        """Give ``name`` the scope ``change(current scope)``, keeping its value.
+
+        Read, decision and write happen under the vault's lock, so concurrent updates (two
+        projects widening one shared secret's repositories) never lose each other's change.
+        Nothing is written when the scope stays the same.
+        """
+        with self._locked():
+            if name not in self._entries:
+                raise VaultError(f"no secret named {name!r}")
+            info = self._info(name)
+            scope = change(info.scope)
+            if scope == info.scope:
+                return info
+            return self._seal(name, self._open_value(info), scope)
+
+    def _seal(self, name: str, value: str, scope: Scope) -> SecretInfo:
+        """Encrypt ``value`` as the next version of ``name`` and write the file (locked)."""
+        previous = self._entries.get(name)
+        version = int(previous["version"]) + 1 if previous else 1
+        dek = AESGCM.generate_key(bit_length=8 * KEY_BYTES)
+        nonce = os.urandom(NONCE_BYTES)
+        ciphertext = AESGCM(dek).encrypt(
+            nonce, value.encode("utf-8"), _aad("value", name, scope, version)
+        )
+        updated = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._entries[name] = {
+            "scope": scope.to_json(),
+            "version": version,
+            "updated": updated,
+            "wrapped_dek": _b64(self._keys.wrap(dek, _aad("dek", name, scope, version))),
+            "nonce": _b64(nonce),
+            "ciphertext": _b64(ciphertext),
+        }
+        self._write(self._keys)
         return SecretInfo(name, scope, version, updated)
 
     def remove(self, name: str) -> None:

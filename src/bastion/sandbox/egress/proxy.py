@@ -27,6 +27,7 @@ from types import TracebackType
 
 from bastion.errors import SandboxError
 from bastion.sandbox.egress.allowlist import EgressPolicy
+from bastion.sandbox.egress.handoff import receive_client
 from bastion.sandbox.egress.http1 import BadMessage, Head, body_framing, parse_head
 from bastion.sandbox.egress.record import EgressLog, EgressRecord
 from bastion.sandbox.egress.resolver import Resolver, SystemResolver
@@ -38,6 +39,7 @@ __all__ = ["EgressProxy"]
 
 _JOIN_TIMEOUT = 10.0
 _ACCEPT_POLL = 0.2
+_TURN_AWAY_WAIT = 0.05
 
 
 class EgressProxy:
@@ -163,7 +165,17 @@ class EgressProxy:
     def _turn_away(self, client: Wire) -> None:
         exchange = Exchange(method="?", started=datetime.now(UTC), clock=time.perf_counter())
         reason = f"more than {self._max_connections} open connections"
-        self._refused(client, exchange, Denied(503, reason))
+        # A passed connection is answered itself (the forwarder has already let go of it);
+        # the wait is short because the descriptor is sent right after connecting.
+        client.sock.settimeout(_TURN_AWAY_WAIT)
+        answer = client
+        try:
+            sock, _ = receive_client(client.sock)
+            answer = Wire(sock)
+        except (OSError, BadMessage):
+            pass
+        self._refused(answer, exchange, Denied(503, reason))
+        answer.close()
         client.close()
 
     # -- one client connection -------------------------------------------------------
@@ -176,19 +188,47 @@ class EgressProxy:
             else:
                 self._wires.discard(wire)
 
-    def _serve(self, client: Wire) -> None:
+    def _serve(self, first: Wire) -> None:
         upstream: list[Upstream] = []  # at most one kept-alive plain-HTTP upstream
+        client: Wire | None = first
         try:
-            while not self._stopping.is_set() and self._one_request(client, upstream):
+            client = self._take_over(first)
+            while (
+                client is not None
+                and not self._stopping.is_set()
+                and self._one_request(client, upstream)
+            ):
                 pass
         except OSError:
             pass  # the job or the destination went away: nothing left to answer
         finally:
             self._drop(upstream)
-            self._track(client, False)
-            client.close()
+            for wire in (first, client):
+                if wire is not None:
+                    self._track(wire, False)
+                    wire.close()
             with self._lock:
                 self._threads.discard(threading.current_thread())
+
+    def _take_over(self, first: Wire) -> Wire | None:
+        """The job's own connection if the forwarder passed it (see ``handoff``), else
+        ``first`` with the bytes already read; None after refusing a bad descriptor."""
+        first.sock.settimeout(self._idle_timeout)
+        try:
+            sock, pending = receive_client(first.sock)
+        except BadMessage as exc:
+            exchange = Exchange(method="?", started=datetime.now(UTC), clock=time.perf_counter())
+            self._refused(first, exchange, Denied(400, f"malformed request: {exc}"))
+            return None
+        if sock is first.sock:
+            first.sock.settimeout(None)
+            first.unread(pending)
+            return first
+        wire = Wire(sock)
+        self._track(wire, True)
+        if self._stopping.is_set():
+            wire.shutdown()  # passed while stop() was shutting sockets down
+        return wire
 
     def _one_request(self, client: Wire, upstream: list[Upstream]) -> bool:
         """Serve one request; True if the client connection stays open for another."""

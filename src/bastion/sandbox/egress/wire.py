@@ -31,6 +31,10 @@ class Wire:
         self.sock = sock
         self._buffer = bytearray()
 
+    def unread(self, data: bytes) -> None:
+        """Put ``data`` (read from the socket elsewhere) back in front of what comes next."""
+        self._buffer[:0] = data
+
     def close(self) -> None:
         """Close the socket."""
         self.sock.close()

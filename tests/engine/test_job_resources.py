@@ -1,0 +1,146 @@
+"""Secrets, masking and egress proxies prepared for a run's jobs (no sandbox needed)."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+import pytest
+
+from bastion.engine.job_resources import JobResources, Locator, prepare_job_resources
+from bastion.engine.model import RunContext, Trust
+from bastion.errors import PipelineError, VaultError
+from bastion.executors import JobSpec, WorkspaceSource
+from bastion.pipeline import parse_pipeline, plan_pipeline
+from bastion.vault import Scope, open_default_vault
+
+_VALUE = "sk_live_9fQ2xLr7Tz4WmNb8"
+_CONTEXT = RunContext(
+    repo="acme/api", commit="c0ffee", ref="refs/heads/main", event="local", trust=Trust.LOCAL
+)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A vault holding TOKEN (local runs of main) and OTHER (release branches only)."""
+    monkeypatch.setenv("BASTION_VAULT_KEK", base64.b64encode(os.urandom(32)).decode())
+    path = tmp_path / "home"
+    vault = open_default_vault(path, os.environ)
+    vault.set("TOKEN", _VALUE, Scope.build(branches=["main"], trust=["local"]))
+    vault.set("OTHER", "rk_Zp4mQ8vN2xT7wL9c", Scope.build(branches=["release/*"], trust=["local"]))
+    return path
+
+
+def _prepare(
+    tmp_path: Path, home: Path, jobs: str, *, learn: bool = False, locate: Locator | None = None
+) -> JobResources:
+    loaded = parse_pipeline(f"jobs:\n{jobs}", source="pipeline.yml")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir(exist_ok=True)
+    return prepare_job_resources(
+        plan=plan_pipeline(loaded.pipeline, source=loaded.source),
+        context=_CONTEXT,
+        run_id=7,
+        pipeline_source=loaded.source,
+        home=home,
+        scratch=scratch,
+        log_dir=tmp_path / "logs" / "7",
+        learn_egress=learn,
+        locate=locate,
+    )
+
+
+def _spec(job: str) -> JobSpec:
+    return JobSpec(run_id=7, job=job, steps=(), source=WorkspaceSource(path="."))
+
+
+def test_secrets_reach_only_their_job_and_are_audited(tmp_path: Path, home: Path) -> None:
+    jobs = (
+        "  deploy:\n    secrets: [TOKEN]\n    steps: [{run: 'true'}]\n"
+        "  lint:\n    steps: [{run: 'true'}]\n"
+    )
+    resources = _prepare(tmp_path, home, jobs)
+    assert resources.env_for == {"deploy": {"TOKEN": _VALUE}}
+    assert resources.files_for == {"deploy": {"TOKEN": _VALUE.encode()}}
+    assert [(e.action, e.subject, e.details) for e in resources.audit_events] == [
+        ("secret.released", "secret/TOKEN", {"job": "deploy", "run": "7"})
+    ]
+    resources.close()
+
+
+def test_the_output_filter_masks_across_chunks_in_every_job(tmp_path: Path, home: Path) -> None:
+    resources = _prepare(tmp_path, home, "  deploy:\n    secrets: [TOKEN]\n    steps: [{run: x}]\n")
+    masked = resources.output_filter(_spec("another-job"))
+    half = len(_VALUE) // 2
+    out = masked(f"token={_VALUE[:half]}".encode()) + masked(f"{_VALUE[half:]}\n".encode())
+    out += masked(base64.b64encode(_VALUE.encode()) + b"\n") + masked(None)
+    assert out == b"token=***\n***\n"
+
+
+def test_without_secrets_output_passes_unchanged(tmp_path: Path, home: Path) -> None:
+    resources = _prepare(tmp_path, home, "  lint:\n    steps: [{run: x}]\n")
+    masked = resources.output_filter(_spec("lint"))
+    assert masked(b"plain output") == b"plain output"
+    assert masked(None) == b""
+
+
+def test_an_out_of_scope_secret_stops_everything(tmp_path: Path, home: Path) -> None:
+    jobs = (
+        "  fetch:\n    network: [pypi.org]\n    steps: [{run: x}]\n"
+        "  ship:\n    secrets: [OTHER]\n    steps: [{run: x}]\n"
+    )
+    with pytest.raises(VaultError) as raised:
+        _prepare(tmp_path, home, jobs)
+    assert "secret OTHER is not released to job ship" in raised.value.message
+    assert "branch 'main' does not match ['release/*']" in raised.value.message
+    assert list((tmp_path / "scratch").iterdir()) == []  # no proxy was left listening
+
+
+def test_an_allow_listed_job_gets_a_proxy_that_close_stops(tmp_path: Path, home: Path) -> None:
+    jobs = (
+        "  fetch:\n    network: [pypi.org, '10.1.2.3:8080']\n    steps: [{run: x}]\n"
+        "  offline:\n    steps: [{run: x}]\n"
+        "  open:\n    network: host\n    steps: [{run: x}]\n"
+    )
+    resources = _prepare(tmp_path, home, jobs)
+    socket_path = Path(resources.proxy_sockets["fetch"])
+    assert set(resources.proxy_sockets) == {"fetch"}
+    assert socket_path.is_socket()
+    resources.close()
+    resources.close()  # idempotent
+    assert not socket_path.exists()
+
+
+def test_learn_mode_proxies_every_job_but_host(tmp_path: Path, home: Path) -> None:
+    jobs = "  offline:\n    steps: [{run: x}]\n  open:\n    network: host\n    steps: [{run: x}]\n"
+    resources = _prepare(tmp_path, home, jobs, learn=True)
+    assert resources.learner is not None
+    assert set(resources.proxy_sockets) == {"offline"}
+    resources.close()
+
+
+def test_a_bad_allow_list_entry_names_the_job_and_entry(tmp_path: Path, home: Path) -> None:
+    with pytest.raises(PipelineError) as raised:
+        _prepare(tmp_path, home, "  fetch:\n    network: ['*.com']\n    steps: [{run: x}]\n")
+    error = raised.value
+    assert error.path == "pipeline.yml"
+    assert "jobs.fetch.network: network entry 1 '*.com'" in error.message
+    assert "two labels" in error.message
+    assert error.hint is not None
+
+
+def test_a_bad_allow_list_entry_is_located_when_positions_are_known(
+    tmp_path: Path, home: Path
+) -> None:
+    asked: list[tuple[str | int, ...]] = []
+
+    def locate(path: tuple[str | int, ...]) -> tuple[int, int] | None:
+        asked.append(path)
+        return (4, 22)
+
+    jobs = "  fetch:\n    network: [pypi.org, 'pypi.org:99999']\n    steps: [{run: x}]\n"
+    with pytest.raises(PipelineError) as raised:
+        _prepare(tmp_path, home, jobs, locate=locate)
+    assert asked == [("jobs", "fetch", "network", 1)]
+    assert raised.value.location() == "pipeline.yml:4:22"
