@@ -32,7 +32,7 @@ jobs:
     env: {DEBUG: false}
     timeout: 10m
     working-directory: app
-    network: [pypi.org, "*.pythonhosted.org", "example.com:8443"]
+    network: [pypi.org, "*.pythonhosted.org", "example.com:8443", 10.0.0.0/8, "[::1]:8080"]
     limits: {memory: 512M, processes: 64, time: 90s, open-files: 1024}
     tools: [/opt/tool]
     secrets: [PYPI_TOKEN]

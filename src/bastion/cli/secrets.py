@@ -92,7 +92,10 @@ def set_command(
     env: Annotated[list[str] | None, typer.Option("--env", help="Environment name.")] = None,
     trust: Annotated[
         list[str] | None,
-        typer.Option("--trust", help="internal, trusted or release (default trusted+release)."),
+        typer.Option(
+            "--trust",
+            help="internal, trusted, release, local or dirty (default trusted+release).",
+        ),
     ] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,

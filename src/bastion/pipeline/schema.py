@@ -51,7 +51,8 @@ SECRET_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 GATE_REF = re.compile(r"^bastion/[a-z][a-z0-9-]*$")
 HOST_PATTERN = re.compile(
-    r"^(\*\.)?([A-Za-z0-9-]+\.)*[A-Za-z0-9-]+(:\d{1,5})?$|^\[?[0-9a-fA-F:.]+\]?(:\d{1,5})?$"
+    r"^(\*\.)?([A-Za-z0-9-]+\.)*[A-Za-z0-9-]+(:\d{1,5})?$"
+    r"|^\[?[0-9a-fA-F:.]+(/\d{1,3})?\]?(:\d{1,5})?$"
 )
 
 Duration = Annotated[
