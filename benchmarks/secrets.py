@@ -6,8 +6,9 @@ PATH defaults to this checkout's ``.venv`` site-packages (real Python source: ~2
 which ~80 MB is text). Prints, side by side, the median files/s and MB/s (of the whole tree,
 and of the text actually scanned) of:
 
-- ``bastion scan --gate secrets`` end to end: copy of the tree into a workspace, bubblewrap
-  sandbox, the gate, the Rego policy (a fresh process each run),
+- ``bastion scan --gate secrets`` end to end: CLI start-up, a survey of the tree, the gate
+  in a bubblewrap sandbox over the tree shown read-only (no copy), the Rego policy (a fresh
+  process each run),
 - the gate alone in place (``python -m bastion.scanners.secrets``, what runs in the sandbox),
 - ``rg -c -i -F -f keywords``: ripgrep over the rules' literal keywords (the practical ceiling;
   our full rule set as Rust regexes is ~1 MB/s in rg, shown on the subset below),
@@ -21,30 +22,34 @@ nine planted secrets each deleted later, recall / false positives on the generat
 samples, and the planted secrets of ``examples/vulnerable-service``.
 """
 
+# ruff: noqa: E402 - the imports after the sys.path fix below must come after it
 from __future__ import annotations
+
+import os
+import sys
+
+# First thing, before any other import: this file is named like the stdlib module `secrets`,
+# and running it puts its folder on sys.path (as the script's directory, or as "" when run
+# from there), so `import secrets` anywhere (tempfile, the engine...) would load this script.
+_HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.curdir) != _HERE]
 
 import argparse
 import json
-import os
 import random
 import re
 import resource
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-# This file is named like the stdlib module `secrets`: keep its folder off the import path so
-# that `import secrets` anywhere below means the standard library.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from bastion.scanners.secrets.catalog import load_rules  # noqa: E402
-from bastion.scanners.secrets.engine import relax_pattern  # noqa: E402
-from bastion.scanners.secrets.samples import SAMPLES, render  # noqa: E402
+from bastion.scanners.secrets.catalog import load_rules
+from bastion.scanners.secrets.engine import relax_pattern
+from bastion.scanners.secrets.samples import SAMPLES, render
 
 REPO = Path(__file__).resolve().parents[1]
 PY = Path(sys.executable)
@@ -87,7 +92,7 @@ def _gate_argv(root: Path) -> list[str]:
 
 
 def _bastion_argv(root: Path) -> list[str]:
-    """The product end to end: copy to a workspace, sandbox, gate, policy."""
+    """The product end to end: CLI, survey, sandbox over a read-only view, gate, policy."""
     exe = PY.parent / "bastion"
     probe = subprocess.run([str(exe), "scan", "--help"], capture_output=True, check=False)
     if probe.returncode == 0 and b"--gate" in probe.stdout:

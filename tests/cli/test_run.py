@@ -196,6 +196,4 @@ def test_vulnerable_example_is_blocked_by_every_gate(tmp_path: Path) -> None:
     assert result["attestations"] == []
     assert "Traceback" not in done.stderr
     # the SCA gate says on screen which vulnerability data it judged against
-    assert any(
-        line.startswith("sca: ") and "OSV" in line for line in done.stderr.splitlines()
-    )
+    assert any(line.startswith("sca: ") and "OSV" in line for line in done.stderr.splitlines())

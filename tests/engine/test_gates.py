@@ -6,6 +6,8 @@ import datetime as dt
 import json
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,9 @@ from bastion.engine.gates import (
     gate_binds,
     run_gate_sandboxed,
     run_gates,
+    shows_read_only_source,
 )
-from bastion.errors import GateError, ToolMissingError
+from bastion.errors import GateError, SandboxError, ToolMissingError
 from bastion.policy import (
     Baseline,
     PolicyEngine,
@@ -38,6 +41,7 @@ from bastion.sandbox import (
 )
 from bastion.scanners.finding import Finding, Location, Severity
 from bastion.scanners.interface import GateReport
+from bastion.scanners.runner import encode_report
 
 SARIF = {
     "version": "2.1.0",
@@ -340,3 +344,149 @@ def test_gate_runs_in_real_bubblewrap(workspace: Path) -> None:
     assert "SHADOW-READABLE" not in output
     if os.geteuid() == 0:
         assert "UID=0" not in output
+
+
+class SleepyViewSandbox:
+    """A fake sandbox that shows trees read-only: each run sleeps, then writes a clean report."""
+
+    shows_read_only_source = True
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.specs: list[SandboxSpec] = []
+
+    def run(
+        self,
+        spec: SandboxSpec,
+        on_output: Callable[[bytes], None],
+        cancel: Callable[[], bool] | None = None,
+    ) -> SandboxResult:
+        self.specs.append(spec)
+        argv = list(spec.argv)
+        gate = argv[argv.index("--gate") + 1]
+        out = Path(argv[argv.index("--out") + 1])
+        assert out.parent == Path("..")  # the report goes beside the view, not into it
+        time.sleep(self.seconds)
+        report = encode_report(GateReport(gate=gate, findings=()))
+        (spec.workspace / out.name).write_text(json.dumps(report))
+        return SandboxResult(0, self.seconds)
+
+
+def test_gates_over_a_view_run_concurrently(tmp_path: Path) -> None:
+    source = tmp_path / "tree"
+    source.mkdir()
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    sandbox = SleepyViewSandbox(1.0)
+    done: list[str] = []
+    started = time.monotonic()
+    outcomes = run_gates(
+        sandbox,
+        [GateSpec("secrets"), GateSpec("sarif")],
+        scratch,
+        source=source,
+        hidden_source=[".git"],
+        on_done=lambda outcome, _seconds: done.append(outcome.gate),
+    )
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.8, f"two 1 s gates took {elapsed:.2f} s: they did not overlap"
+    assert [o.gate for o in outcomes] == ["secrets", "sarif"]  # the order asked for
+    assert all(o.report is not None and o.error is None for o in outcomes)
+    assert sorted(done) == ["sarif", "secrets"]
+    workspaces = {spec.workspace for spec in sandbox.specs}
+    assert len(workspaces) == 2  # one scratch workspace each: a workspace belongs to one uid
+    assert all(ws.parent == scratch and not ws.exists() for ws in workspaces)
+    for spec in sandbox.specs:
+        assert spec.read_only_source == source
+        assert list(spec.hidden_source_paths) == [".git"]
+        assert spec.working_directory == "source"
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_failing_gate_over_a_view_is_an_outcome(tmp_path: Path) -> None:
+    sandbox = CannedSandbox(SandboxResult(2, 0.1), output=b"boom\n")
+    sandbox.shows_read_only_source = True  # type: ignore[attr-defined]
+    outcomes = run_gates(
+        sandbox, [GateSpec("secrets"), GateSpec("sarif")], tmp_path, source=tmp_path
+    )
+    assert [o.gate for o in outcomes] == ["secrets", "sarif"]
+    assert all(o.error is not None and "crashed" in o.error.message for o in outcomes)
+
+
+def test_only_a_declared_capability_counts() -> None:
+    assert shows_read_only_source(BubblewrapSandbox())
+    assert not shows_read_only_source(UnsafeHostRunner())
+    assert not shows_read_only_source(CannedSandbox(SandboxResult(0, 0.1)))
+
+
+@pytest.mark.integration
+def test_gate_sees_the_tree_read_only_without_git_or_state(tmp_path: Path) -> None:
+    source = tmp_path / "tree"
+    (source / ".git").mkdir(parents=True)
+    (source / ".git" / "config").write_text("url = https://user:token@example.invalid\n")
+    (source / "sub" / ".git").mkdir(parents=True)
+    (source / "sub" / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (source / ".bastion" / "state").mkdir(parents=True)
+    (source / ".bastion" / "state" / "key").write_text("PRIVATE-KEY\n")
+    (source / "scan.sarif").write_text(json.dumps(SARIF))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    options = {
+        "command": "touch planted 2>/dev/null && echo WROTE-INTO-TREE; "
+        "cat .git/config sub/.git/HEAD .bastion/state/key 2>/dev/null; "
+        'find .git sub/.git .bastion/state -mindepth 1 | sed "s/^/LISTED:/"; '
+        'cp scan.sarif "$BASTION_SARIF"',
+    }
+    chunks: list[bytes] = []
+    hidden = [".bastion/state", ".git", "sub/.git"]
+    report = run_gate_sandboxed(
+        BubblewrapSandbox(),
+        "sarif",
+        scratch,
+        options,
+        on_output=chunks.append,
+        source=source,
+        hidden_source=hidden,
+    )
+    output = b"".join(chunks).decode()
+    assert [f.rule_id for f in report.findings] == ["R1"]
+    for leaked in ("WROTE-INTO-TREE", "token", "refs/heads", "PRIVATE-KEY", "LISTED:"):
+        assert leaked not in output
+    assert not (source / "planted").exists()
+    assert sorted(p.name for p in scratch.iterdir()) == ["source"]  # the mount point only
+
+
+class OneFailsOneWaitsSandbox:
+    """``secrets`` cannot be isolated (SandboxError); ``sarif`` runs until it is cancelled."""
+
+    shows_read_only_source = True
+
+    def __init__(self) -> None:
+        self.cancelled = threading.Event()
+
+    def run(
+        self,
+        spec: SandboxSpec,
+        on_output: Callable[[bytes], None],
+        cancel: Callable[[], bool] | None = None,
+    ) -> SandboxResult:
+        assert cancel is not None
+        if "secrets" in spec.argv:
+            time.sleep(0.2)
+            raise SandboxError("cannot isolate")
+        deadline = time.monotonic() + 10
+        while not cancel():
+            assert time.monotonic() < deadline, "never cancelled"
+            time.sleep(0.02)
+        self.cancelled.set()
+        return SandboxResult(137, 0.3, cancelled=True)
+
+
+def test_a_failure_of_bastion_itself_cancels_the_other_gates(tmp_path: Path) -> None:
+    sandbox = OneFailsOneWaitsSandbox()
+    started = time.monotonic()
+    with pytest.raises(SandboxError, match="cannot isolate"):
+        run_gates(sandbox, [GateSpec("secrets"), GateSpec("sarif")], tmp_path, source=tmp_path)
+    assert sandbox.cancelled.is_set()
+    assert time.monotonic() - started < 5
+    assert list(tmp_path.iterdir()) == []  # both scratch workspaces removed

@@ -304,7 +304,7 @@ def _scan_git_mode(
 ) -> GateDecision:
     """The secrets gate over git data: git runs here, the sandboxed gate scans its output.
 
-    The workspace ``scan_path`` builds has no ``.git``, so the patch stream is saved to a
+    The tree ``scan_path`` shows has no ``.git``, so the patch stream is saved to a
     temporary folder that becomes the scanned tree; policy and suppressions stay the
     repository's own.
     """
@@ -318,11 +318,16 @@ def _scan_git_mode(
     root = request.root.resolve()
     options: dict[str, Any] = dict(request.gates[0].options) if request.gates else {}
     options.update({"mode": mode.value, **({"since": since} if since else {})})
-    with tempfile.TemporaryDirectory(prefix="bastion-secrets-") as tmp:
-        options = SecretsGate().prepare_workspace(root, Path(tmp), options)
+    with tempfile.TemporaryDirectory(prefix="bastion-secrets-") as private:
+        # The patch holds the history's secrets: only this private folder keeps other host
+        # users out; the tree inside may be read by the gate's own uid, so no copy is needed.
+        tree = Path(private, "tree")
+        tree.mkdir()
+        tree.chmod(0o755)
+        options = SecretsGate().prepare_workspace(root, tree, options)
         patched = dataclasses.replace(
             request,
-            root=Path(tmp),
+            root=tree,
             gates=[GateSpec(GATE_NAME, options)],
             policy_dir=request.policy_dir or root / ".bastion" / "policy",
             suppressions_file=request.suppressions_file or root / ".bastion" / "suppressions.yml",

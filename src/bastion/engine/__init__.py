@@ -9,27 +9,57 @@ gates, policy, supply chain, vault and audit log.
     0
 """
 
-from bastion.engine.events import (
-    Event,
-    JobChanged,
-    JobOutput,
-    Observer,
-    RunFinished,
-    RunStarted,
-    StepChanged,
-)
-from bastion.engine.local_run import LocalRunOptions, PreparedRun, prepare_run, run_local
-from bastion.engine.model import (
-    GateEvaluator,
-    GateVerdict,
-    JobState,
-    RunContext,
-    RunId,
-    RunResult,
-    RunState,
-    Trust,
-)
-from bastion.engine.scheduler import Scheduler, SchedulerConfig
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Exports load on first use (PEP 562): ``import bastion.engine.gate_scan`` (``bastion scan``)
+# must not pull in the run machinery (store, audit log, supply chain: ~0.5 s, ~60 MB).
+_EXPORTS = {
+    "Event": "events",
+    "JobChanged": "events",
+    "JobOutput": "events",
+    "Observer": "events",
+    "RunFinished": "events",
+    "RunStarted": "events",
+    "StepChanged": "events",
+    "LocalRunOptions": "local_run",
+    "PreparedRun": "local_run",
+    "prepare_run": "local_run",
+    "run_local": "local_run",
+    "GateEvaluator": "model",
+    "GateVerdict": "model",
+    "JobState": "model",
+    "RunContext": "model",
+    "RunId": "model",
+    "RunResult": "model",
+    "RunState": "model",
+    "Trust": "model",
+    "Scheduler": "scheduler",
+    "SchedulerConfig": "scheduler",
+}
+
+if TYPE_CHECKING:
+    from bastion.engine.events import (
+        Event,
+        JobChanged,
+        JobOutput,
+        Observer,
+        RunFinished,
+        RunStarted,
+        StepChanged,
+    )
+    from bastion.engine.local_run import LocalRunOptions, PreparedRun, prepare_run, run_local
+    from bastion.engine.model import (
+        GateEvaluator,
+        GateVerdict,
+        JobState,
+        RunContext,
+        RunId,
+        RunResult,
+        RunState,
+        Trust,
+    )
+    from bastion.engine.scheduler import Scheduler, SchedulerConfig
 
 __all__ = [
     "Event",
@@ -54,3 +84,12 @@ __all__ = [
     "prepare_run",
     "run_local",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bastion.engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"bastion.engine.{module}"), name)
+    globals()[name] = value
+    return value

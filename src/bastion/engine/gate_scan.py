@@ -1,11 +1,27 @@
 """``bastion scan``: the security gates over a directory, outside a pipeline, same policy.
 
-The directory is copied into a fresh workspace first (``Workspace.from_working_tree``, which
-leaves out ``.git``), so a scanner, even a compromised one, never writes into the user's tree.
-``--baseline REF`` scans that commit the same way (``Workspace.from_commit``) and takes its
-fingerprints; because fingerprints ignore paths and line numbers, a finding that only moved
-is not new. If the baseline scan of a gate fails, that gate's findings all count as new (the
-closed side) and the decision says so.
+Scanners only read, and the tree can be large (a copy of it was most of the time of a scan),
+so the gates see the directory itself, bound read-only, with what a copy would leave out
+covered (every ``.git`` and ``.bastion/state`` at any depth, special files such as FIFOs:
+``survey_source``); each gate writes only its report, into a scratch workspace of its own,
+and the gates run concurrently. A scanner, even a compromised one, never writes into the
+user's tree; a ``sarif`` gate command that tries to (a build) fails, closed, with "Read-only
+file system": it should write under ``$BASTION_OUT`` or ``/tmp``.
+
+One case gets a copy instead: running as root, each job has its own uid and reads a file
+only through its "other" permission bits, so a ``0600`` file would be silently skipped.
+When the survey finds such entries, the tree is copied (``readable=True``) into this scan's
+private temporary directory and the gates see the copy; as a user (a user namespace, the
+job reads with the user's own rights) such an entry is an error naming it, as it was when
+the tree was always copied. A tree with hundreds of entries to cover (vendored checkouts,
+each with its ``.git``) is copied too: one mount each would cost more than the copy. A
+sandbox that cannot show a tree read-only (the ``--unsafe-no-sandbox`` runner) gets the old
+writable copy, gates one after another.
+
+``--baseline REF`` scans that commit the same way (``Workspace.from_commit``, then a view of
+that checkout) and takes its fingerprints; because fingerprints ignore paths and line
+numbers, a finding that only moved is not new. If the baseline scan of a gate fails, that
+gate's findings all count as new (the closed side) and the decision says so.
 
 Policy, suppressions and baseline file are read before any gate runs, so a malformed one
 stops the scan with exit 2 instead of after minutes of scanning.
@@ -13,15 +29,24 @@ stops the scan with exit 2 instead of after minutes of scanning.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bastion.engine.gates import GateDecision, GateOutcome, GateSpec, evaluate_gates, run_gates
+from bastion.engine.gates import (
+    GateDecision,
+    GateOutcome,
+    GateSpec,
+    evaluate_gates,
+    run_gates,
+    shows_read_only_source,
+)
 from bastion.engine.git_context import read_git_state
-from bastion.errors import UsageError
+from bastion.errors import SandboxError, UsageError
 from bastion.policy import (
     Baseline,
     PolicyEngine,
@@ -30,12 +55,14 @@ from bastion.policy import (
     load_suppressions,
 )
 from bastion.sandbox import Limits, Sandbox, Workspace
+from bastion.sandbox.workspace import survey_source
 from bastion.scanners.registry import available_gates, load_gate
 
 __all__ = ["NEEDS_OPTIONS", "PathScan", "default_gates", "scan_path"]
 
 # Gates that cannot run without options (a command to run): left out of the default set.
 NEEDS_OPTIONS = frozenset({"sarif"})
+_MAX_HIDDEN = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,25 +112,71 @@ def scan_path(request: PathScan, sandbox: Sandbox) -> GateDecision:
     )
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bastion-scan-") as tmp:
+        scratch = Path(tmp)
+        if root in scratch.resolve().parents:
+            raise SandboxError(
+                f"the scan's temporary directory {tmp} is inside {root}, the tree to scan",
+                hint="set TMPDIR to a directory outside the tree",
+            )
         if request.baseline_ref is not None:
             baseline = _baseline_from_ref(
-                sandbox, root, request.baseline_ref, gates, Path(tmp), request.limits, notes
+                sandbox, root, request.baseline_ref, gates, scratch, request.limits, notes
             )
-        with Workspace.from_working_tree(root, parent=Path(tmp)) as workspace:
-            commit = None if git.dirty else git.commit
+        with _gate_tree(sandbox, root, scratch) as tree:
             outcomes = run_gates(
                 sandbox,
                 gates,
-                workspace.path,
+                tree.workspace,
                 limits=request.limits,
-                commit=commit,
+                commit=None if git.dirty else git.commit,
                 on_done=request.on_gate_done,
+                source=tree.source,
+                hidden_source=tree.hidden,
             )
     result = evaluate_gates(outcomes, context, policy, suppressions, baseline, request.today)
     if not notes:
         return result
     decision = replace(result.decision, notes=result.decision.notes + tuple(notes))
     return replace(result, decision=decision)
+
+
+@dataclass(frozen=True, slots=True)
+class _GateTree:
+    """Where gates run: a writable ``workspace``, or scratch parent plus a read-only view."""
+
+    workspace: Path
+    source: Path | None = None
+    hidden: tuple[str, ...] = ()
+
+
+@contextlib.contextmanager
+def _gate_tree(sandbox: Sandbox, tree: Path, scratch: Path) -> Iterator[_GateTree]:
+    """How the gates see ``tree``: in place read-only, a readable copy, or a writable copy."""
+    if not shows_read_only_source(sandbox):
+        with Workspace.from_working_tree(tree, parent=scratch) as workspace:
+            yield _GateTree(workspace.path)
+        return
+    as_other = os.geteuid() == 0
+    survey = survey_source(tree, as_other=as_other)
+    if survey.fully_readable and len(survey.hidden) <= _MAX_HIDDEN:
+        yield _GateTree(scratch, tree, survey.hidden)
+        return
+    if survey.fully_readable:
+        # One mount per hidden entry: past a few hundred (vendored checkouts, each with its
+        # .git), a copy that simply leaves them out is the cheaper and surer way.
+        with Workspace.from_working_tree(tree, parent=scratch, readable=as_other) as copy:
+            yield _GateTree(scratch, copy.path)
+        return
+    if not as_other:
+        names = ", ".join(survey.unreadable)
+        raise SandboxError(
+            f"{survey.unreadable_count} entries of {tree} cannot be read, so no gate could "
+            f"scan them: {names}",
+            hint="make them readable (chmod u+r, u+rx for directories) or remove them",
+        )
+    # Root with files only their owner may read: a private copy the job uid may read.
+    with Workspace.from_working_tree(tree, parent=scratch, readable=True) as copy:
+        yield _GateTree(scratch, copy.path)
 
 
 def _baseline_from_ref(
@@ -115,8 +188,18 @@ def _baseline_from_ref(
     limits: Limits | None,
     notes: list[str],
 ) -> Baseline:
-    with Workspace.from_commit(root, ref, parent=parent) as workspace:
-        outcomes = run_gates(sandbox, gates, workspace.path, limits=limits)
+    with Workspace.from_commit(root, ref, parent=parent) as checkout:
+        # Our own checkout in the scan's private directory: the job uid may list its root.
+        checkout.path.chmod(0o755)
+        with _gate_tree(sandbox, checkout.path, parent) as tree:
+            outcomes = run_gates(
+                sandbox,
+                gates,
+                tree.workspace,
+                limits=limits,
+                source=tree.source,
+                hidden_source=tree.hidden,
+            )
     fingerprints: list[str] = []
     for outcome in outcomes:
         if outcome.report is not None:

@@ -4,10 +4,16 @@ Scanners parse untrusted code, so a gate never runs in Bastion's process:
 :func:`run_gate_sandboxed` starts ``python -I -m bastion.scanners`` (``bastion.scanners.runner``)
 in a :class:`~bastion.sandbox.Sandbox` with the job workspace at ``/workspace``, Bastion's own
 runtime and the gate's tool environments bound read-only, and reads the JSON report the runner
-leaves in the workspace (a per-run random name, removed after reading; gates of one workspace
-run one after another, so no gate sees another's report). A crash, a non-zero exit, a
-timeout, or a missing, oversized or malformed report raises
+leaves in the workspace (a per-run random name, removed after reading). A crash, a non-zero
+exit, a timeout, or a missing, oversized or malformed report raises
 :class:`~bastion.errors.GateError` with the last lines of output: the gate fails closed.
+
+Gates only read the tree, so :func:`run_gates` can show it to them read-only instead of
+copying it (``source``, for a sandbox whose ``shows_read_only_source`` is true): each gate
+then gets its own small scratch workspace for its report, and the gates run concurrently,
+one thread each (they wait on their sandboxes; the cores do the work). Without a view, the
+gates share one writable workspace and run one after another: each sandbox gives the
+workspace to its own job uid, so two at once would take it from each other.
 
 :func:`evaluate_gates` turns reports into one :class:`GateDecision`: suppressions and the
 baseline mark each finding, the Rego policy decides, and a gate that could not run always
@@ -22,14 +28,17 @@ starts: ``prepare()`` (install tool environments) and ``required_binds() -> list
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import secrets
 import stat
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -46,7 +55,7 @@ from bastion.policy import (
     Suppressions,
     suppression_notes,
 )
-from bastion.sandbox import Limits, Sandbox, SandboxSpec, bastion_runtime_binds
+from bastion.sandbox import Limits, Sandbox, SandboxSpec, Workspace, bastion_runtime_binds
 from bastion.scanners.finding import Finding
 from bastion.scanners.interface import GateReport
 from bastion.scanners.registry import load_gate
@@ -62,6 +71,7 @@ __all__ = [
     "gate_binds",
     "run_gate_sandboxed",
     "run_gates",
+    "shows_read_only_source",
 ]
 
 _MAX_REPORT_BYTES = 64 * 1024 * 1024
@@ -174,6 +184,11 @@ def gate_binds(gate: str) -> list[Path]:
     return []
 
 
+def shows_read_only_source(sandbox: Sandbox) -> bool:
+    """Whether ``sandbox`` can show a tree read-only (``SandboxSpec.read_only_source``)."""
+    return getattr(sandbox, "shows_read_only_source", False) is True
+
+
 def run_gate_sandboxed(
     sandbox: Sandbox,
     gate: str,
@@ -185,12 +200,19 @@ def run_gate_sandboxed(
     commit: str | None = None,
     on_output: Callable[[bytes], None] | None = None,
     cancel: Callable[[], bool] | None = None,
+    source: Path | None = None,
+    hidden_source: Sequence[str] = (),
 ) -> GateReport:
-    """Run ``gate`` over ``workspace`` inside ``sandbox``; GateError if it cannot decide."""
+    """Run ``gate`` over ``workspace`` inside ``sandbox``; GateError if it cannot decide.
+
+    With ``source``, the gate scans that tree shown read-only (``hidden_source`` covered)
+    and ``workspace`` only receives its report.
+    """
     binds = [*bastion_runtime_binds(), *gate_binds(gate), *extra_binds]
     report_name = f".bastion-gate-report-{secrets.token_hex(8)}.json"
+    out = report_name if source is None else f"../{report_name}"
     argv = [sys.executable, "-I", "-m", "bastion.scanners", "--gate", gate, "--root", "."]
-    argv += ["--out", report_name, "--options-json", json.dumps(dict(options or {}))]
+    argv += ["--out", out, "--options-json", json.dumps(dict(options or {}))]
     if commit:
         argv += ["--commit", commit]
     spec = SandboxSpec(
@@ -203,8 +225,11 @@ def run_gate_sandboxed(
             # Tool environments are found by BASTION_HOME; inside, HOME is /tmp.
             "BASTION_HOME": str(bastion_home()),
         },
+        working_directory="." if source is None else "source",
         limits=limits or Limits(),
         read_only_binds=tuple(dict.fromkeys(binds)),
+        read_only_source=source,
+        hidden_source_paths=tuple(hidden_source),
     )
     tail = _Tail()
 
@@ -273,26 +298,64 @@ def run_gates(
     limits: Limits | None = None,
     commit: str | None = None,
     on_done: Callable[[GateOutcome, float], None] | None = None,
+    source: Path | None = None,
+    hidden_source: Sequence[str] = (),
 ) -> list[GateOutcome]:
-    """Run each gate in turn; a gate that fails becomes an outcome with its error.
+    """Run the gates; a gate that fails becomes an outcome with its error.
 
-    ``on_done(outcome, seconds)`` is called after each gate (progress for people).
+    Without ``source``: one after another in the writable ``workspace``. With ``source``:
+    concurrently over that tree shown read-only (``hidden_source`` covered), each gate with
+    its own scratch workspace made under ``workspace``. Outcomes keep the order of
+    ``gates``; ``on_done(outcome, seconds)`` is called as each gate ends (progress for
+    people), never by two threads at once. If the calling thread is interrupted (Ctrl-C)
+    while gates run concurrently, every sandbox is cancelled before the interrupt goes on.
     """
-    outcomes: list[GateOutcome] = []
-    for spec in gates:
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def one(spec: GateSpec) -> GateOutcome:
         started = time.monotonic()
         try:
-            report = run_gate_sandboxed(
-                sandbox, spec.name, workspace, spec.options, limits=limits, commit=commit
-            )
+            if source is None:
+                report = run_gate_sandboxed(
+                    sandbox, spec.name, workspace, spec.options, limits=limits, commit=commit
+                )
+            else:
+                with Workspace.scratch(workspace) as scratch:
+                    report = run_gate_sandboxed(
+                        sandbox,
+                        spec.name,
+                        scratch.path,
+                        spec.options,
+                        limits=limits,
+                        commit=commit,
+                        source=source,
+                        hidden_source=hidden_source,
+                        cancel=stop.is_set,
+                    )
         except GateError as exc:
             outcome = GateOutcome(spec.name, error=exc)
         else:
             outcome = GateOutcome(spec.name, report=report)
-        outcomes.append(outcome)
         if on_done is not None:
-            on_done(outcome, time.monotonic() - started)
-    return outcomes
+            with lock:
+                on_done(outcome, time.monotonic() - started)
+        return outcome
+
+    if source is None or len(gates) < 2:
+        return [one(spec) for spec in gates]
+    for spec in gates:
+        # Install tool environments one at a time, before the threads; a failure here comes
+        # back, with its outcome, when the gate's own thread prepares it again.
+        with contextlib.suppress(GateError):
+            gate_binds(spec.name)
+    with ThreadPoolExecutor(max_workers=len(gates), thread_name_prefix="bastion-gate") as pool:
+        futures = [pool.submit(one, spec) for spec in gates]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            stop.set()  # the pool then waits only for sandboxes being killed
+            raise
 
 
 def evaluate_gates(

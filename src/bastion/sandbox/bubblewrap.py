@@ -2,10 +2,12 @@
 
 What a job gets (see ``invocation.py`` for the exact command and why it is shaped so):
 
-* its workspace read-write at ``/workspace``; the host's ``/usr``, ``/bin``, ``/sbin``,
-  ``/lib*`` and ``/etc`` read-only (or the ``rootfs`` it names) with every ``/etc`` entry
-  other users cannot read hidden; declared tool directories read-only one by one; never
-  ``/root``, ``/home``, ``/var``, the state directory or a key store;
+* its workspace read-write at ``/workspace`` (and, for a gate, the scanned tree read-only at
+  ``/workspace/source`` with ``.git`` and the like covered, rather than a copy); the host's
+  ``/usr``, ``/bin``, ``/sbin``, ``/lib*`` and ``/etc`` read-only (or the ``rootfs`` it
+  names) with every ``/etc`` entry other users cannot read hidden; declared tool
+  directories read-only one by one; never ``/root``, ``/home``, ``/var``, the state
+  directory or a key store;
 * new PID, IPC, UTS, cgroup and network namespaces (loopback only, or the egress proxy
   through :mod:`bastion.sandbox.forwarder`; the host network only when spelled out, and then
   logged as a warning on every run);
@@ -37,11 +39,12 @@ from bastion.sandbox.interface import NetworkMode, OutputSink, SandboxResult, Sa
 from bastion.sandbox.invocation import (
     EGRESS_SOCKET,
     PROXY_LISTEN,
+    SOURCE_MOUNT,
     Invocation,
     build_command,
     find_in_root,
 )
-from bastion.sandbox.paths import check_bind, hidden_etc_entries
+from bastion.sandbox.paths import HiddenEntry, check_bind, hidden_etc_entries
 from bastion.sandbox.runtime import bastion_runtime_binds, forwarder_command
 from bastion.sandbox.supervise import Outcome, supervise
 from bastion.sandbox.uids import JobUidPool
@@ -132,6 +135,27 @@ def _memfd(data: bytes) -> int:
     return fd
 
 
+def _source_hidden(source: Path, relatives: Sequence[str]) -> list[HiddenEntry]:
+    """Where to cover ``relatives`` inside the sandbox; refuses any path a link could redirect.
+
+    bwrap resolves a mount point inside the new root, following links: a covered ``.git``
+    that were a link to ``/workspace`` would hide the workspace instead. So each path must
+    exist, lie inside ``source`` and have no link anywhere on its way.
+    """
+    entries: list[HiddenEntry] = []
+    for relative in relatives:
+        path = PurePosixPath(relative)
+        if path.is_absolute() or not path.parts or ".." in path.parts or "\x00" in relative:
+            raise SandboxError(f"hidden source path {relative!r} must be relative to the source")
+        host = source.joinpath(*path.parts)
+        if os.path.realpath(host) != str(host) or not os.path.lexists(host):
+            raise SandboxError(
+                f"cannot hide {relative!r} of {source}: it is missing or reached through a link"
+            )
+        entries.append(HiddenEntry(Path(SOURCE_MOUNT, *path.parts), host.is_dir()))
+    return entries
+
+
 class BubblewrapSandbox:
     """Runs each :class:`SandboxSpec` under bubblewrap; implements ``Sandbox``.
 
@@ -139,6 +163,9 @@ class BubblewrapSandbox:
     Bastion's state directory and key locations). ``uid_pool`` hands out job uids when
     running as root.
     """
+
+    shows_read_only_source = True
+    """It honours ``SandboxSpec.read_only_source`` (see the interface)."""
 
     def __init__(
         self,
@@ -205,6 +232,13 @@ class BubblewrapSandbox:
                 )
             binds += [b for b in bastion_runtime_binds() if b not in binds]
             forwarder = forwarder_command(str(EGRESS_SOCKET), PROXY_LISTEN)
+        source = None
+        hidden = [] if rootfs else list(hidden_etc_entries())
+        if spec.hidden_source_paths and spec.read_only_source is None:
+            raise SandboxError("hidden_source_paths without a read_only_source hide nothing")
+        if spec.read_only_source is not None:
+            source = check_bind(spec.read_only_source, denied=self._denied, what="source")
+            hidden += _source_hidden(source, spec.hidden_source_paths)
         inner = self._inner_tool(rootfs, job_uid)
         file_fds = _file_fds(spec.files)
         for fd in file_fds.values():
@@ -215,13 +249,14 @@ class BubblewrapSandbox:
             info_fd=-1,
             file_fds=file_fds,
             binds=binds,
-            hidden=() if rootfs else hidden_etc_entries(),
+            hidden=hidden,
             job_uid=job_uid,
             inner_setpriv=inner,
             inner_prlimit=inner,
             forwarder=forwarder,
             rootfs=rootfs,
             nofile_ceiling=None if job_uid is not None else _hard_nofile(),
+            source=source,
         )
 
     @staticmethod

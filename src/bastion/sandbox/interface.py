@@ -60,6 +60,11 @@ class SandboxSpec:
     else is read-only system directories, ``read_only_binds`` (host path -> same path
     inside), or ``rootfs`` instead of the host's system directories. ``files`` are written
     into a tmpfs at ``/run/bastion`` (secrets, tokens) that vanishes with the sandbox.
+
+    ``read_only_source`` is a host tree shown read-only at ``/workspace/source`` without
+    copying it (what a gate scans); ``hidden_source_paths`` (relative to it) are covered
+    there: a directory by an empty read-only tmpfs, anything else by ``/dev/null``. A sandbox
+    that can do this says so with a true ``shows_read_only_source`` attribute.
     """
 
     argv: Sequence[str]
@@ -71,6 +76,8 @@ class SandboxSpec:
     read_only_binds: Sequence[Path] = ()
     rootfs: Path | None = None
     files: Mapping[str, bytes] = field(default_factory=dict)
+    read_only_source: Path | None = None
+    hidden_source_paths: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ __all__ = [
     "EGRESS_SOCKET",
     "FILES_DIR",
     "PROXY_LISTEN",
+    "SOURCE_MOUNT",
     "Command",
     "Invocation",
     "build_argv",
@@ -47,6 +48,7 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 FILES_DIR = PurePosixPath("/run/bastion")
 EGRESS_SOCKET = FILES_DIR / "egress.sock"
 PROXY_LISTEN = "127.0.0.1:3128"
+SOURCE_MOUNT = PurePosixPath("/workspace/source")
 _HOST_SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc")
 # Entries of a job's rootfs the sandbox provides itself.
 _ROOTFS_SKIP = frozenset({"proc", "dev", "sys", "tmp", "run", "workspace"})
@@ -70,6 +72,7 @@ class Invocation:
     forwarder: Sequence[str] = ()
     rootfs: Path | None = None
     nofile_ceiling: int | None = None
+    source: Path | None = None
 
 
 def find_in_root(root: Path | None, names: Sequence[str]) -> str | None:
@@ -180,6 +183,8 @@ def _scratch_mounts(spec: SandboxSpec, inv: Invocation) -> list[str]:
             raise SandboxError("network mode proxy needs the egress proxy's socket path")
         args += ["--bind", str(spec.network.proxy_socket), str(EGRESS_SOCKET)]
     args += ["--bind", str(spec.workspace), "/workspace"]
+    if inv.source is not None:
+        args += ["--ro-bind", str(inv.source), str(SOURCE_MOUNT)]
     return args
 
 

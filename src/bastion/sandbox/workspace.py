@@ -16,9 +16,20 @@ Two sources:
 
 Both leave out ``.git`` (history, hooks and remote URLs that may carry tokens are not files
 of the commit, and a job that needs them must say so) and ``.bastion/state`` (Bastion's
-database and keys). Symbolic links are recreated as links, never followed. Special files
-(sockets, FIFOs, devices) are skipped. The workspace is removed even if the job made its
-files read-only or unreadable.
+database and keys), at the root and in every folder below. Symbolic links are recreated as
+links, never followed. Special files (sockets, FIFOs, devices) are skipped. The workspace is
+removed even if the job made its files read-only or unreadable.
+
+Gates only read, so they need no copy: :func:`survey_source` walks a tree once and says
+what a read-only view of it (``SandboxSpec.read_only_source``) must cover to show what a
+copy would (every ``.git`` and ``.bastion/state``, special files, which a scanner could
+block on; links show as the links a copy recreates) and which entries the job could not
+read. That last part matters as root: the job then runs as an unrelated uid and reads a
+file only through its "other" permission bits, so a ``0600`` file would be skipped by the
+scanner without a word. The caller must not scan such a tree in place:
+``from_working_tree(..., readable=True)`` makes a private copy of it whose files the job may
+read (the copy lives in the caller's ``0700`` directory, so no other host user can reach
+it). :meth:`Workspace.scratch` is the small writable directory beside the view.
 """
 
 from __future__ import annotations
@@ -31,23 +42,34 @@ import stat
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import IO, Any, Self
 
 from bastion.errors import SandboxError, UsageError
 
-__all__ = ["EXCLUDED", "Workspace", "grant_workspace"]
+__all__ = ["EXCLUDED", "SourceSurvey", "Workspace", "grant_workspace", "survey_source"]
 
 EXCLUDED = (PurePosixPath(".bastion/state"),)
-"""Paths (relative to the tree's root) never copied; ``.git`` is also left out everywhere."""
+"""Paths never copied, at the root or in any folder below (a nested project's state is keys
+and a database all the same); ``.git`` is also left out everywhere."""
 
 _FICLONE = 0x40049409  # ioctl: share the source's blocks (btrfs, XFS); refused elsewhere
 _COPY_CHUNK = 1 << 30
 _BLOB_PIECE = 1 << 20
+_MAX_NAMED = 20  # unreadable entries named in a survey; the count is always exact
 
 
-def _copy_file(source: str, dest: str, mode: int) -> None:
+def _left_out(relative: PurePosixPath) -> bool:
+    """Whether the entry at ``relative`` is a ``.git`` or Bastion state, at any depth."""
+    parts = relative.parts
+    return relative.name == ".git" or any(
+        len(parts) >= len(x.parts) and parts[-len(x.parts) :] == x.parts for x in EXCLUDED
+    )
+
+
+def _copy_file(source: str, dest: str, mode: int, readable: bool = False) -> None:
     src = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -60,17 +82,17 @@ def _copy_file(source: str, dest: str, mode: int) -> None:
                 while sent := os.sendfile(dst, src, offset, _COPY_CHUNK):
                     offset += sent
             # No set-id or sticky bits in a workspace.
-            os.fchmod(dst, stat.S_IMODE(mode) & 0o777)
+            os.fchmod(dst, stat.S_IMODE(mode) & 0o777 | (0o444 if readable else 0))
         finally:
             os.close(dst)
     finally:
         os.close(src)
 
 
-def _copy_tree(source: Path, dest: Path, relative: PurePosixPath) -> None:
+def _copy_tree(source: Path, dest: Path, relative: PurePosixPath, readable: bool) -> None:
     for entry in os.scandir(source):
         rel = relative / entry.name
-        if entry.name == ".git" or rel in EXCLUDED:
+        if _left_out(rel):
             continue
         target = dest / entry.name
         info = entry.stat(follow_symlinks=False)
@@ -78,10 +100,87 @@ def _copy_tree(source: Path, dest: Path, relative: PurePosixPath) -> None:
             os.symlink(os.readlink(entry.path), target)
         elif stat.S_ISDIR(info.st_mode):
             target.mkdir(mode=0o700)
-            _copy_tree(Path(entry.path), target, rel)
-            target.chmod(stat.S_IMODE(info.st_mode) & 0o777 | 0o700)
+            _copy_tree(Path(entry.path), target, rel, readable)
+            target.chmod(stat.S_IMODE(info.st_mode) & 0o777 | (0o755 if readable else 0o700))
         elif stat.S_ISREG(info.st_mode):
-            _copy_file(entry.path, str(target), info.st_mode)
+            _copy_file(entry.path, str(target), info.st_mode, readable)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSurvey:
+    """What a read-only view of a tree must hide, and what its job could not read.
+
+    Paths are relative to the tree, POSIX style. ``unreadable`` names at most a few entries;
+    ``unreadable_count`` is exact. An unreadable directory is counted once, not its content.
+    """
+
+    hidden: tuple[str, ...]
+    unreadable: tuple[str, ...] = ()
+    unreadable_count: int = 0
+
+    @property
+    def fully_readable(self) -> bool:
+        """True when the job can read every file the view shows."""
+        return self.unreadable_count == 0
+
+
+def _readable(info: os.stat_result, as_other: bool) -> bool:
+    """Whether the job may read (a directory: list and enter) what ``info`` describes."""
+    need = 0o5 if stat.S_ISDIR(info.st_mode) else 0o4
+    if as_other:
+        shift = 0
+    elif info.st_uid == os.geteuid():
+        shift = 6
+    elif info.st_gid == os.getegid() or info.st_gid in os.getgroups():
+        shift = 3
+    else:
+        shift = 0
+    return (info.st_mode >> shift) & need == need
+
+
+def survey_source(source: Path, *, as_other: bool) -> SourceSurvey:
+    """Walk ``source`` once (never following links) for :class:`SourceSurvey`.
+
+    ``as_other``: the job reads as a uid unrelated to the files' owners (Bastion runs as
+    root and gives the job its own uid), so only the "other" bits count (exact: an ACL's
+    "other" entry is those bits); otherwise it reads with the caller's own uid and groups (a
+    user namespace), judged from the mode bits. A tree that changes under the walk so that
+    an entry cannot be read raises :class:`SandboxError` naming it.
+    """
+    try:
+        return _survey(source, as_other)
+    except OSError as exc:
+        raise SandboxError(
+            f"cannot read {exc.filename or source} to scan it: {exc.strerror}",
+            hint="make it readable, or remove it from the tree",
+        ) from exc
+
+
+def _survey(source: Path, as_other: bool) -> SourceSurvey:
+    hidden: list[str] = []
+    unreadable: list[str] = []
+    count = 0
+    if not _readable(os.stat(source), as_other):
+        return SourceSurvey((), (".",), 1)
+    stack = [(str(source), PurePosixPath())]
+    while stack:
+        folder, relative = stack.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = relative / entry.name
+                info = entry.stat(follow_symlinks=False)
+                mode = info.st_mode
+                if stat.S_ISLNK(mode):
+                    continue  # shown as the link it is, like a copy recreates it
+                if _left_out(rel) or not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                    hidden.append(str(rel))
+                elif not _readable(info, as_other):
+                    count += 1
+                    if len(unreadable) < _MAX_NAMED:
+                        unreadable.append(str(rel))
+                elif stat.S_ISDIR(mode):
+                    stack.append((entry.path, rel))
+    return SourceSurvey(tuple(sorted(hidden)), tuple(sorted(unreadable)), count)
 
 
 def _check_git_path(raw: bytes, rev: str) -> PurePosixPath:
@@ -138,7 +237,7 @@ def _checkout(repo: Path, rev: str, dest: Path) -> None:
         meta, _, raw_path = record.partition(b"\t")
         mode, kind, oid = meta.decode().split()
         path = _check_git_path(raw_path, rev)
-        if path.parts[0] == ".bastion" and PurePosixPath(*path.parts[:2]) in EXCLUDED:
+        if any(_left_out(PurePosixPath(*path.parts[: n + 1])) for n in range(len(path.parts))):
             continue
         (dest / path).parent.mkdir(parents=True, exist_ok=True)
         if kind == "commit":  # a submodule: its directory exists, empty, as in a clone
@@ -218,10 +317,7 @@ class Workspace:
                 f"workspace parent {parent} is inside {source}",
                 hint="put workspaces in the run's temporary directory, outside the repository",
             )
-        try:
-            return cls(Path(tempfile.mkdtemp(prefix="bastion-ws-", dir=parent)))
-        except OSError as exc:
-            raise SandboxError(f"cannot create a workspace in {parent}: {exc}") from exc
+        return cls.scratch(parent)
 
     @contextlib.contextmanager
     def _filling(self, source: Path) -> Iterator[None]:
@@ -239,14 +335,30 @@ class Workspace:
             raise
 
     @classmethod
-    def from_working_tree(cls, source: Path, parent: Path) -> Self:
-        """A copy of ``source`` as it is on disk, minus ``.git`` and ``.bastion/state``."""
+    def from_working_tree(cls, source: Path, parent: Path, *, readable: bool = False) -> Self:
+        """A copy of ``source`` as it is on disk, minus ``.git`` and ``.bastion/state``.
+
+        ``readable``: every file and directory of the copy may be read by any uid (for a
+        read-only view whose job runs under its own uid; keep ``parent`` private).
+        """
         if not source.is_dir():
             raise UsageError(f"{source} is not a directory", hint="run from a repository")
         workspace = cls._fresh(parent, source)
         with workspace._filling(source):
-            _copy_tree(source, workspace.path, PurePosixPath())
+            _copy_tree(source, workspace.path, PurePosixPath(), readable)
+            if readable:
+                workspace.path.chmod(0o755)
         return workspace
+
+    @classmethod
+    def scratch(cls, parent: Path) -> Self:
+        """An empty private directory: a gate's writable workspace beside its read-only view."""
+        if not parent.is_dir():
+            raise SandboxError(f"workspace parent {parent} is not a directory")
+        try:
+            return cls(Path(tempfile.mkdtemp(prefix="bastion-ws-", dir=parent)))
+        except OSError as exc:
+            raise SandboxError(f"cannot create a workspace in {parent}: {exc}") from exc
 
     @classmethod
     def from_commit(cls, repo: Path, rev: str, parent: Path) -> Self:
