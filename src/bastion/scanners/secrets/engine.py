@@ -38,7 +38,14 @@ from bastion.scanners.secrets.catalog import load_rules
 from bastion.scanners.secrets.rule import Rule
 from bastion.scanners.secrets.validators import check, shannon_entropy
 
-__all__ = ["Candidate", "Engine", "default_cache_dir", "relax_pattern"]
+__all__ = [
+    "Candidate",
+    "Engine",
+    "default_cache_dir",
+    "prepare_shared_cache",
+    "relax_pattern",
+    "shared_cache_dir",
+]
 
 _HS_VERSION = str(getattr(hyperscan, "__version__", "0.9")).encode()
 
@@ -56,12 +63,17 @@ def _cache_file(expressions: list[bytes], cache_dir: Path | None) -> Path | None
 
 
 def _trusted(path: Path) -> bool:
-    """Only a cache file we own and nobody else can write may stand in for compiling."""
+    """Only a cache file we own and nobody else can write may stand in for compiling.
+
+    Root's files count too: in the sandbox the job's own uid owns nothing, and the cache
+    the host prepared (:func:`prepare_shared_cache`) is root's, bound read-only.
+    """
     try:
         info = path.stat()
     except OSError:
         return False
-    return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    owner_ok = info.st_uid in (os.getuid(), 0)
+    return owner_ok and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def _load_cached(expressions: list[bytes], cache_dir: Path | None) -> hyperscan.Database | None:
@@ -77,7 +89,35 @@ def _load_cached(expressions: list[bytes], cache_dir: Path | None) -> hyperscan.
     return database
 
 
-def _compile(expressions: list[bytes], cache_dir: Path | None) -> hyperscan.Database:
+def shared_cache_dir(home: Path) -> Path:
+    """Where the host keeps the compiled database for sandboxed scans: ``home/cache/secrets``."""
+    return home / "cache" / "secrets"
+
+
+def prepare_shared_cache(rules: Sequence[Rule], home: Path) -> Path:
+    """Compile ``rules`` on the host into :func:`shared_cache_dir`, readable by job uids.
+
+    A sandboxed gate runs as a fresh uid with no cache of its own and would compile the
+    database (about 0.1 s) on every scan; this one is bound into the sandbox read-only.
+    """
+    cache = shared_cache_dir(home)
+    expressions = _expressions(rules)
+    path = _cache_file(expressions, cache)
+    if path is not None and _trusted(path) and _trusted(cache):
+        return cache
+    cache.mkdir(parents=True, exist_ok=True)
+    cache.chmod(0o755)  # a job uid reads it; only the owner writes
+    _compile(expressions, cache, mode=0o644)
+    return cache
+
+
+def _expressions(rules: Sequence[Rule]) -> list[bytes]:
+    return [relax_pattern(rule.scan_pattern).encode() for rule in rules]
+
+
+def _compile(
+    expressions: list[bytes], cache_dir: Path | None, mode: int = 0o600
+) -> hyperscan.Database:
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     try:
         database.compile(
@@ -97,7 +137,7 @@ def _compile(expressions: list[bytes], cache_dir: Path | None) -> hyperscan.Data
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             temp = path.with_suffix(f".{os.getpid()}.tmp")
             temp.write_bytes(hyperscan.dumpb(database))
-            temp.chmod(0o600)
+            temp.chmod(mode)
             temp.replace(path)
         except OSError:
             pass  # a read-only home (a sandbox) only costs the next run a compile
@@ -147,13 +187,20 @@ class Engine:
 
     def __init__(self, rules: Sequence[Rule], *, cache_dir: Path | None = None) -> None:
         self.rules: tuple[Rule, ...] = tuple(rules)
-        expressions = [relax_pattern(rule.scan_pattern).encode() for rule in self.rules]
+        expressions = _expressions(self.rules)
         self._db = _load_cached(expressions, cache_dir) or _compile(expressions, cache_dir)
 
     @classmethod
     def default(cls) -> Engine:
-        """An engine over the built-in catalog, its compiled database cached per user."""
-        return cls(load_rules(), cache_dir=default_cache_dir())
+        """An engine over the built-in catalog, its compiled database cached per user (or,
+        in a sandbox, the one the host prepared under ``$BASTION_HOME``)."""
+        rules = load_rules()
+        home = os.environ.get("BASTION_HOME", "")
+        if os.path.isabs(home):
+            shared = shared_cache_dir(Path(home))
+            if _cache_file(_expressions(rules), shared) is not None and shared.is_dir():
+                return cls(rules, cache_dir=shared)
+        return cls(rules, cache_dir=default_cache_dir())
 
     def _hits(self, data: bytes) -> list[tuple[int, int]]:
         hits: list[tuple[int, int]] = []

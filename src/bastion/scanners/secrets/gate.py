@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from bastion.errors import UsageError
+from bastion.home import bastion_home as user_home
 from bastion.scanners.finding import Finding, Location
 from bastion.scanners.interface import GateReport, ScanRequest
 from bastion.scanners.secrets.catalog import load_rules
-from bastion.scanners.secrets.engine import Engine
+from bastion.scanners.secrets.engine import Engine, prepare_shared_cache, shared_cache_dir
 from bastion.scanners.secrets.history import (
     HistoryResult,
     scan_history,
@@ -191,6 +192,16 @@ class SecretsGate:
     """The ``bastion/secrets`` gate (see the module docstring for its options)."""
 
     name = GATE_NAME
+
+    def prepare(self) -> None:
+        """Host side: compile the rules once into the shared cache the sandbox reads."""
+        prepare_shared_cache(load_rules(), user_home())
+
+    def required_binds(self) -> list[Path]:
+        """The shared compiled-rules cache, read-only (nothing else: the gate needs only
+        Bastion's own runtime)."""
+        cache = shared_cache_dir(user_home())
+        return [cache] if cache.is_dir() else []
 
     def prepare_workspace(
         self, source: Path, workspace: Path, options: Mapping[str, Any]
