@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from bastion.audit import AuditLog, AuditTamperError, Ed25519NoteSigner, TamperKind
-from bastion.store import Database, open_database
+from bastion.store import Database
 
 from .conftest import make_events
-
-SERVER = "postgresql+psycopg://postgres@127.0.0.1/test"
-
-
-@pytest.fixture
-def pg_db() -> Iterator[Database]:
-    schema = f"audit_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(SERVER)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = open_database(f"{SERVER}?options=-csearch_path%3D{schema}")
-    try:
-        yield db
-    finally:
-        db.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.mark.integration

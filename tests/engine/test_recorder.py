@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from bastion.engine.events import Event, JobChanged, JobOutput, RunFinished, RunStarted, StepChanged
 from bastion.engine.history import get_run, list_runs, read_log
@@ -16,7 +14,6 @@ from bastion.engine.recorder import Recorder, create_run
 from bastion.errors import UsageError
 from bastion.store import Database, open_database
 
-SERVER = "postgresql+psycopg://postgres@127.0.0.1/test"
 CONTEXT = RunContext("repo", "c0ffee", "refs/heads/main", "local", Trust.LOCAL)
 
 
@@ -25,22 +22,6 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
     db = open_database(f"sqlite:///{tmp_path / 'state.db'}")
     yield db
     db.dispose()
-
-
-@pytest.fixture
-def pg_db() -> Iterator[Database]:
-    schema = f"runs_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(SERVER)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = open_database(f"{SERVER}?options=-csearch_path%3D{schema}")
-    try:
-        yield db
-    finally:
-        db.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _record(db: Database, logs: Path) -> int:
