@@ -197,3 +197,49 @@ def test_vulnerable_example_is_blocked_by_every_gate(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     # the SCA gate says on screen which vulnerability data it judged against
     assert any(line.startswith("sca: ") and "OSV" in line for line in done.stderr.splitlines())
+
+
+def test_a_killed_run_is_closed_and_its_sandboxes_removed(tmp_path: Path) -> None:
+    repo = tmp_path / "killed"
+    (repo / ".bastion").mkdir(parents=True)
+    (repo / ".bastion/pipeline.yml").write_text(
+        "jobs:\n  slow: {steps: [{run: 'sleep 60'}]}\n  quick: {steps: [{run: 'true'}]}\n"
+    )
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    process = subprocess.Popen(
+        [BASTION, "run", "-C", str(repo)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(scratch.glob("bastion-run-*/*")):
+        time.sleep(0.1)
+    time.sleep(1.0)  # the quick job has finished and been recorded
+    process.kill()  # SIGKILL: no cleanup code of Bastion runs
+    process.wait(30)
+    assert any(scratch.glob("bastion-run-*"))
+    shown = subprocess.run(
+        [BASTION, "runs", "show", "1", "-C", str(repo), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    run = json.loads(shown.stdout)
+    assert run["status"] == "error"
+    assert "interrupted" in run["reason"]
+    states = {job["name"]: job["status"] for job in run["jobs"]}
+    assert states == {"slow": "error", "quick": "passed"}
+    assert not any(scratch.glob("bastion-run-*"))
+    again = subprocess.run(
+        [BASTION, "run", "-C", str(repo), "--job", "quick", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr

@@ -14,7 +14,14 @@ from rich.text import Text
 from bastion.cli.console import err_console, out_console
 from bastion.cli.progress import STATE_STYLE
 from bastion.engine.history import get_run, list_runs, read_log
-from bastion.store import Database, default_database_url, find_repo_root, open_database
+from bastion.engine.recovery import recover_interrupted_runs
+from bastion.store import (
+    Database,
+    default_database_url,
+    find_repo_root,
+    open_database,
+    state_dir,
+)
 
 __all__ = ["register"]
 
@@ -24,7 +31,11 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _db(project: Path) -> Database:
-    return open_database(default_database_url(find_repo_root(project)))
+    root = find_repo_root(project)
+    db = open_database(default_database_url(root))
+    # Runs whose process died show as `error` (interrupted), not forever `running`.
+    recover_interrupted_runs(db, state_dir(root))
+    return db
 
 
 @runs_app.command("list")

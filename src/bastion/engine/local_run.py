@@ -26,8 +26,9 @@ from bastion.engine.events import Observer
 from bastion.engine.git_context import GitState, read_file_at_commit, read_git_state
 from bastion.engine.job_resources import JobResources, prepare_job_resources
 from bastion.engine.jobspecs import JobSpecFactory
-from bastion.engine.model import GateEvaluator, RunContext, RunResult, Trust
+from bastion.engine.model import GateEvaluator, RunContext, RunId, RunResult, Trust
 from bastion.engine.recorder import Recorder, create_run
+from bastion.engine.recovery import hold_run_lock, recover_interrupted_runs, scratch_prefix
 from bastion.engine.scheduler import Scheduler, SchedulerConfig
 from bastion.errors import UsageError
 from bastion.executors import LocalExecutor
@@ -155,16 +156,45 @@ def run_local(
     plan = plan_pipeline(prepared.loaded.pipeline, source=prepared.loaded.source)
     if options.jobs:
         plan = _only(plan, options.jobs, prepared.loaded)
+    for stale in recover_interrupted_runs(prepared.db, prepared.state):
+        say(f"run {stale} was interrupted (its Bastion process stopped); marked as error")
     run_id = create_run(
         prepared.db, prepared.context, prepared.loaded.source, prepared.loaded.digest
     )
+    with hold_run_lock(prepared.state, run_id):
+        return _execute(
+            options,
+            prepared,
+            plan,
+            sandbox,
+            run_id,
+            observers,
+            gate_evaluator,
+            cancel,
+            on_prepared,
+            say,
+        )
+
+
+def _execute(
+    options: LocalRunOptions,
+    prepared: PreparedRun,
+    plan: Plan,
+    sandbox: Sandbox,
+    run_id: RunId,
+    observers: Sequence[Observer],
+    gate_evaluator: GateEvaluator | None,
+    cancel: threading.Event | None,
+    on_prepared: Callable[[PreparedRun, int], None] | None,
+    say: Callable[[str], None],
+) -> RunResult:
     if on_prepared is not None:
         on_prepared(prepared, run_id)
     audit_log, key_created = open_local_log(prepared.db, bastion_home())
     if key_created:
         say("created the audit log's checkpoint key (Ed25519) under BASTION_HOME/keys")
     trail = AuditTrail(audit_log, actor=f"user:{getpass.getuser()}")
-    scratch = Path(tempfile.mkdtemp(prefix=f"bastion-run-{run_id}-"))
+    scratch = Path(tempfile.mkdtemp(prefix=scratch_prefix(prepared.state, run_id)))
     resources: JobResources | None = None
     try:
         resources = prepare_job_resources(

@@ -1,0 +1,113 @@
+"""Runs whose Bastion process died (killed, crashed, machine rebooted) are found and closed.
+
+While a run executes, its process holds an exclusive ``flock`` on
+``<state>/locks/run-<id>.lock``; the kernel drops it when the process dies, however it died.
+Before a new run starts (and when runs are listed), every run still recorded as queued or
+running whose lock nobody holds is marked ``error`` with the reason, its unfinished jobs
+too, and its scratch directory (workspaces of jobs that were cut off) is removed. Nothing
+recorded is lost: finished jobs, logs and audit events stay as they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bastion.store import Database, JobRecord, RunRecord
+
+__all__ = ["INTERRUPTED", "hold_run_lock", "recover_interrupted_runs", "scratch_prefix"]
+
+INTERRUPTED = "interrupted: the Bastion process running it stopped (killed or crashed)"
+# A run is inserted a moment before its lock is taken; give it that moment.
+_GRACE = timedelta(seconds=30)
+
+
+def scratch_prefix(state: Path, run_id: int) -> str:
+    """The temp-directory prefix of one run of one project (unique across projects)."""
+    tag = hashlib.sha256(str(state.resolve()).encode()).hexdigest()[:10]
+    return f"bastion-run-{tag}-{run_id}-"
+
+
+def _lock_path(state: Path, run_id: int) -> Path:
+    return state / "locks" / f"run-{run_id}.lock"
+
+
+@contextlib.contextmanager
+def hold_run_lock(state: Path, run_id: int) -> Iterator[None]:
+    """Hold the run's lock for the life of this process's work on it."""
+    path = _lock_path(state, run_id)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def _abandoned(state: Path, run: RunRecord, now: datetime) -> bool:
+    path = _lock_path(state, run.id)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return now - run.created_at > _GRACE
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False  # a live process holds it
+    finally:
+        os.close(fd)
+    path.unlink(missing_ok=True)
+    return True
+
+
+def _remove_tree(path: Path) -> None:
+    def make_writable(function: object, name: str, _info: object) -> None:
+        parent = os.path.dirname(name)
+        with contextlib.suppress(OSError):
+            os.chmod(parent, stat.S_IRWXU)
+            os.chmod(name, stat.S_IRWXU)
+        with contextlib.suppress(OSError):
+            if os.path.isdir(name) and not os.path.islink(name):
+                shutil.rmtree(name, ignore_errors=True)
+            else:
+                os.unlink(name)
+
+    shutil.rmtree(path, onerror=make_writable)
+
+
+def recover_interrupted_runs(db: Database, state: Path) -> list[int]:
+    """Close every abandoned run of this project; returns their ids."""
+    now = datetime.now(UTC)
+    recovered: list[int] = []
+    with db.session() as session:
+        runs = session.scalars(
+            select(RunRecord).where(RunRecord.status.in_(("queued", "running")))
+        ).all()
+        for run in runs:
+            if not _abandoned(state, run, now):
+                continue
+            run.status = "error"
+            run.reason = INTERRUPTED
+            run.finished_at = now
+            for job in session.scalars(select(JobRecord).where(JobRecord.run_id == run.id)):
+                if job.status in ("queued", "running"):
+                    job.status = "error"
+                    job.reason = INTERRUPTED
+                    job.finished_at = now
+            recovered.append(run.id)
+    for run_id in recovered:
+        for leftover in Path(tempfile.gettempdir()).glob(scratch_prefix(state, run_id) + "*"):
+            _remove_tree(leftover)
+    return recovered

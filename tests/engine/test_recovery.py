@@ -1,0 +1,56 @@
+"""Runs whose process died are closed; live ones are left alone."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bastion.engine.model import RunContext, Trust
+from bastion.engine.recorder import create_run
+from bastion.engine.recovery import (
+    INTERRUPTED,
+    hold_run_lock,
+    recover_interrupted_runs,
+    scratch_prefix,
+)
+from bastion.store import JobRecord, RunRecord, open_database
+
+CONTEXT = RunContext("repo", None, None, "local", Trust.DIRTY)
+
+
+def test_only_unlocked_runs_are_closed(tmp_path: Path) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'state.db'}")
+    state = tmp_path / "state"
+    dead, live, fresh = (create_run(db, CONTEXT, "p", "") for _ in range(3))
+    long_ago = datetime.now(UTC) - timedelta(minutes=5)
+    with db.session() as session:
+        for run_id in (dead, live):
+            run = session.get(RunRecord, run_id)
+            assert run is not None
+            run.status = "running"
+            run.created_at = long_ago
+        session.add(JobRecord(run_id=dead, name="build", kind="steps", status="running"))
+        session.add(JobRecord(run_id=dead, name="lint", kind="steps", status="passed"))
+    leftover = Path(tempfile.mkdtemp(prefix=scratch_prefix(state, dead)))
+    (leftover / "ws").mkdir()
+    (leftover / "ws" / "file").write_text("x")
+    (leftover / "ws").chmod(0o500)  # a job made its workspace read-only
+    with hold_run_lock(state, live):
+        assert recover_interrupted_runs(db, state) == [dead]
+    assert not leftover.exists()
+    with db.session() as session:
+        run = session.get(RunRecord, dead)
+        assert run is not None
+        assert (run.status, run.reason) == ("error", INTERRUPTED)
+        jobs = {job.name: job.status for job in run.jobs}
+        assert jobs == {"build": "error", "lint": "passed"}
+        live_run = session.get(RunRecord, live)
+        fresh_run = session.get(RunRecord, fresh)
+        assert live_run is not None
+        assert fresh_run is not None
+        assert live_run.status == "running"
+        assert fresh_run.status == "queued"  # within the grace period, not yet locked
+    # once its process is gone, the live run is closed too
+    assert recover_interrupted_runs(db, state) == [live]
+    db.dispose()
