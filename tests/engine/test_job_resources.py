@@ -144,3 +144,16 @@ def test_a_bad_allow_list_entry_is_located_when_positions_are_known(
         _prepare(tmp_path, home, jobs, locate=locate)
     assert asked == [("jobs", "fetch", "network", 1)]
     assert raised.value.location() == "pipeline.yml:4:22"
+
+
+def test_a_job_name_of_the_maximum_length_gets_its_proxy(tmp_path: Path, home: Path) -> None:
+    # A Unix socket path holds at most 107 bytes: the job's name (up to 64 characters) must
+    # not be part of it, or a valid pipeline cannot run.
+    name = "j" * 64
+    resources = _prepare(
+        tmp_path, home, f"  {name}:\n    network: [pypi.org]\n    steps: [{{run: x}}]\n"
+    )
+    try:
+        assert Path(resources.proxy_sockets[name]).is_socket()
+    finally:
+        resources.close()

@@ -166,3 +166,24 @@ def test_several_problems_are_all_reported() -> None:
     text = error.diagnostics()
     assert "stepz" in text
     assert "needz" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # A name ending in a newline: it would reach log and socket file names and split
+        # the console's "[job] passed" lines (Python's `$` matches before a final newline).
+        ('jobs:\n  "evil\\n":\n    steps: [{run: ls}]\n', "not a job name"),
+        (
+            'jobs:\n  a:\n    env: {"X\\n": "1"}\n    steps: [{run: ls}]\n',
+            "not a valid environment",
+        ),
+        ('jobs:\n  a:\n    secrets: ["TOKEN\\n"]\n    steps: [{run: ls}]\n', "not a secret name"),
+        ('jobs:\n  a:\n    network: ["pypi.org\\n"]\n    steps: [{run: ls}]\n', "not a host name"),
+        ('jobs:\n  a:\n    uses: "bastion/secrets\\n"\n', "not a built-in gate"),
+    ],
+)
+def test_names_with_a_trailing_newline_are_refused(text: str, message: str) -> None:
+    error = _error(text)
+    assert message in error.diagnostics()
+    assert error.exit_code == 2

@@ -196,3 +196,19 @@ def test_default_warns_on_stale_vulnerability_data(default: PolicyEngine) -> Non
     assert "data 400 days old" in decision.warnings[0].message
     fresh = PolicyInput(context=CTX, gates={"sca": {"facts": {"database_age_days": 2}}})
     assert default.decide(fresh).warnings == ()
+
+
+def test_a_decision_under_a_replaced_default_says_so() -> None:
+    # The policy directory is the repository's own: one that drops Bastion's default and
+    # denies nothing passes everything, so every decision must say whose rules decided.
+    empty = RegoModule(
+        "repo/.bastion/policy/allow.rego",
+        "package bastion.config\n\nreplace_default := true\n",
+    )
+    nothing = RegoModule(
+        "repo/.bastion/policy/gate.rego", "package bastion.gate\n\ndeny := set()\n"
+    )
+    decision = decide(PolicyEngine.from_modules([empty, nothing]), finding("c", "critical"))
+    assert decision.allowed
+    assert any("replaces Bastion's default policy" in note for note in decision.notes)
+    assert not decide(PolicyEngine.load(DATA / "missing")).notes

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bastion.errors import UsageError
 from bastion.store import bastion_home, default_database_url, find_repo_root, state_dir
 from bastion.store.locations import git_toplevel
 
@@ -54,3 +55,17 @@ def test_database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert default_database_url(tmp_path) == f"sqlite:///{tmp_path}/.bastion/state/bastion.db"
     monkeypatch.setenv("BASTION_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/test")
     assert default_database_url(tmp_path).startswith("postgresql+psycopg://")
+
+
+@pytest.mark.parametrize("linked", [".bastion", ".bastion/state"])
+def test_a_linked_state_directory_is_refused(tmp_path: Path, linked: str) -> None:
+    repo, elsewhere = tmp_path / "repo", tmp_path / "elsewhere"
+    repo.mkdir()
+    elsewhere.mkdir()
+    (repo / ".bastion").mkdir()
+    if linked == ".bastion":
+        (repo / ".bastion").rmdir()
+    (repo / linked).symlink_to(elsewhere)
+    with pytest.raises(UsageError, match="symbolic link"):
+        state_dir(repo)
+    assert list(elsewhere.iterdir()) == []

@@ -155,3 +155,32 @@ def test_many_secrets_overlapping(secrets: list[str], noise: bytes) -> None:
     for secret in secrets:
         assert secret.encode() not in masked
     assert _stream(masker, text, [1, len(text) // 2]) == masked
+
+
+LONG_SECRET = "AKIAq/7Rz+Lw9=x" + "k3VbT8pXeN2mYcQ4" * 4  # 79 bytes: base64 wraps
+
+
+@pytest.mark.parametrize("width", [76, 64])
+def test_line_wrapped_base64_of_a_long_value(width: int) -> None:
+    # `echo "$TOKEN" | base64` wraps at 76 columns, `openssl base64` and PEM at 64.
+    encoded = base64.b64encode(LONG_SECRET.encode() + b"\n")
+    wrapped = b"\n".join(encoded[i : i + width] for i in range(0, len(encoded), width))
+    masked = Masker([LONG_SECRET]).mask(wrapped + b"\n")
+    for line in wrapped.splitlines()[:-1]:
+        assert line not in masked
+    assert wrapped.splitlines()[-1][:8] not in masked
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        quote(LONG_SECRET).encode(),  # Python's quote() keeps "/" (its default safe)
+        quote(SECRET).encode(),
+        quote(SECRET + "!*'()", safe="!'()*~").encode(),  # JavaScript's encodeURIComponent
+        json.dumps(SECRET)[1:-1].replace("/", "\\/").encode(),  # PHP's json_encode
+        json.dumps(SECRET)[1:-1].replace("\\u00e9", "\\u00E9").encode(),  # upper-case escapes
+    ],
+)
+def test_common_encoder_dialects(encoded: bytes) -> None:
+    masker = Masker([SECRET, SECRET + "!*'()", LONG_SECRET])
+    assert masker.mask(b"<" + encoded + b">") == b"<***>"

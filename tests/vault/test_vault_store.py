@@ -102,6 +102,12 @@ def test_release_is_all_or_nothing_and_names_the_failure(vault: Vault) -> None:
     assert vault.release([], context()) == {}
 
 
+def test_name_with_a_trailing_newline_is_refused(vault: Vault) -> None:
+    # Python's `$` matches before a final newline; the name becomes a file in /run/bastion.
+    with pytest.raises(VaultError, match="invalid secret name"):
+        vault.set("TOKEN\n", VALUE, Scope.build())
+
+
 def test_names_are_validated_and_rm_works(vault: Vault) -> None:
     for bad in ("lower", "1ST", "WITH-DASH", "", "A" * 129):
         with pytest.raises(VaultError, match="invalid secret name"):

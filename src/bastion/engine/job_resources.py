@@ -121,7 +121,7 @@ def _start_proxies(
     resources: JobResources,
     locate: Locator | None,
 ) -> None:
-    for name, job in plan.jobs.items():
+    for index, (name, job) in enumerate(plan.jobs.items()):
         if job.network == "host" or (job.network == "none" and not learn):
             continue  # in learn mode every non-host job goes through a recording proxy
         try:
@@ -138,7 +138,8 @@ def _start_proxies(
                 hint=exc.hint,
             ) from exc
         proxy = EgressProxy(policy, _egress_writer(log_dir / f"{name}.egress.jsonl"), job=name)
-        socket_path = scratch / f"{name}.egress.sock"
+        # Numbered, not named: a Unix socket path holds at most 107 bytes.
+        socket_path = scratch / f"egress-{index}.sock"
         proxy.start(socket_path)
         resources._proxies.append(proxy)
         resources.proxy_sockets[name] = str(socket_path)

@@ -6,6 +6,7 @@ behaves the same wherever it runs.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import stat
@@ -28,6 +29,8 @@ from bastion.sandbox import Workspace
 from bastion.sandbox.interface import Limits, NetworkMode, NetworkPolicy, Sandbox, SandboxSpec
 
 __all__ = ["OutputFilterFactory", "run_job"]
+
+logger = logging.getLogger("bastion.executors")
 
 _MAX_COLLECT_BYTES = 64 * 1024 * 1024
 
@@ -68,9 +71,22 @@ def run_job(
             output_filter,
         )
     except SandboxError as exc:
-        outcome = JobOutcome(status="error", reason=exc.diagnostics())
+        # The message may quote the job's own output (a setup failure is told from the
+        # first line it printed), so it passes the same masker: it lands in the run record,
+        # the audit log and the console.
+        outcome = JobOutcome(status="error", reason=_masked(exc.diagnostics(), output_filter(spec)))
+    except Exception as exc:
+        # The run waits for FINISHED: a crash here must still end the job, as an error.
+        logger.exception("job %s: the job runner failed", spec.job)
+        reason = _masked(f"internal error: {type(exc).__name__}: {exc}", output_filter(spec))
+        outcome = JobOutcome(status="error", reason=reason)
     on_event(JobEvent(JobEventKind.FINISHED, spec.job, outcome=outcome, at=time.time()))
     return outcome
+
+
+def _masked(text: str, filter_output: OutputFilter) -> str:
+    data = filter_output(text.encode("utf-8", errors="replace")) + filter_output(None)
+    return data.decode("utf-8", errors="replace")
 
 
 def _workspace(spec: JobSpec, parent: Path) -> Workspace:

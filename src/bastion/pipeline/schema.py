@@ -91,7 +91,7 @@ class _Model(BaseModel):
 
 def _check_env_names(env: dict[str, str]) -> dict[str, str]:
     for name in env:
-        if not ENV_NAME.match(name):
+        if not ENV_NAME.fullmatch(name):
             raise ValueError(f"'{name}' is not a valid environment variable name")
     return env
 
@@ -177,7 +177,7 @@ class Job(_Model):
     @field_validator("uses")
     @classmethod
     def _gate_ref(cls, value: str | None) -> str | None:
-        if value is not None and not GATE_REF.match(value):
+        if value is not None and not GATE_REF.fullmatch(value):
             raise ValueError(f"'{value}' is not a built-in gate; write bastion/<gate>")
         return value
 
@@ -185,7 +185,7 @@ class Job(_Model):
     @classmethod
     def _secret_names(cls, value: list[str]) -> list[str]:
         for name in value:
-            if not SECRET_NAME.match(name):
+            if not SECRET_NAME.fullmatch(name):
                 raise ValueError(f"'{name}' is not a secret name (use UPPER_CASE_WITH_UNDERSCORES)")
         return value
 
@@ -196,7 +196,7 @@ class Job(_Model):
             if not value:
                 raise ValueError("an empty host list means no network: write `network: none`")
             for host in value:
-                if not HOST_PATTERN.match(host):
+                if not HOST_PATTERN.fullmatch(host):
                     raise ValueError(f"'{host}' is not a host name, *.suffix or host:port")
         return value
 
@@ -244,7 +244,7 @@ class Pipeline(_Model):
     @classmethod
     def _job_names(cls, value: dict[str, Job]) -> dict[str, Job]:
         for name in value:
-            if not JOB_NAME.match(name):
+            if not JOB_NAME.fullmatch(name):
                 raise ValueError(
                     f"'{name}' is not a job name (letters, digits, '_', '-', '.'; at most 64)"
                 )

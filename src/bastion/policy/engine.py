@@ -84,7 +84,16 @@ class PolicyEngine:
         warn = _entries(value.get("warn", []), "warn")
         if isinstance(warn, str):
             return _closed(warn)
-        return Decision(allowed=not deny, reasons=tuple(deny), warnings=tuple(warn))
+        return Decision(
+            allowed=not deny, reasons=tuple(deny), warnings=tuple(warn), notes=self._notes()
+        )
+
+    def _notes(self) -> tuple[str, ...]:
+        """Say so when the default is gone: the user's policy may be a repository's own."""
+        if self.uses_default:
+            return ()
+        own = [m.name for m in self._modules if not m.name.startswith("<bastion>/")]
+        return (f"{', '.join(own) or 'the user policy'} replaces Bastion's default policy",)
 
 
 _EMPTY_INPUT: dict[str, Any] = {

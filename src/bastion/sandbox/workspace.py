@@ -90,20 +90,29 @@ def _copy_file(source: str, dest: str, mode: int, readable: bool = False) -> Non
 
 
 def _copy_tree(source: Path, dest: Path, relative: PurePosixPath, readable: bool) -> None:
-    for entry in os.scandir(source):
-        rel = relative / entry.name
-        if _left_out(rel):
-            continue
-        target = dest / entry.name
-        info = entry.stat(follow_symlinks=False)
-        if stat.S_ISLNK(info.st_mode):
-            os.symlink(os.readlink(entry.path), target)
-        elif stat.S_ISDIR(info.st_mode):
-            target.mkdir(mode=0o700)
-            _copy_tree(Path(entry.path), target, rel, readable)
-            target.chmod(stat.S_IMODE(info.st_mode) & 0o777 | (0o755 if readable else 0o700))
-        elif stat.S_ISREG(info.st_mode):
-            _copy_file(entry.path, str(target), info.st_mode, readable)
+    # A loop, not recursion: a tree may nest deeper than Python's recursion limit.
+    folders = [(str(source), dest, relative)]
+    made: list[tuple[Path, int]] = []
+    while folders:
+        folder, into, rel_folder = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = rel_folder / entry.name
+                if _left_out(rel):
+                    continue
+                target = into / entry.name
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISLNK(info.st_mode):
+                    os.symlink(os.readlink(entry.path), target)
+                elif stat.S_ISDIR(info.st_mode):
+                    target.mkdir(mode=0o700)
+                    folders.append((entry.path, target, rel))
+                    made.append((target, info.st_mode))
+                elif stat.S_ISREG(info.st_mode):
+                    _copy_file(entry.path, str(target), info.st_mode, readable)
+    # Modes last, deepest first: a read-only directory must still be filled.
+    for target, mode in reversed(made):
+        target.chmod(stat.S_IMODE(mode) & 0o777 | (0o755 if readable else 0o700))
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,11 +276,24 @@ def grant_workspace(path: Path, uid: int, gid: int) -> None:
     only traverse it as "other"; listing it still needs the owner's rights.
     """
     os.chmod(path, stat.S_IMODE(os.lstat(path).st_mode) | 0o711)  # noqa: S103 - traverse only
-    for root, dirs, files in os.walk(path):
-        for name in (root, *(os.path.join(root, n) for n in (*dirs, *files))):
-            info = os.lstat(name)
-            if info.st_uid != uid or info.st_gid != gid:
-                os.lchown(name, uid, gid)
+    # A loop, not os.walk: a job can nest directories deeper than Python's recursion limit
+    # (Python 3.11's walk recurses once per level). One nested past PATH_MAX raises OSError.
+    folders = [str(path)]
+    while folders:
+        folder = folders.pop()
+        _own(folder, uid, gid)
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                else:
+                    _own(entry.path, uid, gid)
+
+
+def _own(name: str, uid: int, gid: int) -> None:
+    info = os.lstat(name)
+    if info.st_uid != uid or info.st_gid != gid:
+        os.lchown(name, uid, gid)
 
 
 def _rmtree(path: Path) -> None:
@@ -292,7 +314,60 @@ def _rmtree(path: Path) -> None:
         else:
             os.unlink(failed)
 
-    shutil.rmtree(path, onerror=on_error)
+    try:
+        shutil.rmtree(path, onerror=on_error)
+    except RecursionError:
+        _remove_deep(path)
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _remove_deep(path: Path) -> None:
+    """Remove a tree of any depth holding one directory descriptor at a time.
+
+    ``shutil.rmtree`` recurses once per level (Python 3.11) and a job can nest thousands of
+    levels. Climbing back through ``..`` is sound here: every process of the job is dead,
+    so nothing can move the tree while it is removed.
+    """
+    fd = os.open(path, _DIR_FLAGS)
+    # (name in the parent, subdirectories still to remove) for each level entered.
+    levels: list[tuple[str, list[str]]] = [("", _remove_entries(fd))]
+    try:
+        while levels:
+            name, subdirs = levels[-1]
+            if subdirs:
+                child = subdirs.pop()
+                os.chmod(child, 0o700, dir_fd=fd)  # a job may have locked it (chmod 000)
+                fd = _reopen(fd, child)
+                levels.append((child, _remove_entries(fd)))
+                continue
+            levels.pop()
+            if levels:
+                fd = _reopen(fd, "..")
+                os.rmdir(name, dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(path)
+
+
+def _reopen(fd: int, name: str) -> int:
+    """Open directory ``name`` relative to ``fd``, then close ``fd`` (kept on failure)."""
+    opened = os.open(name, _DIR_FLAGS, dir_fd=fd)
+    os.close(fd)
+    return opened
+
+
+def _remove_entries(fd: int) -> list[str]:
+    """Unlink every non-directory in directory ``fd``; return its subdirectories' names."""
+    subdirs: list[str] = []
+    with os.scandir(fd) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                subdirs.append(entry.name)
+            else:
+                os.unlink(entry.name, dir_fd=fd)
+    return subdirs
 
 
 class Workspace:

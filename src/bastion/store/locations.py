@@ -12,6 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from bastion.errors import UsageError
 from bastion.home import bastion_home as user_home
 
 __all__ = [
@@ -48,6 +49,14 @@ def find_repo_root(start: Path | None = None) -> Path:
 def state_dir(repo_root: Path) -> Path:
     """``<repo>/.bastion/state``, created and git-ignored."""
     path = repo_root / STATE_DIR_NAME
+    for part in (repo_root / ".bastion", path):
+        # The repository is untrusted: a `.bastion` or `.bastion/state` that is a link (or a
+        # file) would make Bastion, often root, write its database and logs wherever it points.
+        if part.is_symlink() or (part.exists() and not part.is_dir()):
+            raise UsageError(
+                f"{part} is a symbolic link or not a directory; Bastion keeps its state there",
+                hint=f"remove {part} (it is created by Bastion and git-ignored)",
+            )
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     ignore = path / ".gitignore"
     if not ignore.exists():

@@ -66,7 +66,7 @@ class SecretInfo:
 
 
 def _check_name(name: str) -> None:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise VaultError(
             f"invalid secret name {name!r}",
             hint="use an environment-variable style name: A-Z, 0-9 and _, not starting "

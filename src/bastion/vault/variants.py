@@ -13,6 +13,7 @@ determined by the secret's bytes alone, so the variant matches whatever surround
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import urllib.parse
@@ -24,7 +25,14 @@ __all__ = ["MIN_VARIANT_LENGTH", "secret_variants"]
 MIN_VARIANT_LENGTH = 8
 
 _B64_ALPHABETS = (None, b"-_")  # standard, then URL-safe
+# Line widths of wrapped base64: coreutils `base64` and MIME wrap at 76, PEM and
+# `openssl base64` at 64. A value encoded alone then shows up as separate lines.
+_B64_WRAP_WIDTHS = (64, 76)
+# Characters URL encoders commonly leave unescaped besides the unreserved ones: Python's
+# quote() keeps "/" by default, JavaScript's encodeURIComponent keeps !'()*.
+_URL_SAFE_SETS = ("", "/", "!'()*")
 _ESCAPE = re.compile(r"%[0-9A-F]{2}")
+_JSON_UNICODE_ESCAPE = re.compile(r"\\u[0-9a-f]{4}")
 
 
 def _base64_aligned(value: bytes, altchars: bytes | None) -> list[bytes]:
@@ -50,18 +58,44 @@ def _encodings(value: bytes) -> list[bytes]:
         forms.extend(_base64_aligned(value, altchars))
         # The padded full encoding too: a value encoded alone ends in "=" padding.
         forms.append(base64.b64encode(value, altchars=altchars))
-    quoted = urllib.parse.quote(value, safe="")
-    forms.append(quoted.encode())
-    # Some encoders write the escapes in lower case (%2f): only the escapes change case.
-    forms.append(_ESCAPE.sub(lambda m: m.group(0).lower(), quoted).encode())
-    forms.append(urllib.parse.quote_plus(value, safe="").encode())
-    try:
-        forms.append(json.dumps(text)[1:-1].encode())
-        forms.append(json.dumps(text, ensure_ascii=False)[1:-1].encode("utf-8"))
-    except UnicodeEncodeError:
-        # Not valid UTF-8: no JSON string can carry it unescaped differently than raw.
-        pass
+    forms.extend(_base64_wrapped(value))
+    forms.extend(_url_encoded(value))
+    # Not valid UTF-8: no JSON string can carry it unescaped differently than raw.
+    with contextlib.suppress(UnicodeEncodeError):
+        forms.extend(_json_escaped(text))
     return forms
+
+
+def _base64_wrapped(value: bytes) -> list[bytes]:
+    """The lines of ``value``'s base64 wrapped at the usual widths, when encoded alone."""
+    encoded = _base64_aligned(value, None)[0]
+    return [
+        encoded[start : start + width]
+        for width in _B64_WRAP_WIDTHS
+        if len(encoded) > width
+        for start in range(0, len(encoded), width)
+    ]
+
+
+def _url_encoded(value: bytes) -> list[bytes]:
+    forms: list[bytes] = []
+    for safe in _URL_SAFE_SETS:
+        quoted = urllib.parse.quote(value, safe=safe)
+        forms.append(quoted.encode())
+        # Some encoders write the escapes in lower case (%2f): only the escapes change case.
+        forms.append(_ESCAPE.sub(lambda m: m.group(0).lower(), quoted).encode())
+    forms.append(urllib.parse.quote_plus(value, safe="").encode())
+    return forms
+
+
+def _json_escaped(text: str) -> list[bytes]:
+    """JSON string bodies of ``text`` as common encoders write them."""
+    ascii_form = json.dumps(text)[1:-1]
+    forms = [ascii_form, json.dumps(text, ensure_ascii=False)[1:-1]]
+    # PHP's json_encode escapes "/" by default; some encoders write \u00E9 in upper case.
+    forms += [form.replace("/", "\\/") for form in forms]
+    forms.append(_JSON_UNICODE_ESCAPE.sub(lambda m: "\\u" + m.group(0)[2:].upper(), ascii_form))
+    return [form.encode("utf-8") for form in forms]
 
 
 def secret_variants(secret: str | bytes) -> frozenset[bytes]:
