@@ -157,3 +157,46 @@ def test_a_job_name_of_the_maximum_length_gets_its_proxy(tmp_path: Path, home: P
         assert Path(resources.proxy_sockets[name]).is_socket()
     finally:
         resources.close()
+
+
+def test_a_secret_in_a_requested_host_name_is_masked_in_the_egress_log(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from bastion.engine.job_resources import _egress_writer
+    from bastion.sandbox.egress import EgressRecord
+    from bastion.vault import Masker
+
+    path = tmp_path / "job.egress.jsonl"
+    write = _egress_writer(path, Masker([_VALUE, _VALUE.lower()]))
+    write(
+        EgressRecord(
+            job="deploy",
+            host=f"{_VALUE.lower()}.exfil.example",
+            port=443,
+            method="CONNECT",
+            bytes_up=0,
+            bytes_down=0,
+            allowed=False,
+            reason="not in the allow-list",
+            started=datetime.now(UTC),
+            duration=0.0,
+        )
+    )
+    write(
+        EgressRecord(
+            job="deploy",
+            host=f"{_VALUE}.exfil.example",
+            port=443,
+            method="CONNECT",
+            bytes_up=0,
+            bytes_down=0,
+            allowed=False,
+            reason="not in the allow-list",
+            started=datetime.now(UTC),
+            duration=0.0,
+        )
+    )
+    text = path.read_text()
+    assert _VALUE not in text
+    assert _VALUE.lower() not in text
+    assert text.count("***.exfil.example") == 2

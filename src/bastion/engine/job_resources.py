@@ -99,11 +99,15 @@ def _release_secrets(
         resources._values.extend(values.values())
 
 
-def _egress_writer(path: Path) -> Callable[[EgressRecord], None]:
+def _egress_writer(path: Path, masker: Masker | None) -> Callable[[EgressRecord], None]:
     lock = threading.Lock()
 
     def write(record: EgressRecord) -> None:
         line = json.dumps(asdict(record), default=str, sort_keys=True)
+        if masker is not None:
+            # A job can put a secret in the host name or path it asks for: the record is a
+            # log like any other and is masked the same way.
+            line = masker.mask(line.encode()).decode(errors="replace")
         with lock:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             with path.open("a", encoding="utf-8") as handle:
@@ -121,6 +125,9 @@ def _start_proxies(
     resources: JobResources,
     locate: Locator | None,
 ) -> None:
+    # Host names are case-insensitive and logged lower-cased: mask that form too.
+    values = list(dict.fromkeys([*resources._values, *(v.lower() for v in resources._values)]))
+    masker = Masker(values) if values else None
     for index, (name, job) in enumerate(plan.jobs.items()):
         if job.network == "host" or (job.network == "none" and not learn):
             continue  # in learn mode every non-host job goes through a recording proxy
@@ -137,7 +144,8 @@ def _start_proxies(
                 column=column,
                 hint=exc.hint,
             ) from exc
-        proxy = EgressProxy(policy, _egress_writer(log_dir / f"{name}.egress.jsonl"), job=name)
+        log = _egress_writer(log_dir / f"{name}.egress.jsonl", masker)
+        proxy = EgressProxy(policy, log, job=name)
         # Numbered, not named: a Unix socket path holds at most 107 bytes.
         socket_path = scratch / f"egress-{index}.sock"
         proxy.start(socket_path)
