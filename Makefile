@@ -27,7 +27,8 @@ setup: system-deps $(STAMP)
 
 demo: setup tools
 	$(BIN)/python examples/python-service/.bastion/demo_secret.py
-	$(BIN)/bastion run -C examples/python-service
+	BASTION_EGRESS_TRUSTED_ADDRESSES="$$($(BIN)/python scripts/index_addresses.py)" \
+	  $(BIN)/bastion run -C examples/python-service
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -19,11 +20,29 @@ BASTION = str(Path(sys.executable).with_name("bastion"))
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "python-service"
 
 
+def _index_addresses() -> str:
+    """What `make demo` vouches for: the package index's non-public addresses here."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "index_addresses.py"
+    spec = importlib.util.spec_from_file_location("index_addresses", script)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return ",".join(module.index_addresses())
+
+
 def bastion(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    full_env = {**(env or os.environ), "BASTION_EGRESS_TRUSTED_ADDRESSES": _index_addresses()}
     return subprocess.run(
-        [BASTION, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300, check=False
+        [BASTION, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=300,
+        check=False,
     )
 
 

@@ -200,3 +200,23 @@ def test_a_secret_in_a_requested_host_name_is_masked_in_the_egress_log(tmp_path:
     assert _VALUE not in text
     assert _VALUE.lower() not in text
     assert text.count("***.exfil.example") == 2
+
+
+def test_operator_addresses_join_allow_lists_only(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bastion.engine.job_resources import _operator_addresses
+    from bastion.errors import UsageError
+
+    monkeypatch.setenv("BASTION_EGRESS_TRUSTED_ADDRESSES", "203.0.113.80, 10.1.0.0/16")
+    assert _operator_addresses() == ["203.0.113.80", "10.1.0.0/16"]
+    jobs = "  fetch:\n    network: [pypi.org]\n    steps: [{run: 'true'}]\n"
+    jobs += "  offline:\n    steps: [{run: 'true'}]\n"
+    resources = _prepare(tmp_path, home, jobs)
+    assert list(resources.proxy_sockets) == ["fetch"]  # `network: none` stays without network
+    resources.close()
+    monkeypatch.setenv("BASTION_EGRESS_TRUSTED_ADDRESSES", "pypi.org")
+    with pytest.raises(UsageError, match="not an IP address or range"):
+        _operator_addresses()
+    monkeypatch.delenv("BASTION_EGRESS_TRUSTED_ADDRESSES")
+    assert _operator_addresses() == []

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import threading
@@ -22,7 +23,7 @@ from typing import Any
 
 from bastion.audit import Action, AuditEvent
 from bastion.engine.model import RunContext
-from bastion.errors import PipelineError
+from bastion.errors import PipelineError, UsageError
 from bastion.executors import JobSpec
 from bastion.pipeline import Plan
 from bastion.sandbox.egress import (
@@ -116,6 +117,31 @@ def _egress_writer(path: Path, masker: Masker | None) -> Callable[[EgressRecord]
     return write
 
 
+TRUSTED_ADDRESSES_ENV = "BASTION_EGRESS_TRUSTED_ADDRESSES"
+
+
+def _operator_addresses() -> list[str]:
+    """Addresses the machine's operator vouches for (``$BASTION_EGRESS_TRUSTED_ADDRESSES``).
+
+    Non-public destinations are refused unless listed; on a machine whose package index is
+    an internal mirror (a private or reserved address), the operator lists that address
+    here once instead of every pipeline naming it. Added only to jobs that already have an
+    allow-list: a job with ``network: none`` still has no network.
+    """
+    raw = os.environ.get(TRUSTED_ADDRESSES_ENV, "")
+    entries = [entry.strip() for entry in raw.split(",") if entry.strip()]
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise UsageError(
+                f"${TRUSTED_ADDRESSES_ENV}: {entry!r} is not an IP address or range",
+                hint="a comma-separated list of addresses or CIDR ranges; names belong in "
+                "a job's `network:`",
+            ) from exc
+    return entries
+
+
 def _start_proxies(
     plan: Plan,
     source: str,
@@ -128,11 +154,12 @@ def _start_proxies(
     # Host names are case-insensitive and logged lower-cased: mask that form too.
     values = list(dict.fromkeys([*resources._values, *(v.lower() for v in resources._values)]))
     masker = Masker(values) if values else None
+    trusted = _operator_addresses()
     for index, (name, job) in enumerate(plan.jobs.items()):
         if job.network == "host" or (job.network == "none" and not learn):
             continue  # in learn mode every non-host job goes through a recording proxy
         try:
-            hosts = job.network if isinstance(job.network, list) else []
+            hosts = [*job.network, *trusted] if isinstance(job.network, list) else []
             policy: Any = resources.learner if learn else AllowList.parse(hosts, path=source)
         except AllowListError as exc:
             where = locate(("jobs", name, "network", exc.index)) if locate else None
