@@ -3,39 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support import git, home_env, run_bastion
+
 pytestmark = pytest.mark.integration
 
-BASTION = str(Path(sys.executable).with_name("bastion"))
 BUILDER = "https://bastion.dev/builders/local@v1"
 
 
 def _run(home: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BASTION_HOME": str(home)}
-    env.pop("BASTION_DATABASE_URL", None)
-    return subprocess.run(
-        [BASTION, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=300,
-        check=False,
-    )
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
-        check=True,
-        capture_output=True,
-    )
+    return run_bastion(*args, env=home_env(home), cwd=cwd)
 
 
 def test_promote_only_after_verification(tmp_path: Path) -> None:
@@ -46,9 +27,9 @@ def test_promote_only_after_verification(tmp_path: Path) -> None:
         "    steps: [{run: 'mkdir -p dist && echo app > dist/app.txt'}]\n"
         "    artifacts: [dist/app.txt]\n"
     )
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", "init")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "init")
     built = _run(home, "run", "--json", cwd=repo)
     assert built.returncode == 0, built.stderr
     assert "created the local signing key" in built.stderr

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-BASTION = str(Path(sys.executable).with_name("bastion"))
+from tests.support import home_env, run_bastion
 
 
 def _bastion(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BASTION_HOME": str(home)}
-    env.pop("BASTION_DATABASE_URL", None)
-    return subprocess.run(
-        [BASTION, *args], capture_output=True, text=True, env=env, cwd=home, check=False
-    )
+    return run_bastion(*args, env=home_env(home), cwd=home)
 
 
 def test_key_changes_and_verifications_are_logged(tmp_path: Path) -> None:

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import BASTION, git, run_bastion
+
 pytestmark = pytest.mark.integration
 
-BASTION = str(Path(sys.executable).with_name("bastion"))
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "python-service"
 
 
@@ -35,23 +36,7 @@ def bastion(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     full_env = {**(env or os.environ), "BASTION_EGRESS_TRUSTED_ADDRESSES": _index_addresses()}
-    return subprocess.run(
-        [BASTION, *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=full_env,
-        timeout=300,
-        check=False,
-    )
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        check=True,
-        capture_output=True,
-    )
+    return run_bastion(*args, cwd=cwd, env=full_env)
 
 
 @pytest.fixture
@@ -61,9 +46,9 @@ def project(tmp_path: Path) -> Path:
     tests never replace each other's)."""
     repo = tmp_path / "svc"
     shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("state", "__pycache__"))
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", "init")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "init")
     script = repo / ".bastion" / "demo_secret.py"
     subprocess.run(
         [sys.executable, str(script), "--repo", "*/svc"], check=True, capture_output=True

@@ -8,24 +8,14 @@ from __future__ import annotations
 import json
 import random
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bastion.scanners.secrets.samples import render
+from tests.support import BASTION, git
 
 pytestmark = pytest.mark.integration
-
-BASTION = str(Path(sys.executable).with_name("bastion"))
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=Ada", "-c", "user.email=ada@example.org", *args],
-        check=True,
-        capture_output=True,
-    )
 
 
 def _repo(tmp_path: Path, mode: str) -> tuple[Path, str]:
@@ -34,15 +24,15 @@ def _repo(tmp_path: Path, mode: str) -> tuple[Path, str]:
     (repo / ".bastion/pipeline.yml").write_text(
         f"jobs:\n  secrets:\n    uses: bastion/secrets\n    with: {{mode: {mode}}}\n"
     )
-    _git(repo, "init", "-q", "-b", "main")
+    git(repo, "init", "-q", "-b", "main")
     token = render("<<gh:ghp_>>", random.Random(7))
     (repo / "deploy.sh").write_text(f"export GITHUB_TOKEN={token}\n")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", "add deploy script")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "add deploy script")
     (repo / "deploy.sh").unlink()
     (repo / "README").write_text("clean now\n")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", "remove the script")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "remove the script")
     return repo, token
 
 

@@ -12,16 +12,15 @@ import http.server
 import json
 import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+from tests.support import git, run_bastion
 
-BASTION = str(Path(sys.executable).with_name("bastion"))
+pytestmark = pytest.mark.integration
 
 
 class _Hello(http.server.BaseHTTPRequestHandler):
@@ -64,23 +63,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 def bastion(
     env: dict[str, str], *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [BASTION, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        check=True,
-        capture_output=True,
-    )
+    return run_bastion(*args, env=env, stdin=stdin)
 
 
 def make_repo(tmp_path: Path, pipeline: str, files: dict[str, str] | None = None) -> Path:
@@ -91,9 +74,9 @@ def make_repo(tmp_path: Path, pipeline: str, files: dict[str, str] | None = None
     (repo / "README").write_text("a test project\n")
     for name, text in (files or {}).items():
         (repo / name).write_text(text)
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", "init")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "init")
     return repo
 
 
