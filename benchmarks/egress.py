@@ -1,13 +1,13 @@
 """Egress proxy cost: a 100 MB download and per-request latency, proxy vs direct.
 
-    .venv/bin/python benchmarks/egress.py [--size-mb 100] [--rounds 5] [--requests 300]
+    .venv/bin/python benchmarks/egress.py [--size-mb 100] [--rounds 11] [--requests 300]
 
 The "outside" is a loopback HTTP server in its own process; the direct client connects to it
 over TCP. The proxied client sends the same request as an absolute-URI proxy request, two
 ways: to the proxy's Unix socket (the proxy alone, in this process as in ``bastion run``),
 and over TCP to the in-sandbox forwarder, started as a sandbox starts it (its own
 ``python -I -S forwarder.py`` process): the whole path a job's HTTP client takes. The
-forwarder either relays each connection's bytes to that socket (spliced), or passes the
+forwarder either relays each connection's bytes to that socket (copied), or passes the
 connection itself to the proxy (``--pass-connections``). Targets: proxied throughput at
 least 80 % of direct, added median latency per request under 2 ms.
 """
@@ -139,7 +139,7 @@ def _start_forwarder(proxy_socket: Path, *extra: str) -> tuple[subprocess.Popen[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()

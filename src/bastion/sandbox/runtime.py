@@ -46,6 +46,6 @@ def forwarder_command(socket_path: str, listen: str) -> list[str]:
         socket_path,
         "--listen",
         listen,
-        "--pass-connections",  # the proxy splices the job's connection itself
+        "--pass-connections",  # the proxy relays the job's connection itself
         "--",
     ]

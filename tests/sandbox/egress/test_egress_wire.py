@@ -1,9 +1,10 @@
-"""HTTP/1.1 heads, body framing and the splicing relay, on socket pairs."""
+"""HTTP/1.1 heads, body framing and the relay, on socket pairs."""
 
 from __future__ import annotations
 
-import errno
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bastion.sandbox.egress import http1
+from bastion.sandbox.egress import http1, wire
 from bastion.sandbox.egress.http1 import (
     CHUNKED,
     NO_BODY,
@@ -131,21 +132,66 @@ def test_overlong_line(pipes: tuple[socket.socket, Wire, Wire, socket.socket]) -
         source.readline()
 
 
-def test_copy_fallback_when_splice_is_refused(
+def _bulk(feed: socket.socket, size: int) -> threading.Thread:
+    def send() -> None:
+        feed.sendall(b"q" * size)
+        feed.shutdown(socket.SHUT_WR)
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
+
+
+def _drained_in_background(drain: socket.socket, size: int) -> list[bytes]:
+    received: list[bytes] = []
+    threading.Thread(target=lambda: received.append(_drain(drain, size)), daemon=True).start()
+    return received
+
+
+def test_a_bulk_relay_grows_its_buffer_within_the_budget_and_gives_it_back(
     pipes: tuple[socket.socket, Wire, Wire, socket.socket], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(*_args: object) -> int:
-        raise OSError(errno.EINVAL, "splice refused")
+    budget = wire._BufferBudget(64 * 1024 * 1024)
+    taken: list[int] = []
+    real_take = budget.take
 
-    monkeypatch.setattr("bastion.sandbox.egress.wire.os.splice", refuse)
+    def take(size: int) -> bool:
+        taken.append(size)
+        return real_take(size)
+
+    monkeypatch.setattr(budget, "take", take)
+    monkeypatch.setattr(wire, "_BUDGET", budget)
     feed, source, dest, drain = pipes
-    feed.sendall(b"q" * 50_000)
-    assert source.relay(dest, 50_000) == 50_000
-    assert _drain(drain, 50_000) == b"q" * 50_000
-    feed.shutdown(socket.SHUT_WR)
-    assert source.relay(dest, None) == 0
-    source.shutdown()
+    size = 24 * 1024 * 1024
+    received = _drained_in_background(drain, size)
+    _bulk(feed, size)
+    assert source.relay(dest, None) == size
     dest.half_close()
+    assert taken  # the buffer grew...
+    assert budget.take(64 * 1024 * 1024)  # ...and every byte of budget came back
+    _wait_for(received)
+    assert received == [b"q" * size]
+
+
+def test_a_spent_budget_only_keeps_the_buffer_small(
+    pipes: tuple[socket.socket, Wire, Wire, socket.socket], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(wire, "_BUDGET", wire._BufferBudget(0))
+    feed, source, dest, drain = pipes
+    size = 3 * 1024 * 1024
+    received = _drained_in_background(drain, size)
+    _bulk(feed, size)
+    assert source.relay(dest, size - 10) == size - 10
+    assert source.relay(dest, None) == 10
+    dest.half_close()
+    _wait_for(received)
+    assert received == [b"q" * size]
+
+
+def _wait_for(received: list[bytes]) -> None:
+    deadline = time.monotonic() + 10
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def _head(text: str) -> http1.Head:

@@ -1,7 +1,7 @@
 """Just enough HTTP/1.1 for a forwarding proxy: message heads and body framing.
 
 Written here rather than taken from a library because the proxy relays bodies as opaque
-bytes (spliced in the kernel, never decoded or buffered whole) and must refuse ambiguous
+bytes (relayed as they come, never decoded or buffered whole) and must refuse ambiguous
 framing (both ``Content-Length`` and ``Transfer-Encoding``, or differing lengths) that would
 let a job smuggle a second request past the allow-list. h11 would decode every body chunk
 into Python objects, which the throughput target does not allow.

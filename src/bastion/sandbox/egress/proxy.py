@@ -8,7 +8,7 @@
 
 It listens on a Unix socket (the job's in-sandbox forwarder relays its loopback proxy port
 to it). Each connection is served by its own thread with blocking sockets so bodies and
-tunnels are spliced in the kernel (see :mod:`bastion.sandbox.egress.wire` for why). Each
+tunnels are relayed with large buffers (see :mod:`bastion.sandbox.egress.wire` for why). Each
 CONNECT tunnel and each plain HTTP exchange (a keep-alive connection carries several)
 becomes one :class:`~bastion.sandbox.egress.record.EgressRecord`. How destinations are
 checked is described in :mod:`bastion.sandbox.egress.upstream`.

@@ -80,7 +80,7 @@ def open_upstream(
         except OSError as exc:
             errors.append(f"{address}: {exc.strerror or exc}")
             continue
-        sock.settimeout(None)  # blocking from here on: relays splice in the kernel
+        sock.settimeout(None)  # blocking from here on: one relay thread per direction
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return Upstream(host, port, address, Wire(sock), verdict.reason)
     raise Denied(502, f"cannot connect to {host}:{port} ({'; '.join(errors)})", allowed=True)
