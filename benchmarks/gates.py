@@ -11,7 +11,8 @@ For each tree (default ``examples/``): the median of ``--runs`` runs of
 * "gates concurrently": the engine's ``run_gate_sandboxed`` for both gates at once on copies
   made beforehand, without the CLI: what ``bastion scan`` costs minus its start-up, survey
   of the tree and policy (``bastion scan`` shows the tree to its gates read-only and runs
-  them concurrently).
+  them concurrently). Both let the gate expected to take longest go first for the CPU
+  (``bastion.engine.gate_priority``), from the CPU figures of the warm-up scan.
 
 It prints each median and Bastion's ratio to the slowest tool. Target: at most 1.10 (the
 gates run concurrently where the cores allow, so Bastion pays roughly its slowest tool plus
@@ -47,6 +48,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bastion.engine.gate_priority import GateCpuHistory, limits_by_gate
 from bastion.engine.gates import run_gate_sandboxed
 from bastion.sandbox import BubblewrapSandbox, Limits, check_sandbox_available
 from bastion.scanners.iac import DEFAULT_FRAMEWORKS, IacGate
@@ -123,7 +125,10 @@ def _gates_concurrently(workspace: Path) -> Callable[[], object]:
         shutil.copytree(workspace, copies[name], symlinks=True)
 
     def one(name: str) -> None:
-        run_gate_sandboxed(sandbox, name, copies[name], limits=Limits(timeout_seconds=1800))
+        # The same priorities as ``bastion scan`` (it ran first and left its CPU figures).
+        expected = GateCpuHistory.in_home(bastion_home()).expected(workspace)
+        limits = limits_by_gate(list(copies), expected, Limits(timeout_seconds=1800))
+        run_gate_sandboxed(sandbox, name, copies[name], limits=limits[name])
 
     def run() -> None:
         with ThreadPoolExecutor(max_workers=2) as pool:

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from bastion.engine.gate_priority import YIELDING_NICE, GateCpuHistory
 from bastion.engine.gate_scan import PathScan, scan_path
 from bastion.engine.gates import GateSpec
 from bastion.errors import SandboxError
 from bastion.sandbox import BubblewrapSandbox, SandboxResult, SandboxSpec
 from bastion.scanners.interface import GateReport
-from bastion.scanners.runner import encode_report
+from bastion.scanners.runner import CPU_FACT, encode_report
 from bastion.scanners.secrets.samples import render
 
 SECRETS = [GateSpec("secrets")]
@@ -163,3 +164,49 @@ def test_a_plain_tree_is_shown_in_place(tree: Path) -> None:
     (spec,) = sandbox.specs
     assert spec.read_only_source == tree.resolve()
     assert sorted(spec.hidden_source_paths) == [".bastion/state", ".git"]
+
+
+class CpuReportingSandbox(RecordingViewSandbox):
+    """Writes each gate's own clean report with the CPU time its runner would report."""
+
+    def __init__(self, cpu: dict[str, float]) -> None:
+        super().__init__()
+        self.cpu = cpu
+
+    def run(
+        self,
+        spec: SandboxSpec,
+        on_output: Callable[[bytes], None],
+        cancel: Callable[[], bool] | None = None,
+    ) -> SandboxResult:
+        self.specs.append(spec)
+        argv = list(spec.argv)
+        gate = argv[argv.index("--gate") + 1]
+        out = Path(argv[argv.index("--out") + 1]).name
+        facts = {CPU_FACT: self.cpu[gate]}
+        report = encode_report(GateReport(gate=gate, findings=(), facts=facts))
+        (spec.workspace / out).write_text(json.dumps(report))
+        return SandboxResult(0, 0.1)
+
+
+def test_a_scan_remembers_cpu_and_the_next_one_lets_the_longest_gate_go_first(
+    tree: Path, tmp_path: Path
+) -> None:
+    history = GateCpuHistory(tmp_path / "gate-cpu.json")
+    request = PathScan(tree, [GateSpec("secrets"), GateSpec("sca")], cpu_history=history)
+    first = CpuReportingSandbox({"secrets": 0.4, "sca": 1.5})
+    scan_path(request, first)
+    assert {spec.limits.nice for spec in first.specs} == {0}  # nothing known yet
+    assert history.expected(tree) == {"secrets": 0.4, "sca": 1.5}
+    second = CpuReportingSandbox({"secrets": 0.4, "sca": 1.5})
+    scan_path(request, second)
+    nice = {
+        spec.argv[list(spec.argv).index("--gate") + 1]: spec.limits.nice for spec in second.specs
+    }
+    assert nice == {"sca": 0, "secrets": YIELDING_NICE}
+
+
+def test_without_a_history_every_gate_runs_at_the_same_priority(tree: Path) -> None:
+    sandbox = CpuReportingSandbox({"secrets": 0.4, "sca": 1.5})
+    scan_path(PathScan(tree, [GateSpec("secrets"), GateSpec("sca")]), sandbox)
+    assert {spec.limits.nice for spec in sandbox.specs} == {0}

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bastion.engine.gate_priority import YIELDING_NICE
 from bastion.engine.gates import (
     GateOutcome,
     GateSpec,
@@ -490,3 +491,32 @@ def test_a_failure_of_bastion_itself_cancels_the_other_gates(tmp_path: Path) -> 
     assert sandbox.cancelled.is_set()
     assert time.monotonic() - started < 5
     assert list(tmp_path.iterdir()) == []  # both scratch workspaces removed
+
+
+def test_concurrent_gates_yield_the_cpu_to_the_one_expected_longest(tmp_path: Path) -> None:
+    sandbox = SleepyViewSandbox(0.0)
+    limits = Limits(timeout_seconds=30)
+    run_gates(
+        sandbox,
+        [GateSpec("secrets"), GateSpec("sarif")],
+        tmp_path,
+        limits=limits,
+        source=tmp_path,
+        expected_cpu={"secrets": 0.5, "sarif": 4.0},
+    )
+    nice = {
+        spec.argv[list(spec.argv).index("--gate") + 1]: spec.limits.nice for spec in sandbox.specs
+    }
+    assert nice == {"sarif": 0, "secrets": YIELDING_NICE}
+    assert {spec.limits.timeout_seconds for spec in sandbox.specs} == {30}
+
+
+def test_gates_one_after_another_never_yield(tmp_path: Path) -> None:
+    sandbox = CannedSandbox(SandboxResult(0, 0.1))
+    run_gates(
+        sandbox,
+        [GateSpec("secrets"), GateSpec("sarif")],
+        tmp_path,
+        expected_cpu={"secrets": 0.1, "sarif": 9},
+    )
+    assert {spec.limits.nice for spec in sandbox.specs} == {0}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bastion.errors import SandboxError
 from bastion.sandbox import BubblewrapSandbox, Limits, SandboxResult, SandboxSpec
 
 pytestmark = pytest.mark.integration
@@ -163,3 +164,21 @@ def test_memory_limit(sandbox: BubblewrapSandbox, workspace: Path) -> None:
     assert result.exit_code != 0
     assert b"MemoryError" in b"".join(chunks)
     assert b"ALLOC" not in b"".join(chunks)
+
+
+def test_niceness_reaches_the_job_and_the_job_cannot_undo_it(run_sh: RunSh) -> None:
+    script = "nice; renice -n 0 -p $$ >/dev/null 2>&1; echo renice=$?; nice"
+    result, output = run_sh(script, limits=Limits(nice=10))
+    assert result.succeeded
+    assert output.split() == ["10", "renice=1", "10"]  # lowering it was refused
+
+
+def test_default_niceness_is_the_callers(run_sh: RunSh) -> None:
+    _result, output = run_sh("nice")
+    assert output.strip() == "0"
+
+
+@pytest.mark.parametrize("nice", [-1, 20])
+def test_niceness_out_of_range_is_refused(nice: int) -> None:
+    with pytest.raises(SandboxError, match="niceness"):
+        Limits(nice=nice)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from bastion.errors import GateError, ToolMissingError, UsageError
 from bastion.scanners.finding import Finding, Location, Severity
 from bastion.scanners.interface import GateReport
 from bastion.scanners.runner import (
+    CPU_FACT,
     REPORT_FORMAT,
     decode_report,
     encode_error,
@@ -55,6 +58,21 @@ def test_main_writes_a_report(tmp_path: Path) -> None:
     assert finding.rule_id == "R1"
     assert finding.severity is Severity.HIGH
     assert report.facts["exit_code"] == 0
+
+
+def test_the_runner_reports_the_cpu_its_tools_used(tmp_path: Path) -> None:
+    busy = "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"
+    (tmp_path / "scan.sarif").write_text(json.dumps(SARIF))
+    options = json.dumps({"command": f'{busy}; cp scan.sarif "$BASTION_SARIF"'})
+    out = tmp_path / "report.json"
+    argv = ["--gate", "sarif", "--root", ".", "--out", str(out), "--options-json", options]
+    # Its own process, as in the sandbox: the figures are the runner's and its children's.
+    subprocess.run(
+        [sys.executable, "-I", "-m", "bastion.scanners", *argv], cwd=tmp_path, check=True
+    )
+    report = decode_report(json.loads(out.read_text()), gate_name="sarif", source="r")
+    # The shell loop runs in a child process: its CPU counts as the gate's.
+    assert 0.05 < report.facts[CPU_FACT] < 30
 
 
 def test_main_writes_an_error_report(tmp_path: Path) -> None:

@@ -20,9 +20,11 @@ from rich.table import Table
 from rich.text import Text
 
 from bastion.cli.console import err_console, out_console
+from bastion.engine.gate_priority import GateCpuHistory
 from bastion.engine.gate_scan import PathScan, scan_path
 from bastion.engine.gates import AssessedFinding, GateDecision, GateOutcome, GateSpec
 from bastion.errors import UsageError
+from bastion.home import bastion_home
 from bastion.sandbox import BubblewrapSandbox, Limits, Sandbox, UnsafeHostRunner
 from bastion.scanners.finding import Severity
 from bastion.scanners.sarif import findings_to_sarif
@@ -270,6 +272,7 @@ def scan_command(
         baseline_ref=baseline,
         limits=Limits(timeout_seconds=timeout),
         on_gate_done=_progress,
+        cpu_history=GateCpuHistory.in_home(bastion_home()),
     )
     # --- secrets gate git modes (owner: secrets gate) ---
     git_mode = _secrets_git_mode(history, staged, since)

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from bastion.engine.gate_priority import GateCpuHistory
 from bastion.engine.gates import (
     GateDecision,
     GateOutcome,
@@ -57,6 +58,7 @@ from bastion.policy import (
 from bastion.sandbox import Limits, Sandbox, Workspace
 from bastion.sandbox.workspace import survey_source
 from bastion.scanners.registry import available_gates, load_gate
+from bastion.scanners.runner import CPU_FACT
 
 __all__ = ["NEEDS_OPTIONS", "PathScan", "default_gates", "scan_path"]
 
@@ -78,6 +80,9 @@ class PathScan:
     limits: Limits | None = None
     today: dt.date | None = None
     on_gate_done: Callable[[GateOutcome, float], None] | None = None
+    # Where to learn and remember each gate's CPU time, so that concurrent gates yield the
+    # CPU to the longest (see ``gate_priority``); None: every gate at the same priority.
+    cpu_history: GateCpuHistory | None = None
 
 
 def default_gates() -> list[GateSpec]:
@@ -122,6 +127,7 @@ def scan_path(request: PathScan, sandbox: Sandbox) -> GateDecision:
             baseline = _baseline_from_ref(
                 sandbox, root, request.baseline_ref, gates, scratch, request.limits, notes
             )
+        history = request.cpu_history
         with _gate_tree(sandbox, root, scratch) as tree:
             outcomes = run_gates(
                 sandbox,
@@ -132,7 +138,10 @@ def scan_path(request: PathScan, sandbox: Sandbox) -> GateDecision:
                 on_done=request.on_gate_done,
                 source=tree.source,
                 hidden_source=tree.hidden,
+                expected_cpu=history.expected(root) if history else None,
             )
+        if history is not None:
+            history.remember(root, _cpu_used(outcomes))
     result = evaluate_gates(outcomes, context, policy, suppressions, baseline, request.today)
     if not notes:
         return result
@@ -210,3 +219,13 @@ def _baseline_from_ref(
                 f"({outcome.error.message}): all its findings count as new"
             )
     return Baseline.of(fingerprints, f"git:{ref}")
+
+
+def _cpu_used(outcomes: Sequence[GateOutcome]) -> dict[str, float]:
+    """CPU seconds each gate that reported reports having used."""
+    used: dict[str, float] = {}
+    for outcome in outcomes:
+        seconds = outcome.report.facts.get(CPU_FACT) if outcome.report else None
+        if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+            used[outcome.gate] = float(seconds)
+    return used

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from bastion.engine.gate_priority import limits_by_gate
 from bastion.errors import GateError, ToolMissingError
 from bastion.policy import (
     Baseline,
@@ -300,6 +301,7 @@ def run_gates(
     on_done: Callable[[GateOutcome, float], None] | None = None,
     source: Path | None = None,
     hidden_source: Sequence[str] = (),
+    expected_cpu: Mapping[str, float] | None = None,
 ) -> list[GateOutcome]:
     """Run the gates; a gate that fails becomes an outcome with its error.
 
@@ -309,8 +311,15 @@ def run_gates(
     ``gates``; ``on_done(outcome, seconds)`` is called as each gate ends (progress for
     people), never by two threads at once. If the calling thread is interrupted (Ctrl-C)
     while gates run concurrently, every sandbox is cancelled before the interrupt goes on.
+    With ``expected_cpu`` (gate name -> CPU seconds of its last run), concurrent gates
+    other than the longest yield the CPU to it (:mod:`bastion.engine.gate_priority`).
     """
     lock = threading.Lock()
+    limits_for = limits_by_gate(
+        [spec.name for spec in gates] if source is not None else [],
+        expected_cpu or {},
+        limits or Limits(),
+    )
     stop = threading.Event()
 
     def one(spec: GateSpec) -> GateOutcome:
@@ -327,7 +336,7 @@ def run_gates(
                         spec.name,
                         scratch.path,
                         spec.options,
-                        limits=limits,
+                        limits=limits_for[spec.name],
                         commit=commit,
                         source=source,
                         hidden_source=hidden_source,

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from bastion.errors import SandboxError
+
 __all__ = [
+    "MAX_NICE",
     "Limits",
     "NetworkMode",
     "NetworkPolicy",
@@ -21,6 +24,9 @@ __all__ = [
     "SandboxResult",
     "SandboxSpec",
 ]
+
+
+MAX_NICE = 19
 
 
 class NetworkMode(enum.StrEnum):
@@ -50,6 +56,14 @@ class Limits:
     max_processes: int | None = 256
     max_open_files: int = 4096
     max_file_bytes: int | None = 4 * 1024**3
+    # Niceness (0-19) of the whole tree: a step that may wait yields the CPU to one that
+    # decides how long everything takes (see ``bastion.engine.gate_priority``). The job
+    # cannot undo it: lowering niceness needs a privilege the sandbox drops.
+    nice: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.nice <= MAX_NICE:
+            raise SandboxError(f"niceness {self.nice} is outside 0..{MAX_NICE}")
 
 
 @dataclass(frozen=True, slots=True)

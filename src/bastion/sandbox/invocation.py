@@ -88,7 +88,9 @@ def _outer_limits(limits: Limits, inv: Invocation) -> list[str]:
     nofile = limits.max_open_files
     if inv.nofile_ceiling is not None:
         nofile = min(nofile, inv.nofile_ceiling)
-    args = [inv.prlimit, "--core=0", f"--nofile={nofile}"]
+    # nice(1) first: everything after it, down to the job, inherits the niceness.
+    args = ["nice", "-n", str(limits.nice)] if limits.nice else []
+    args += [inv.prlimit, "--core=0", f"--nofile={nofile}"]
     if limits.memory_bytes is not None:
         args.append(f"--data={limits.memory_bytes}")
     if limits.max_file_bytes is not None:

@@ -23,7 +23,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from bastion.scanners.interface import GateReport, ScanRequest
 from bastion.scanners.registry import load_gate
 
 __all__ = [
+    "CPU_FACT",
     "REPORT_FORMAT",
     "decode_report",
     "encode_error",
@@ -42,6 +45,9 @@ __all__ = [
 ]
 
 REPORT_FORMAT = "bastion-gate-report/1"
+CPU_FACT = "cpu_seconds"
+"""The fact every sandboxed run adds: CPU seconds the gate and its tools used (the engine
+remembers it to schedule the next scan of the tree, see ``bastion.engine.gate_priority``)."""
 # Error types a report may name; anything else read back becomes a plain GateError.
 _ERROR_TYPES: dict[str, type[BastionError]] = {
     "GateError": GateError,
@@ -145,5 +151,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BastionError as exc:
         _write_atomically(args.out, encode_error(args.gate, exc))
         return 1
-    _write_atomically(args.out, encode_report(report))
+    facts = {**report.facts, CPU_FACT: round(_cpu_seconds(), 3)}
+    _write_atomically(args.out, encode_report(replace(report, facts=facts)))
     return 0
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and every tool it ran and waited for (user + system)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
