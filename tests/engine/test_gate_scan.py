@@ -125,12 +125,14 @@ def test_scan_temp_inside_the_tree_is_refused(tree: Path, monkeypatch: pytest.Mo
 
 
 class RecordingViewSandbox:
-    """Shows trees read-only; records each spec and writes an empty report."""
+    """Shows trees read-only; records each spec and writes an empty report for its gate,
+    with the CPU seconds given for that gate as its runner would report them."""
 
     shows_read_only_source = True
 
-    def __init__(self) -> None:
+    def __init__(self, cpu: dict[str, float] | None = None) -> None:
         self.specs: list[SandboxSpec] = []
+        self.cpu = cpu or {}
 
     def run(
         self,
@@ -140,10 +142,18 @@ class RecordingViewSandbox:
     ) -> SandboxResult:
         self.specs.append(spec)
         argv = list(spec.argv)
+        gate = argv[argv.index("--gate") + 1]
         out = Path(argv[argv.index("--out") + 1]).name
-        report = encode_report(GateReport(gate="secrets", findings=()))
+        facts = {CPU_FACT: self.cpu[gate]} if gate in self.cpu else {}
+        report = encode_report(GateReport(gate=gate, findings=(), facts=facts))
         (spec.workspace / out).write_text(json.dumps(report))
         return SandboxResult(0, 0.1)
+
+    def niceness(self) -> dict[str, int]:
+        """Gate name -> the niceness its sandbox was given."""
+        return {
+            spec.argv[list(spec.argv).index("--gate") + 1]: spec.limits.nice for spec in self.specs
+        }
 
 
 def test_a_tree_with_many_hidden_entries_is_copied_instead(tree: Path) -> None:
@@ -166,39 +176,16 @@ def test_a_plain_tree_is_shown_in_place(tree: Path) -> None:
     assert sorted(spec.hidden_source_paths) == [".bastion/state", ".git"]
 
 
-class CpuReportingSandbox(RecordingViewSandbox):
-    """Writes each gate's own clean report with the CPU time its runner would report."""
-
-    def __init__(self, cpu: dict[str, float]) -> None:
-        super().__init__()
-        self.cpu = cpu
-
-    def run(
-        self,
-        spec: SandboxSpec,
-        on_output: Callable[[bytes], None],
-        cancel: Callable[[], bool] | None = None,
-    ) -> SandboxResult:
-        self.specs.append(spec)
-        argv = list(spec.argv)
-        gate = argv[argv.index("--gate") + 1]
-        out = Path(argv[argv.index("--out") + 1]).name
-        facts = {CPU_FACT: self.cpu[gate]}
-        report = encode_report(GateReport(gate=gate, findings=(), facts=facts))
-        (spec.workspace / out).write_text(json.dumps(report))
-        return SandboxResult(0, 0.1)
-
-
 def test_a_scan_remembers_cpu_and_the_next_one_lets_the_longest_gate_go_first(
     tree: Path, tmp_path: Path
 ) -> None:
     history = GateCpuHistory(tmp_path / "gate-cpu.json")
     request = PathScan(tree, [GateSpec("secrets"), GateSpec("sca")], cpu_history=history)
-    first = CpuReportingSandbox({"secrets": 0.4, "sca": 1.5})
+    first = RecordingViewSandbox({"secrets": 0.4, "sca": 1.5})
     scan_path(request, first)
-    assert {spec.limits.nice for spec in first.specs} == {0}  # nothing known yet
+    assert first.niceness() == {"secrets": 0, "sca": 0}  # nothing known yet
     assert history.expected(tree) == {"secrets": 0.4, "sca": 1.5}
-    second = CpuReportingSandbox({"secrets": 0.4, "sca": 1.5})
+    second = RecordingViewSandbox({"secrets": 0.4, "sca": 1.5})
     scan_path(request, second)
     nice = {
         spec.argv[list(spec.argv).index("--gate") + 1]: spec.limits.nice for spec in second.specs
@@ -207,6 +194,6 @@ def test_a_scan_remembers_cpu_and_the_next_one_lets_the_longest_gate_go_first(
 
 
 def test_without_a_history_every_gate_runs_at_the_same_priority(tree: Path) -> None:
-    sandbox = CpuReportingSandbox({"secrets": 0.4, "sca": 1.5})
+    sandbox = RecordingViewSandbox({"secrets": 0.4, "sca": 1.5})
     scan_path(PathScan(tree, [GateSpec("secrets"), GateSpec("sca")]), sandbox)
-    assert {spec.limits.nice for spec in sandbox.specs} == {0}
+    assert sandbox.niceness() == {"secrets": 0, "sca": 0}
