@@ -12,7 +12,7 @@ import json
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -28,7 +28,9 @@ from bastion.home import bastion_home
 from bastion.sandbox import BubblewrapSandbox, Limits, Sandbox, UnsafeHostRunner
 from bastion.scanners.finding import Severity
 from bastion.scanners.sarif import findings_to_sarif
-from bastion.scanners.secrets import GATE_NAME, ScanMode, SecretsGate
+
+if TYPE_CHECKING:
+    from bastion.scanners.secrets import ScanMode
 
 __all__ = [
     "OutputFormat",
@@ -288,6 +290,12 @@ def scan_command(
 # --- secrets gate git modes (owner: secrets gate) -------------------------------------------
 def _secrets_git_mode(history: bool, staged: bool, since: str | None) -> ScanMode | None:
     """The git mode asked for with --history, --staged or --since, if any (at most one)."""
+    if not (history or staged or since is not None):
+        return None
+    # Imported only here: the secrets gate's rule catalogue is about a sixth of this
+    # command's start-up, which every scan of other gates (a CI step) would pay for nothing.
+    from bastion.scanners.secrets import ScanMode
+
     chosen = [
         mode
         for mode, wanted in (
@@ -311,6 +319,8 @@ def _scan_git_mode(
     temporary folder that becomes the scanned tree; policy and suppressions stay the
     repository's own.
     """
+    from bastion.scanners.secrets import GATE_NAME, SecretsGate
+
     if any(spec.name != GATE_NAME for spec in request.gates):
         raise UsageError(
             "--history, --staged and --since apply to the secrets gate only",
