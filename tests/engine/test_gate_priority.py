@@ -80,7 +80,7 @@ def test_bad_figures_in_the_history_are_dropped(tmp_path: Path) -> None:
     history.remember(tmp_path, {"iac": 1.0})
     doc = json.loads(path.read_text())
     (entry,) = doc["trees"].values()
-    entry.update({"sast": "fast", "sca": -1})
+    entry.update({"sast": "fast", "sca": -1, "sarif": 10**400, "secrets": 3})
     path.write_text(json.dumps(doc))
     assert history.expected(tmp_path) == {"iac": 1.0}
 
@@ -113,3 +113,12 @@ def test_a_failed_write_leaves_no_partial_file(
     monkeypatch.setattr(os, "replace", refuse)
     GateCpuHistory(path).remember(tmp_path, {"iac": 1.0})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_insane_figures_are_never_written(tmp_path: Path) -> None:
+    path = tmp_path / "gate-cpu.json"
+    history = GateCpuHistory(path)
+    history.remember(tmp_path, {"iac": float("nan"), "sast": float("inf"), "sca": 1.0})
+    assert history.expected(tmp_path) == {"sca": 1.0}
+    assert "NaN" not in path.read_text()
+    assert "Infinity" not in path.read_text()

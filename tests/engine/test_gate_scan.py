@@ -17,7 +17,7 @@ from bastion.engine.gates import GateSpec
 from bastion.errors import SandboxError
 from bastion.sandbox import BubblewrapSandbox, SandboxResult, SandboxSpec
 from bastion.scanners.interface import GateReport
-from bastion.scanners.runner import CPU_FACT, encode_report
+from bastion.scanners.runner import encode_report
 from bastion.scanners.secrets.samples import render
 
 SECRETS = [GateSpec("secrets")]
@@ -144,8 +144,7 @@ class RecordingViewSandbox:
         argv = list(spec.argv)
         gate = argv[argv.index("--gate") + 1]
         out = Path(argv[argv.index("--out") + 1]).name
-        facts = {CPU_FACT: self.cpu[gate]} if gate in self.cpu else {}
-        report = encode_report(GateReport(gate=gate, findings=(), facts=facts))
+        report = encode_report(GateReport(gate, (), cpu_seconds=self.cpu.get(gate)))
         (spec.workspace / out).write_text(json.dumps(report))
         return SandboxResult(0, 0.1)
 
@@ -197,3 +196,9 @@ def test_without_a_history_every_gate_runs_at_the_same_priority(tree: Path) -> N
     sandbox = RecordingViewSandbox({"secrets": 0.4, "sca": 1.5})
     scan_path(PathScan(tree, [GateSpec("secrets"), GateSpec("sca")]), sandbox)
     assert sandbox.niceness() == {"secrets": 0, "sca": 0}
+
+
+def test_a_scan_of_one_gate_remembers_nothing(tree: Path, tmp_path: Path) -> None:
+    history = GateCpuHistory(tmp_path / "gate-cpu.json")
+    scan_path(PathScan(tree, SECRETS, cpu_history=history), RecordingViewSandbox({"secrets": 1}))
+    assert not (tmp_path / "gate-cpu.json").exists()

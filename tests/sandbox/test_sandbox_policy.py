@@ -179,6 +179,17 @@ def test_root_shape_drops_to_the_job_uid(tmp_path: Path) -> None:
     assert tail[-1] == "make"
 
 
+@pytest.mark.parametrize(("nice", "prefix"), [(0, []), (7, ["nice", "-n", "7"])])
+def test_niceness_comes_first_and_can_never_be_lowered_inside(
+    tmp_path: Path, nice: int, prefix: list[str]
+) -> None:
+    spec = SandboxSpec(argv=["make"], workspace=tmp_path, limits=Limits(nice=nice))
+    argv = build_argv(spec, _inv(job_uid=2_000_000_123))
+    outer = argv[: argv.index("prlimit")]
+    assert outer == prefix  # so prlimit, bwrap and the job all inherit it
+    assert "--nice=0" in argv[: argv.index("bwrap")]  # RLIMIT_NICE 0: renice -n 0 refused
+
+
 def test_host_network_keeps_the_network(tmp_path: Path) -> None:
     spec = SandboxSpec(argv=["x"], workspace=tmp_path, network=NetworkPolicy(NetworkMode.HOST))
     assert "--unshare-net" not in build_argv(spec, _inv())

@@ -101,3 +101,9 @@ def test_escaped_writer_does_not_hold_the_step_open(
     assert time.monotonic() - started < 2.5  # bounded drain, not the child's 3 s
     for pid in find_processes(f".{marker}"):  # what the bubblewrap sandbox would have killed
         os.kill(pid, signal.SIGKILL)
+
+
+def test_niceness_applies_on_the_host_too(tmp_path: Path) -> None:
+    spec = SandboxSpec(argv=["nice"], workspace=tmp_path, limits=Limits(nice=5))
+    code, _, _, output = _run(spec)
+    assert (code, output.strip()) == (0, str(os.nice(0) + 5))

@@ -13,7 +13,6 @@ from bastion.errors import GateError, ToolMissingError, UsageError
 from bastion.scanners.finding import Finding, Location, Severity
 from bastion.scanners.interface import GateReport
 from bastion.scanners.runner import (
-    CPU_FACT,
     REPORT_FORMAT,
     decode_report,
     encode_error,
@@ -60,19 +59,48 @@ def test_main_writes_a_report(tmp_path: Path) -> None:
     assert report.facts["exit_code"] == 0
 
 
-def test_the_runner_reports_the_cpu_its_tools_used(tmp_path: Path) -> None:
-    busy = "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"
+def _runner_cpu(tmp_path: Path, command: str) -> float | None:
     (tmp_path / "scan.sarif").write_text(json.dumps(SARIF))
-    options = json.dumps({"command": f'{busy}; cp scan.sarif "$BASTION_SARIF"'})
+    options = json.dumps({"command": f'{command}; cp scan.sarif "$BASTION_SARIF"'})
     out = tmp_path / "report.json"
     argv = ["--gate", "sarif", "--root", ".", "--out", str(out), "--options-json", options]
     # Its own process, as in the sandbox: the figures are the runner's and its children's.
     subprocess.run(
         [sys.executable, "-I", "-m", "bastion.scanners", *argv], cwd=tmp_path, check=True
     )
-    report = decode_report(json.loads(out.read_text()), gate_name="sarif", source="r")
-    # The shell loop runs in a child process: its CPU counts as the gate's.
-    assert 0.05 < report.facts[CPU_FACT] < 30
+    doc = json.loads(out.read_text())
+    assert "cpu_seconds" not in doc["facts"]  # not a fact: the policy input stays the same
+    return decode_report(doc, gate_name="sarif", source="r").cpu_seconds
+
+
+def test_the_runner_reports_the_cpu_its_tools_used(tmp_path: Path) -> None:
+    idle = _runner_cpu(tmp_path, "true")
+    busy = _runner_cpu(tmp_path, "i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done")
+    assert idle is not None
+    assert busy is not None
+    # The shell loop runs in a child of a child: its CPU counts as the gate's.
+    assert busy - idle > 0.1
+
+
+@pytest.mark.parametrize(
+    ("figure", "read"),
+    [
+        (2.5, 2.5),
+        (3, 3.0),
+        (-1, None),
+        (10**400, None),  # would overflow float()
+        (float("nan"), None),
+        (float("inf"), None),
+        (True, None),
+        ("2.5", None),
+        (None, None),
+    ],
+)
+def test_a_reported_cpu_figure_is_believed_only_when_sane(
+    figure: object, read: float | None
+) -> None:
+    doc = {**encode_report(GateReport("sast", ())), "cpu_seconds": figure}
+    assert decode_report(doc, gate_name="sast", source="r").cpu_seconds == read
 
 
 def test_main_writes_an_error_report(tmp_path: Path) -> None:

@@ -342,6 +342,7 @@ def _scan_git_mode(
             request,
             root=tree,
             gates=[GateSpec(GATE_NAME, options)],
+            cpu_history=None,  # a throwaway tree of git data: nothing worth remembering
             policy_dir=request.policy_dir or root / ".bastion" / "policy",
             suppressions_file=request.suppressions_file or root / ".bastion" / "suppressions.yml",
         )

@@ -28,6 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bastion.sandbox import Limits
+from bastion.scanners.runner import MAX_CPU_SECONDS
 
 __all__ = ["YIELDING_NICE", "GateCpuHistory", "limits_by_gate"]
 
@@ -72,7 +73,7 @@ class GateCpuHistory:
         return {
             name: float(seconds)
             for name, seconds in entry.items()
-            if isinstance(name, str) and isinstance(seconds, int | float) and seconds >= 0
+            if isinstance(seconds, float) and 0.0 <= seconds <= MAX_CPU_SECONDS
         }
 
     def remember(self, tree: Path, cpu_seconds: Mapping[str, float]) -> None:
@@ -81,18 +82,23 @@ class GateCpuHistory:
             return
         trees = self._load()
         key = _key(tree)
-        entry = {**trees.pop(key, {}), **{name: round(s, 3) for name, s in cpu_seconds.items()}}
+        measured = {
+            name: round(seconds, 3)
+            for name, seconds in cpu_seconds.items()
+            if 0.0 <= seconds <= MAX_CPU_SECONDS  # NaN fails too
+        }
+        entry = {**trees.pop(key, {}), **measured}
         trees[key] = entry  # last in the mapping = most recently used
         kept = dict(list(trees.items())[-_MAX_TREES:])
         try:
             self._write({"format": _FORMAT, "trees": kept})
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             logger.debug("gate CPU history not written to %s: %s", self._path, exc)
 
     def _load(self) -> dict[str, dict[str, float]]:
         try:
             doc = json.loads(self._path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return {}
         if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
             return {}
@@ -106,7 +112,7 @@ class GateCpuHistory:
         handle, partial = tempfile.mkstemp(dir=self._path.parent, prefix=".gate-cpu-")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(doc, out)
+                json.dump(doc, out, allow_nan=False)
             os.replace(partial, self._path)  # readers see the old file or the new, whole
         except BaseException:
             with contextlib.suppress(OSError):

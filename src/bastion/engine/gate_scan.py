@@ -58,7 +58,6 @@ from bastion.policy import (
 from bastion.sandbox import Limits, Sandbox, Workspace
 from bastion.sandbox.workspace import survey_source
 from bastion.scanners.registry import available_gates, load_gate
-from bastion.scanners.runner import CPU_FACT
 
 __all__ = ["NEEDS_OPTIONS", "PathScan", "default_gates", "scan_path"]
 
@@ -140,7 +139,7 @@ def scan_path(request: PathScan, sandbox: Sandbox) -> GateDecision:
                 hidden_source=tree.hidden,
                 expected_cpu=history.expected(root) if history else None,
             )
-        if history is not None:
+        if history is not None and len(gates) > 1:  # a lone gate has nobody to yield to
             history.remember(root, _cpu_used(outcomes))
     result = evaluate_gates(outcomes, context, policy, suppressions, baseline, request.today)
     if not notes:
@@ -223,9 +222,8 @@ def _baseline_from_ref(
 
 def _cpu_used(outcomes: Sequence[GateOutcome]) -> dict[str, float]:
     """CPU seconds each gate that reported reports having used."""
-    used: dict[str, float] = {}
-    for outcome in outcomes:
-        seconds = outcome.report.facts.get(CPU_FACT) if outcome.report else None
-        if isinstance(seconds, int | float) and not isinstance(seconds, bool):
-            used[outcome.gate] = float(seconds)
-    return used
+    return {
+        outcome.gate: outcome.report.cpu_seconds
+        for outcome in outcomes
+        if outcome.report is not None and outcome.report.cpu_seconds is not None
+    }

@@ -23,6 +23,7 @@ install command when bubblewrap cannot isolate jobs here.
 from bastion.sandbox.availability import INSTALL_COMMAND, check_sandbox_available
 from bastion.sandbox.bubblewrap import BubblewrapSandbox
 from bastion.sandbox.interface import (
+    MAX_NICE,
     Limits,
     NetworkMode,
     NetworkPolicy,
@@ -38,6 +39,7 @@ from bastion.sandbox.workspace import Workspace, grant_workspace
 
 __all__ = [
     "INSTALL_COMMAND",
+    "MAX_NICE",
     "BubblewrapSandbox",
     "JobUidPool",
     "Limits",

@@ -13,7 +13,7 @@ can run it as a plain file (``python -I -S forwarder.py``), without Bastion's pa
 
 Why pass the connection rather than relay it: a relay is one more copy of every byte and two
 threads per connection; measured on a 2-core machine (``benchmarks/egress.py``), the whole
-path reached 42-70 % of the direct download rate relayed, and 87-94 % passed. Without
+path reached 42-70 % of the direct download rate relayed, and 84-94 % passed. Without
 ``--pass-connections``, or if the kernel refuses to pass one, the connection is relayed by
 copying through one buffer per direction (``splice(2)`` through a pipe was measured slower
 between these sockets, as in :mod:`bastion.sandbox.egress.wire`).
@@ -42,12 +42,12 @@ HANDOFF_MARKER = b"\x00"
 
 def _pump(source: socket.socket, sink: socket.socket) -> None:
     """Copy ``source`` to ``sink`` until EOF or an error, then half-close ``sink``."""
-    buffer = memoryview(bytearray(_CHUNK))
     try:
+        buffer = memoryview(bytearray(_CHUNK))
         while got := source.recv_into(buffer):
             sink.sendall(buffer[:got])
-    except OSError:
-        pass  # one side went away: the other learns it from the half-close
+    except (OSError, MemoryError):
+        pass  # one side went away (or the job's memory limit): the half-close tells the other
     finally:
         with contextlib.suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
@@ -86,7 +86,7 @@ def relay(client: socket.socket, socket_path: str) -> None:
 def hand_over(client: socket.socket, socket_path: str) -> None:
     """Pass ``client`` itself to the proxy (``SCM_RIGHTS``); relay its bytes if refused.
 
-    The proxy then splices between the destination and the job's connection directly: no
+    The proxy then relays between the destination and the job's connection directly: no
     byte passes through this process (see :mod:`bastion.sandbox.egress.handoff`).
     """
     upstream = _connect(client, socket_path)

@@ -90,7 +90,8 @@ def _outer_limits(limits: Limits, inv: Invocation) -> list[str]:
         nofile = min(nofile, inv.nofile_ceiling)
     # nice(1) first: everything after it, down to the job, inherits the niceness.
     args = ["nice", "-n", str(limits.nice)] if limits.nice else []
-    args += [inv.prlimit, "--core=0", f"--nofile={nofile}"]
+    # --nice=0: no process inside may lower its niceness, whatever limit Bastion inherited.
+    args += [inv.prlimit, "--core=0", "--nice=0", f"--nofile={nofile}"]
     if limits.memory_bytes is not None:
         args.append(f"--data={limits.memory_bytes}")
     if limits.max_file_bytes is not None:

@@ -31,7 +31,8 @@ logger = logging.getLogger("bastion.sandbox")
 
 def _limits_prefix(spec: SandboxSpec) -> list[str]:
     limits = spec.limits
-    args = ["prlimit", "--core=0", f"--nofile={limits.max_open_files}"]
+    args = ["nice", "-n", str(limits.nice)] if limits.nice else []
+    args += ["prlimit", "--core=0", f"--nofile={limits.max_open_files}"]
     if limits.memory_bytes is not None:
         args.append(f"--data={limits.memory_bytes}")
     if limits.max_file_bytes is not None:

@@ -33,6 +33,10 @@ class GateReport:
     findings: tuple[Finding, ...]
     facts: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    # CPU seconds the sandboxed run used (runner and tools), when known. Not a fact: it
+    # steers scheduling only, and facts (the policy's input, a baseline file) stay the same
+    # from one scan of the same tree to the next.
+    cpu_seconds: float | None = None
 
 
 class Gate(Protocol):

@@ -35,7 +35,7 @@ from bastion.scanners.interface import GateReport, ScanRequest
 from bastion.scanners.registry import load_gate
 
 __all__ = [
-    "CPU_FACT",
+    "MAX_CPU_SECONDS",
     "REPORT_FORMAT",
     "decode_report",
     "encode_error",
@@ -45,9 +45,8 @@ __all__ = [
 ]
 
 REPORT_FORMAT = "bastion-gate-report/1"
-CPU_FACT = "cpu_seconds"
-"""The fact every sandboxed run adds: CPU seconds the gate and its tools used (the engine
-remembers it to schedule the next scan of the tree, see ``bastion.engine.gate_priority``)."""
+MAX_CPU_SECONDS = 7 * 24 * 3600.0
+"""A reported CPU time above this (or negative, or not a finite number) is not believed."""
 # Error types a report may name; anything else read back becomes a plain GateError.
 _ERROR_TYPES: dict[str, type[BastionError]] = {
     "GateError": GateError,
@@ -75,6 +74,7 @@ def encode_report(report: GateReport) -> dict[str, Any]:
         "findings": [f.to_dict() for f in report.findings],
         "facts": dict(report.facts),
         "notes": list(report.notes),
+        **({"cpu_seconds": report.cpu_seconds} if report.cpu_seconds is not None else {}),
     }
 
 
@@ -117,7 +117,23 @@ def decode_report(doc: Any, *, gate_name: str, source: str) -> GateReport:
     wrong = [f.gate for f in findings if f.gate != gate_name]
     if wrong:
         raise GateError(f"{source}: report of {gate_name!r} holds findings of {wrong[0]!r}")
-    return GateReport(gate=gate_name, findings=findings, facts=facts, notes=notes)
+    return GateReport(
+        gate=gate_name,
+        findings=findings,
+        facts=facts,
+        notes=notes,
+        cpu_seconds=_cpu_figure(doc.get("cpu_seconds")),
+    )
+
+
+def _cpu_figure(value: Any) -> float | None:
+    """A believable CPU time from a report written in the sandbox, else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, int) and not 0 <= value <= MAX_CPU_SECONDS:
+        return None  # compared before float(): a huge integer would overflow it
+    seconds = float(value)
+    return seconds if 0.0 <= seconds <= MAX_CPU_SECONDS else None  # NaN fails both
 
 
 def _write_atomically(path: Path, doc: Mapping[str, Any]) -> None:
@@ -151,8 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BastionError as exc:
         _write_atomically(args.out, encode_error(args.gate, exc))
         return 1
-    facts = {**report.facts, CPU_FACT: round(_cpu_seconds(), 3)}
-    _write_atomically(args.out, encode_report(replace(report, facts=facts)))
+    measured = replace(report, cpu_seconds=round(_cpu_seconds(), 3))
+    _write_atomically(args.out, encode_report(measured))
     return 0
 
 

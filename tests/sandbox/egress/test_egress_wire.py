@@ -148,44 +148,119 @@ def _drained_in_background(drain: socket.socket, size: int) -> list[bytes]:
     return received
 
 
+class _RecordingSocket(socket.socket):
+    """A socket that remembers how many bytes each ``recv_into`` asked for."""
+
+    def __init__(self, fileno: int) -> None:
+        super().__init__(fileno=fileno)
+        self.asked: list[int] = []
+
+    def recv_into(self, buffer: memoryview, nbytes: int = 0, flags: int = 0) -> int:  # type: ignore[override]
+        self.asked.append(nbytes or len(buffer))
+        return super().recv_into(buffer, nbytes, flags)
+
+
+@pytest.fixture
+def recorded() -> Iterator[tuple[socket.socket, _RecordingSocket, Wire, socket.socket]]:
+    """``(writer, recording source socket, dest wire, reader of dest)``."""
+    feed, plain = socket.socketpair()
+    source = _RecordingSocket(plain.detach())
+    dest_sock, drain = socket.socketpair()
+    for sock in (feed, drain):
+        sock.settimeout(10)
+    yield feed, source, Wire(dest_sock), drain
+    for sock in (feed, source, dest_sock, drain):
+        sock.close()
+
+
+MiB = 1024 * 1024
+
+
 def test_a_bulk_relay_grows_its_buffer_within_the_budget_and_gives_it_back(
-    pipes: tuple[socket.socket, Wire, Wire, socket.socket], monkeypatch: pytest.MonkeyPatch
+    recorded: tuple[socket.socket, _RecordingSocket, Wire, socket.socket],
 ) -> None:
-    budget = wire._BufferBudget(64 * 1024 * 1024)
-    taken: list[int] = []
-    real_take = budget.take
-
-    def take(size: int) -> bool:
-        taken.append(size)
-        return real_take(size)
-
-    monkeypatch.setattr(budget, "take", take)
-    monkeypatch.setattr(wire, "_BUDGET", budget)
-    feed, source, dest, drain = pipes
-    size = 24 * 1024 * 1024
+    feed, source_sock, dest, drain = recorded
+    budget = wire.RelayBudget(32 * MiB)
+    size = 24 * MiB
     received = _drained_in_background(drain, size)
     _bulk(feed, size)
-    assert source.relay(dest, None) == size
+    assert Wire(source_sock, budget).relay(dest, None) == size
     dest.half_close()
-    assert taken  # the buffer grew...
-    assert budget.take(64 * 1024 * 1024)  # ...and every byte of budget came back
+    assert source_sock.asked[0] == 64 * 1024
+    assert max(source_sock.asked) >= 256 * 1024  # it grew (as far as the socket fills it)
+    assert budget.take(32 * MiB)  # every byte of budget came back
     _wait_for(received)
     assert received == [b"q" * size]
 
 
-def test_a_spent_budget_only_keeps_the_buffer_small(
-    pipes: tuple[socket.socket, Wire, Wire, socket.socket], monkeypatch: pytest.MonkeyPatch
+def test_a_spent_budget_keeps_the_first_buffer(
+    recorded: tuple[socket.socket, _RecordingSocket, Wire, socket.socket],
 ) -> None:
-    monkeypatch.setattr(wire, "_BUDGET", wire._BufferBudget(0))
-    feed, source, dest, drain = pipes
-    size = 3 * 1024 * 1024
+    feed, source_sock, dest, drain = recorded
+    size = 3 * MiB
     received = _drained_in_background(drain, size)
     _bulk(feed, size)
+    source = Wire(source_sock, wire.RelayBudget(100 * 1024))  # less than one growth step
     assert source.relay(dest, size - 10) == size - 10
     assert source.relay(dest, None) == 10
     dest.half_close()
+    assert max(source_sock.asked) == 64 * 1024
     _wait_for(received)
     assert received == [b"q" * size]
+
+
+def test_a_grown_buffer_never_reads_past_the_body(
+    recorded: tuple[socket.socket, _RecordingSocket, Wire, socket.socket],
+) -> None:
+    feed, source_sock, dest, drain = recorded
+    body = 10 * MiB + 7
+    received = _drained_in_background(drain, body)
+    threading.Thread(target=feed.sendall, args=(b"q" * body + b"NEXT",), daemon=True).start()
+    source = Wire(source_sock, wire.RelayBudget(32 * MiB))
+    assert source.relay(dest, body) == body
+    assert max(source_sock.asked) > 64 * 1024  # it did grow
+    assert source_sock.recv(4) == b"NEXT"  # the pipelined bytes after the body are unread
+    _wait_for(received)
+    assert received == [b"q" * body]
+
+
+class _AlwaysFull:
+    """A source that fills every buffer it is given, ``total`` bytes in all."""
+
+    def __init__(self, total: int) -> None:
+        self.left = total
+        self.asked: list[int] = []
+
+    def recv_into(self, buffer: memoryview, nbytes: int = 0) -> int:
+        count = min(nbytes or len(buffer), self.left)
+        self.asked.append(nbytes or len(buffer))
+        self.left -= count
+        return count
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def sendall(self, data: memoryview) -> None:
+        self.count += len(data)
+
+
+def test_growth_is_fourfold_up_to_four_mebibytes() -> None:
+    source, sink, budget = _AlwaysFull(40 * MiB), _Sink(), wire.RelayBudget(32 * MiB)
+    assert wire._copy(source, sink, None, budget) == 40 * MiB  # type: ignore[arg-type]
+    assert sorted(set(source.asked)) == [64 * 1024, 256 * 1024, MiB, 4 * MiB]
+    assert sink.count == 40 * MiB
+    assert budget.take(32 * MiB)
+
+
+def test_wires_share_a_budget_they_take_from() -> None:
+    budget = wire.RelayBudget(10)
+    assert budget.take(6)
+    assert not budget.take(6)
+    budget.give_back(6)
+    assert budget.take(10)
+    assert not wire.NO_GROWTH.take(1)
 
 
 def _wait_for(received: list[bytes]) -> None:

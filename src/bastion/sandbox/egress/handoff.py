@@ -4,7 +4,7 @@ The forwarder (:mod:`bastion.sandbox.forwarder`) accepts the job's connection on
 loopback. Relaying its bytes to the proxy's Unix socket costs a third copy of every byte
 (server to proxy, proxy to forwarder, forwarder to job) and two more threads per connection:
 measured on a 2-core machine, the whole path then moved a 100 MB download at 42-70 % of the
-direct rate (87-94 % passed) and added about 0.1 ms more per request. So the forwarder
+direct rate (84-94 % passed) and added about 0.1 ms more per request. So the forwarder
 instead sends the accepted socket itself over the Unix socket
 (``SCM_RIGHTS``, one :data:`MARKER` byte) and the proxy relays straight between the
 destination and the job's connection.

@@ -33,13 +33,14 @@ from bastion.sandbox.egress.record import EgressLog, EgressRecord
 from bastion.sandbox.egress.resolver import Resolver, SystemResolver
 from bastion.sandbox.egress.session import Exchange, forward_plain, refuse, tunnel
 from bastion.sandbox.egress.upstream import Denied, Upstream, open_upstream
-from bastion.sandbox.egress.wire import Wire
+from bastion.sandbox.egress.wire import RelayBudget, Wire
 
 __all__ = ["EgressProxy"]
 
 _JOIN_TIMEOUT = 10.0
 _ACCEPT_POLL = 0.2
 _TURN_AWAY_WAIT = 0.05
+_RELAY_BUDGET_BYTES = 32 * 1024 * 1024
 
 
 class EgressProxy:
@@ -68,6 +69,8 @@ class EgressProxy:
         self._idle_timeout = idle_timeout
         # Each connection costs a host thread (two for a tunnel): a job may not exhaust them.
         self._max_connections = max_connections
+        # Relay buffers grow for bulk transfers, within this job's own budget (see ``wire``).
+        self._budget = RelayBudget(_RELAY_BUDGET_BYTES)
         self._listener: socket.socket | None = None
         self._acceptor: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -150,7 +153,7 @@ class EgressProxy:
             except OSError:
                 return
             sock.settimeout(None)
-            client = Wire(sock)
+            client = Wire(sock, self._budget)
             with self._lock:
                 busy = len(self._threads) >= self._max_connections
             if busy:
@@ -171,7 +174,7 @@ class EgressProxy:
         answer = client
         try:
             sock, _ = receive_client(client.sock)
-            answer = Wire(sock)
+            answer = Wire(sock, self._budget)
         except (OSError, BadMessage):
             pass
         self._refused(answer, exchange, Denied(503, reason))
@@ -224,7 +227,7 @@ class EgressProxy:
             first.sock.settimeout(None)
             first.unread(pending)
             return first
-        wire = Wire(sock)
+        wire = Wire(sock, self._budget)
         self._track(wire, True)
         if self._stopping.is_set():
             wire.shutdown()  # passed while stop() was shutting sockets down
@@ -287,7 +290,9 @@ class EgressProxy:
                 raise Denied(403, verdict.reason)
             return kept
         self._drop(upstream)
-        conn = open_upstream(host, port, self._policy, self._resolver, self._connect_timeout)
+        conn = open_upstream(
+            host, port, self._policy, self._resolver, self._connect_timeout, self._budget
+        )
         self._track(conn.wire, True)
         upstream.append(conn)
         if self._stopping.is_set():

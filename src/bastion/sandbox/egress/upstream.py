@@ -16,7 +16,7 @@ from bastion.errors import SandboxError
 from bastion.sandbox.egress.addresses import IPAddress, parse_ip
 from bastion.sandbox.egress.allowlist import EgressPolicy
 from bastion.sandbox.egress.resolver import Resolver
-from bastion.sandbox.egress.wire import Wire
+from bastion.sandbox.egress.wire import NO_GROWTH, RelayBudget, Wire
 
 __all__ = ["Denied", "Upstream", "open_upstream"]
 
@@ -57,7 +57,12 @@ def _addresses(host: str, port: int, resolver: Resolver) -> list[IPAddress]:
 
 
 def open_upstream(
-    host: str, port: int, policy: EgressPolicy, resolver: Resolver, timeout: float
+    host: str,
+    port: int,
+    policy: EgressPolicy,
+    resolver: Resolver,
+    timeout: float,
+    budget: RelayBudget = NO_GROWTH,
 ) -> Upstream:
     """Decide, resolve, check each address, connect; raises :class:`Denied`."""
     verdict = policy.check_request(host, port)
@@ -82,5 +87,5 @@ def open_upstream(
             continue
         sock.settimeout(None)  # blocking from here on: one relay thread per direction
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return Upstream(host, port, address, Wire(sock), verdict.reason)
+        return Upstream(host, port, address, Wire(sock, budget), verdict.reason)
     raise Denied(502, f"cannot connect to {host}:{port} ({'; '.join(errors)})", allowed=True)

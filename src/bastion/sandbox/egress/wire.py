@@ -12,7 +12,7 @@ the pipe size or splice flags, while copying through one user-space buffer reach
 in the number of wake-ups on each side, not in the copy. A relay therefore starts with a
 small buffer (most exchanges are a few kilobytes, and a job may hold hundreds of
 connections) and grows it fourfold while the source keeps filling it, up to 4 MiB, within a
-budget for the whole process.
+budget for each job's proxy.
 """
 
 from __future__ import annotations
@@ -24,18 +24,50 @@ import threading
 
 from bastion.sandbox.egress.http1 import CHUNKED, MAX_HEAD_BYTES, NO_BODY, UNTIL_EOF, BadMessage
 
-__all__ = ["Wire"]
+__all__ = ["NO_GROWTH", "RelayBudget", "Wire"]
 
 _RECV = 65536
 _FIRST_BUFFER = 64 * 1024
 _MAX_BUFFER = 4 * 1024 * 1024
 
 
+class RelayBudget:
+    """Bytes of relay buffer beyond the first that one proxy's relays may hold at once.
+
+    Growth is what makes bulk transfers fast, but a job may open hundreds of connections and
+    download through all of them: the budget keeps that from costing the host gigabytes, and
+    each job's proxy has its own, so one job's idle tunnels never slow another job. A relay
+    that finds it spent keeps the buffer it has and is merely slower.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._available = limit
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> bool:
+        """Reserve ``size`` bytes if they are available."""
+        with self._lock:
+            if size > self._available:
+                return False
+            self._available -= size
+            return True
+
+    def give_back(self, size: int) -> None:
+        """Return bytes reserved with :meth:`take`."""
+        with self._lock:
+            self._available += size
+
+
+NO_GROWTH = RelayBudget(0)
+"""For a wire whose relays keep their first buffer."""
+
+
 class Wire:
     """One side of a relay: a socket plus the bytes read but not yet consumed."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, budget: RelayBudget = NO_GROWTH) -> None:
         self.sock = sock
+        self._budget = budget
         self._buffer = bytearray()
 
     def unread(self, data: bytes) -> None:
@@ -114,7 +146,7 @@ class Wire:
         remaining = None if length is None else length - total
         if remaining == 0:
             return total
-        return total + _copy(self.sock, dest.sock, remaining)
+        return total + _copy(self.sock, dest.sock, remaining, self._budget)
 
     def relay_body(self, dest: Wire, framing: int) -> int:
         """Relay one body framed as :func:`~bastion.sandbox.egress.http1.body_framing` says."""
@@ -153,36 +185,9 @@ class Wire:
                 return total
 
 
-class _BufferBudget:
-    """Bytes of relay buffer beyond the first that this process may hold at once.
-
-    Growth is what makes bulk transfers fast, but a job may open hundreds of connections and
-    download through all of them: the budget keeps that from costing the host gigabytes. A
-    relay that finds it spent keeps the buffer it has and is merely slower.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self._available = limit
-        self._lock = threading.Lock()
-
-    def take(self, size: int) -> bool:
-        """Reserve ``size`` bytes if they are available."""
-        with self._lock:
-            if size > self._available:
-                return False
-            self._available -= size
-            return True
-
-    def give_back(self, size: int) -> None:
-        """Return bytes reserved with :meth:`take`."""
-        with self._lock:
-            self._available += size
-
-
-_BUDGET = _BufferBudget(64 * 1024 * 1024)
-
-
-def _copy(source: socket.socket, dest: socket.socket, length: int | None) -> int:
+def _copy(
+    source: socket.socket, dest: socket.socket, length: int | None, budget: RelayBudget
+) -> int:
     """Copy ``length`` bytes (or until EOF) through a buffer that grows with the flow."""
     size = _FIRST_BUFFER
     view = memoryview(bytearray(size))
@@ -197,9 +202,9 @@ def _copy(source: socket.socket, dest: socket.socket, length: int | None) -> int
             total += got
             # A full buffer means the source keeps up: a bulk transfer, where a larger
             # buffer means fewer wake-ups on both sides.
-            if got == size < _MAX_BUFFER and _BUDGET.take(size * 3):
+            if got == size < _MAX_BUFFER and budget.take(size * 3):
                 size *= 4
                 view = memoryview(bytearray(size))
     finally:
-        _BUDGET.give_back(size - _FIRST_BUFFER)
+        budget.give_back(size - _FIRST_BUFFER)
     return total
