@@ -17,16 +17,15 @@ fails a scan.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from bastion.atomic import replacing
 from bastion.sandbox import Limits
 from bastion.scanners.runner import MAX_CPU_SECONDS
 
@@ -109,15 +108,8 @@ class GateCpuHistory:
 
     def _write(self, doc: Mapping[str, object]) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(dir=self._path.parent, prefix=".gate-cpu-")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(doc, out, allow_nan=False)
-            os.replace(partial, self._path)  # readers see the old file or the new, whole
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(partial)
-            raise
+        with replacing(self._path, durable=False) as out:  # a cache: losing it costs nothing
+            out.write(json.dumps(doc, allow_nan=False).encode())
 
 
 def _key(tree: Path) -> str:

@@ -28,7 +28,6 @@ import enum
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +46,7 @@ from securesystemslib.signer import (  # type: ignore[attr-defined]
     SSlibKey,
 )
 
+from bastion.atomic import replacing
 from bastion.errors import SigningError, UsageError
 
 __all__ = [
@@ -272,12 +272,8 @@ class TrustedKeys:
     def _save(self, keys: list[TrustedKey]) -> None:
         data = json.dumps({"keys": [k.to_dict() for k in keys]}, indent=2).encode()
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".trusted-")
-        with os.fdopen(fd, "wb") as stream:
+        with replacing(self.path) as stream:
             stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, self.path)
 
     def add(self, public_pem: bytes, *, label: str) -> TrustedKey:
         """Trust a PEM public key (idempotent for a key already trusted and not revoked)."""

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from bastion.atomic import replacing
 from bastion.supplychain.interface import (
     ArtifactRecord,
     ArtifactStoreError,
@@ -46,14 +46,6 @@ def _safe_name(kind: str, name: str) -> str:
     return name
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class LocalBlobStore:
     """A content-addressed store in a local directory (see ``interface`` for the layout)."""
 
@@ -81,17 +73,8 @@ class LocalBlobStore:
     def _write_atomic(self, target: Path, fill: Callable[[BinaryIO], object]) -> None:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-            tmp = Path(tmp_name)
-            try:
-                with os.fdopen(fd, "wb") as stream:
-                    fill(stream)
-                    stream.flush()
-                    os.fsync(stream.fileno())
-                os.replace(tmp, target)
-            finally:
-                tmp.unlink(missing_ok=True)
-            _fsync_dir(target.parent)
+            with replacing(target) as stream:
+                fill(stream)
         except OSError as exc:
             raise ArtifactStoreError(
                 f"{target}: cannot write to the artifact store: {exc.strerror}",

@@ -22,6 +22,7 @@ from typing import Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from bastion.atomic import fsync_directory
 from bastion.errors import VaultError
 
 __all__ = [
@@ -170,15 +171,7 @@ def write_key_file(path: Path, kek: bytes, *, exclusive: bool = False) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_directory(path.parent)
 
 
 def default_key_provider(key_path: Path, environ: Mapping[str, str]) -> LocalKeyProvider:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bastion.atomic import replacing
 from bastion.errors import VaultError
 from bastion.vault.keys import KEY_BYTES, KeyProvider
 
@@ -124,19 +125,5 @@ def save(path: Path, keys: KeyProvider, loaded: Loaded) -> None:
         "secrets": entries,
     }
     payload = json.dumps(document, indent=2).encode() + b"\n"
-    tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    with replacing(path) as out:
+        out.write(payload)
