@@ -42,6 +42,7 @@ __all__ = [
     "build_argv",
     "build_command",
     "find_in_root",
+    "limits_prefix",
 ]
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -84,21 +85,36 @@ def find_in_root(root: Path | None, names: Sequence[str]) -> str | None:
     return None
 
 
-def _outer_limits(limits: Limits, inv: Invocation) -> list[str]:
-    nofile = limits.max_open_files
-    if inv.nofile_ceiling is not None:
-        nofile = min(nofile, inv.nofile_ceiling)
+def limits_prefix(
+    limits: Limits, *, prlimit: str = "prlimit", nofile: int | None = None, nproc: int | None
+) -> list[str]:
+    """``[nice -n N] prlimit ... --``: the niceness and rlimits of a whole process tree.
+
+    ``nofile`` overrides the limit's open-file count (capped by a ceiling); ``nproc`` is
+    given only where ``RLIMIT_NPROC`` can be set here (it counts per uid).
+    """
     # nice(1) first: everything after it, down to the job, inherits the niceness.
     args = ["nice", "-n", str(limits.nice)] if limits.nice else []
     # --nice=0: no process inside may lower its niceness, whatever limit Bastion inherited.
-    args += [inv.prlimit, "--core=0", "--nice=0", f"--nofile={nofile}"]
+    nofile = limits.max_open_files if nofile is None else nofile
+    args += [prlimit, "--core=0", "--nice=0", f"--nofile={nofile}"]
     if limits.memory_bytes is not None:
         args.append(f"--data={limits.memory_bytes}")
     if limits.max_file_bytes is not None:
         args.append(f"--fsize={limits.max_file_bytes}")
-    if inv.job_uid is not None and limits.max_processes is not None:
-        args.append(f"--nproc={limits.max_processes + (1 if inv.forwarder else 0)}")
+    if nproc is not None:
+        args.append(f"--nproc={nproc}")
     return [*args, "--"]
+
+
+def _outer_limits(limits: Limits, inv: Invocation) -> list[str]:
+    nofile = limits.max_open_files
+    if inv.nofile_ceiling is not None:
+        nofile = min(nofile, inv.nofile_ceiling)
+    nproc = None
+    if inv.job_uid is not None and limits.max_processes is not None:
+        nproc = limits.max_processes + (1 if inv.forwarder else 0)
+    return limits_prefix(limits, prlimit=inv.prlimit, nofile=nofile, nproc=nproc)
 
 
 def _namespaces(spec: SandboxSpec, inv: Invocation) -> list[str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bastion.errors import SandboxError
 from bastion.sandbox.interface import OutputSink, SandboxResult, SandboxSpec
-from bastion.sandbox.invocation import DEFAULT_PATH
+from bastion.sandbox.invocation import DEFAULT_PATH, limits_prefix
 from bastion.sandbox.paths import resolve_working_directory
 from bastion.sandbox.supervise import supervise
 
@@ -31,15 +31,9 @@ logger = logging.getLogger("bastion.sandbox")
 
 def _limits_prefix(spec: SandboxSpec) -> list[str]:
     limits = spec.limits
-    args = ["nice", "-n", str(limits.nice)] if limits.nice else []
-    args += ["prlimit", "--core=0", f"--nofile={limits.max_open_files}"]
-    if limits.memory_bytes is not None:
-        args.append(f"--data={limits.memory_bytes}")
-    if limits.max_file_bytes is not None:
-        args.append(f"--fsize={limits.max_file_bytes}")
-    if limits.max_processes is not None and os.geteuid() != 0:
-        args.append(f"--nproc={limits.max_processes}")
-    return [*args, "--"]
+    # As root RLIMIT_NPROC would count every root process of the machine: not set.
+    nproc = limits.max_processes if os.geteuid() != 0 else None
+    return limits_prefix(limits, nproc=nproc)
 
 
 def _kill_group(pgid: int) -> None:
