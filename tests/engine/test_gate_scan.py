@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import subprocess
@@ -16,9 +15,8 @@ from bastion.engine.gate_scan import PathScan, scan_path
 from bastion.engine.gates import GateSpec
 from bastion.errors import SandboxError
 from bastion.sandbox import BubblewrapSandbox, SandboxResult, SandboxSpec
-from bastion.scanners.interface import GateReport
-from bastion.scanners.runner import encode_report
 from bastion.scanners.secrets.samples import render
+from tests.engine.fakes import ViewSandbox
 
 SECRETS = [GateSpec("secrets")]
 
@@ -124,41 +122,10 @@ def test_scan_temp_inside_the_tree_is_refused(tree: Path, monkeypatch: pytest.Mo
     assert os.listdir(inside) == []
 
 
-class RecordingViewSandbox:
-    """Shows trees read-only; records each spec and writes an empty report for its gate,
-    with the CPU seconds given for that gate as its runner would report them."""
-
-    shows_read_only_source = True
-
-    def __init__(self, cpu: dict[str, float] | None = None) -> None:
-        self.specs: list[SandboxSpec] = []
-        self.cpu = cpu or {}
-
-    def run(
-        self,
-        spec: SandboxSpec,
-        on_output: Callable[[bytes], None],
-        cancel: Callable[[], bool] | None = None,
-    ) -> SandboxResult:
-        self.specs.append(spec)
-        argv = list(spec.argv)
-        gate = argv[argv.index("--gate") + 1]
-        out = Path(argv[argv.index("--out") + 1]).name
-        report = encode_report(GateReport(gate, (), cpu_seconds=self.cpu.get(gate)))
-        (spec.workspace / out).write_text(json.dumps(report))
-        return SandboxResult(0, 0.1)
-
-    def niceness(self) -> dict[str, int]:
-        """Gate name -> the niceness its sandbox was given."""
-        return {
-            spec.argv[list(spec.argv).index("--gate") + 1]: spec.limits.nice for spec in self.specs
-        }
-
-
 def test_a_tree_with_many_hidden_entries_is_copied_instead(tree: Path) -> None:
     for index in range(300):
         (tree / "vendor" / f"dep{index}" / ".git").mkdir(parents=True)
-    sandbox = RecordingViewSandbox()
+    sandbox = ViewSandbox()
     result = scan_path(PathScan(tree, SECRETS), sandbox)
     assert result.outcomes[0].error is None
     (spec,) = sandbox.specs
@@ -168,7 +135,7 @@ def test_a_tree_with_many_hidden_entries_is_copied_instead(tree: Path) -> None:
 
 
 def test_a_plain_tree_is_shown_in_place(tree: Path) -> None:
-    sandbox = RecordingViewSandbox()
+    sandbox = ViewSandbox()
     scan_path(PathScan(tree, SECRETS), sandbox)
     (spec,) = sandbox.specs
     assert spec.read_only_source == tree.resolve()
@@ -180,25 +147,22 @@ def test_a_scan_remembers_cpu_and_the_next_one_lets_the_longest_gate_go_first(
 ) -> None:
     history = GateCpuHistory(tmp_path / "gate-cpu.json")
     request = PathScan(tree, [GateSpec("secrets"), GateSpec("sca")], cpu_history=history)
-    first = RecordingViewSandbox({"secrets": 0.4, "sca": 1.5})
+    first = ViewSandbox(cpu={"secrets": 0.4, "sca": 1.5})
     scan_path(request, first)
     assert first.niceness() == {"secrets": 0, "sca": 0}  # nothing known yet
     assert history.expected(tree) == {"secrets": 0.4, "sca": 1.5}
-    second = RecordingViewSandbox({"secrets": 0.4, "sca": 1.5})
+    second = ViewSandbox(cpu={"secrets": 0.4, "sca": 1.5})
     scan_path(request, second)
-    nice = {
-        spec.argv[list(spec.argv).index("--gate") + 1]: spec.limits.nice for spec in second.specs
-    }
-    assert nice == {"sca": 0, "secrets": YIELDING_NICE}
+    assert second.niceness() == {"sca": 0, "secrets": YIELDING_NICE}
 
 
 def test_without_a_history_every_gate_runs_at_the_same_priority(tree: Path) -> None:
-    sandbox = RecordingViewSandbox({"secrets": 0.4, "sca": 1.5})
+    sandbox = ViewSandbox(cpu={"secrets": 0.4, "sca": 1.5})
     scan_path(PathScan(tree, [GateSpec("secrets"), GateSpec("sca")]), sandbox)
     assert sandbox.niceness() == {"secrets": 0, "sca": 0}
 
 
 def test_a_scan_of_one_gate_remembers_nothing(tree: Path, tmp_path: Path) -> None:
     history = GateCpuHistory(tmp_path / "gate-cpu.json")
-    scan_path(PathScan(tree, SECRETS, cpu_history=history), RecordingViewSandbox({"secrets": 1}))
+    scan_path(PathScan(tree, SECRETS, cpu_history=history), ViewSandbox(cpu={"secrets": 1}))
     assert not (tmp_path / "gate-cpu.json").exists()

@@ -42,7 +42,7 @@ from bastion.sandbox import (
 )
 from bastion.scanners.finding import Finding, Location, Severity
 from bastion.scanners.interface import GateReport
-from bastion.scanners.runner import encode_report
+from tests.engine.fakes import ViewSandbox
 
 SARIF = {
     "version": "2.1.0",
@@ -347,38 +347,12 @@ def test_gate_runs_in_real_bubblewrap(workspace: Path) -> None:
         assert "UID=0" not in output
 
 
-class SleepyViewSandbox:
-    """A fake sandbox that shows trees read-only: each run sleeps, then writes a clean report."""
-
-    shows_read_only_source = True
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.specs: list[SandboxSpec] = []
-
-    def run(
-        self,
-        spec: SandboxSpec,
-        on_output: Callable[[bytes], None],
-        cancel: Callable[[], bool] | None = None,
-    ) -> SandboxResult:
-        self.specs.append(spec)
-        argv = list(spec.argv)
-        gate = argv[argv.index("--gate") + 1]
-        out = Path(argv[argv.index("--out") + 1])
-        assert out.parent == Path("..")  # the report goes beside the view, not into it
-        time.sleep(self.seconds)
-        report = encode_report(GateReport(gate=gate, findings=()))
-        (spec.workspace / out.name).write_text(json.dumps(report))
-        return SandboxResult(0, self.seconds)
-
-
 def test_gates_over_a_view_run_concurrently(tmp_path: Path) -> None:
     source = tmp_path / "tree"
     source.mkdir()
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    sandbox = SleepyViewSandbox(1.0)
+    sandbox = ViewSandbox(1.0)
     done: list[str] = []
     started = time.monotonic()
     outcomes = run_gates(
@@ -494,7 +468,7 @@ def test_a_failure_of_bastion_itself_cancels_the_other_gates(tmp_path: Path) -> 
 
 
 def test_concurrent_gates_yield_the_cpu_to_the_one_expected_longest(tmp_path: Path) -> None:
-    sandbox = SleepyViewSandbox(0.0)
+    sandbox = ViewSandbox()
     limits = Limits(timeout_seconds=30)
     run_gates(
         sandbox,
@@ -504,10 +478,7 @@ def test_concurrent_gates_yield_the_cpu_to_the_one_expected_longest(tmp_path: Pa
         source=tmp_path,
         expected_cpu={"secrets": 0.5, "sarif": 4.0},
     )
-    nice = {
-        spec.argv[list(spec.argv).index("--gate") + 1]: spec.limits.nice for spec in sandbox.specs
-    }
-    assert nice == {"sarif": 0, "secrets": YIELDING_NICE}
+    assert sandbox.niceness() == {"sarif": 0, "secrets": YIELDING_NICE}
     assert {spec.limits.timeout_seconds for spec in sandbox.specs} == {30}
 
 
