@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bastion.engine.events import Event, JobChanged, RunFinished, RunStarted
@@ -62,7 +62,7 @@ class FakeExecutor:
         def work() -> None:
             with self.lock:
                 self.started[spec.job] = time.monotonic()
-            on_event(JobEvent(JobEventKind.STARTED, spec.job))
+            on_event(JobEvent(JobEventKind.STARTED, spec.job, at=time.time()))
             on_event(JobEvent(JobEventKind.OUTPUT, spec.job, 0, data=b"hello\n"))
             ended = cancelled.wait(self.durations.get(spec.job, 0.01))
             status = "cancelled" if ended else self.outcomes.get(spec.job, "passed")
@@ -124,6 +124,7 @@ def _run(
     fail_fast: bool = True,
     gates: BlockingGates | None = None,
     cancel: threading.Event | None = None,
+    build_spec: Callable[[str], JobSpec] = _spec,
 ) -> tuple[Any, FakeExecutor, list[Event]]:
     pipeline = parse_pipeline(text, source="p.yml").pipeline
     plan = plan_pipeline(pipeline)
@@ -134,7 +135,7 @@ def _run(
         plan=plan,
         context=CONTEXT,
         executor=executor,
-        build_spec=_spec,
+        build_spec=build_spec,
         gate_evaluator=gates,
         observers=[events.append],
         config=SchedulerConfig(
@@ -229,3 +230,16 @@ def test_error_outcome_makes_run_error() -> None:
     result, _, _ = _run("jobs:\n  a: {steps: [{run: x}]}\n", {"a": "error"})
     assert result.state is RunState.ERROR
     assert result.state.exit_code == 3
+
+
+def test_a_job_is_timed_from_its_own_start_while_the_engine_prepares_another() -> None:
+    def slow_to_prepare(name: str) -> JobSpec:
+        if name == "late":
+            time.sleep(0.6)  # host-side preparation in the coordinating thread
+        return _spec(name)
+
+    two = "jobs:\n  quick: {steps: [{run: x}]}\n  late: {steps: [{run: x}]}\n"
+    result, _executor, events = _run(two, durations={"quick": 0.3}, build_spec=slow_to_prepare)
+    assert result.state is RunState.PASSED
+    times = {e.state: e.at for e in events if isinstance(e, JobChanged) and e.job == "quick"}
+    assert times[JobState.PASSED] - times[JobState.RUNNING] >= 0.3

@@ -92,7 +92,15 @@ class Scheduler:
         for observer in self.observers:
             observer(event)
 
-    def _set(self, job: str, state: JobState, reason: str | None = None, **extra: object) -> None:
+    def _set(
+        self,
+        job: str,
+        state: JobState,
+        reason: str | None = None,
+        *,
+        at: float = 0.0,
+        **extra: object,
+    ) -> None:
         self.states[job] = state
         if reason:
             self.reasons[job] = reason
@@ -103,7 +111,7 @@ class Scheduler:
                 self.run_id,
                 job,
                 state,
-                time.time(),
+                at or time.time(),
                 reason,
                 verdict if isinstance(verdict, GateVerdict) else None,
                 tuple(artifacts) if isinstance(artifacts, tuple) else (),
@@ -167,7 +175,9 @@ class Scheduler:
     def _handle(self, event: JobEvent) -> None:
         job = event.job
         if event.kind is JobEventKind.STARTED:
-            self._set(job, JobState.RUNNING)
+            # When the job started, not when this thread got to it: preparing another job's
+            # spec on the host (a first-use tool warm-up, say) can keep it busy for seconds.
+            self._set(job, JobState.RUNNING, at=event.at)
         elif event.kind is JobEventKind.STEP_STARTED:
             self._emit(
                 StepChanged(
