@@ -149,7 +149,7 @@ def _inv(**fields: object) -> Invocation:
     base: dict[str, object] = {
         "bwrap": "bwrap",
         "prlimit": "prlimit",
-        "info_fd": 9,
+        "status_fd": 9,
         "file_fds": {},
         "binds": [],
         "hidden": [],

@@ -114,7 +114,7 @@ def test_invocation_binds_the_source_read_only_under_the_workspace(tmp_path: Pat
     inv = Invocation(
         bwrap="bwrap",
         prlimit="prlimit",
-        info_fd=3,
+        status_fd=3,
         file_fds={},
         binds=(),
         hidden=(HiddenEntry(Path(SOURCE_MOUNT, ".git"), True),),

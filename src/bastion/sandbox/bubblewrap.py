@@ -54,28 +54,43 @@ __all__ = ["BubblewrapSandbox"]
 
 logger = logging.getLogger("bastion.sandbox")
 
-_SETUP_PREFIXES = (b"bwrap: ", b"setpriv: ", b"prlimit: ")
+# The inner wrapper's own complaints: it runs after bwrap's marker, just before the job.
+_INNER_PREFIXES = (b"setpriv: ", b"prlimit: ")
+_EXEC_FAILED = b"bwrap: execvp "
 _REAP_SECONDS = 5.0
 _HEAD_BYTES = 4096
 
 
-class _Info:
-    """Collects bwrap's ``--info-fd`` JSON and holds a pidfd on the namespace's init."""
+class _Status:
+    """Reads bwrap's ``--json-status-fd`` lines; holds a pidfd on the namespace's init.
+
+    bwrap writes ``{"child-pid": N, ...}`` as soon as it has cloned the sandbox's init, and
+    ``{"exit-code": N}`` only if it then finished setting the sandbox up and executed the
+    inner command: that second line is the marker that the job's own program started. The
+    descriptor is bwrap's alone (it closes it in the sandbox), so a job can neither write
+    the marker nor hide it.
+    """
 
     def __init__(self) -> None:
         self._buffer = b""
         self.pidfd: int | None = None
+        self.started = False
 
     def feed(self, chunk: bytes) -> None:
         self._buffer += chunk
-        if self.pidfd is not None:
-            return
-        try:
-            child = int(json.loads(self._buffer)["child-pid"])
-        except (ValueError, KeyError, TypeError):
-            return  # not complete yet
-        with contextlib.suppress(ProcessLookupError):
-            self.pidfd = os.pidfd_open(child)
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            try:
+                report = json.loads(line)
+            except ValueError:
+                continue  # bwrap writes only JSON lines; anything else is not a report
+            if not isinstance(report, dict):
+                continue
+            if "exit-code" in report:
+                self.started = True
+            if "child-pid" in report and self.pidfd is None:
+                with contextlib.suppress(ProcessLookupError):
+                    self.pidfd = os.pidfd_open(int(report["child-pid"]))
 
     def kill(self) -> None:
         """SIGKILL the namespace's init: the kernel then kills every process inside."""
@@ -246,7 +261,7 @@ class BubblewrapSandbox:
         return Invocation(
             bwrap=find_bwrap(self._bwrap),
             prlimit="prlimit",
-            info_fd=-1,
+            status_fd=-1,
             file_fds=file_fds,
             binds=binds,
             hidden=hidden,
@@ -278,38 +293,38 @@ class BubblewrapSandbox:
         on_output: OutputSink,
         cancel: Callable[[], bool] | None,
     ) -> SandboxResult:
-        info_read, info_write = os.pipe2(os.O_CLOEXEC)
+        status_read, status_write = os.pipe2(os.O_CLOEXEC)
         try:
-            process = _spawn(spec, replace(inv, info_fd=info_write))
+            process = _spawn(spec, replace(inv, status_fd=status_write))
         except BaseException:
-            os.close(info_read)
+            os.close(status_read)
             raise
         finally:
-            os.close(info_write)
-        info = _Info()
+            os.close(status_write)
+        status = _Status()
         head = _Head(on_output)
 
         def kill_tree() -> None:
-            info.kill()
+            status.kill()
             if process.returncode is None:  # once reaped, its pid may belong to another
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
 
         assert process.stdout is not None  # noqa: S101 - stdout=PIPE guarantees it
         try:
-            with process, contextlib.closing(info):
+            with process, contextlib.closing(status):
                 outcome = supervise(
                     process,
-                    {process.stdout.fileno(): head, info_read: info.feed},
+                    {process.stdout.fileno(): head, status_read: status.feed},
                     timeout_seconds=spec.limits.timeout_seconds,
                     cancel=cancel,
                     kill_tree=kill_tree,
                 )
-                if not info.wait_gone():
+                if not status.wait_gone():
                     raise SandboxError("the sandbox's processes did not die after SIGKILL")
         finally:
-            os.close(info_read)
-        return _result(outcome, head.data)
+            os.close(status_read)
+        return _result(outcome, head.data, started=status.started)
 
 
 def _spawn(spec: SandboxSpec, inv: Invocation) -> subprocess.Popen[bytes]:
@@ -323,7 +338,7 @@ def _spawn(spec: SandboxSpec, inv: Invocation) -> subprocess.Popen[bytes]:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            pass_fds=(inv.info_fd, args_fd, *inv.file_fds.values()),
+            pass_fds=(inv.status_fd, args_fd, *inv.file_fds.values()),
             env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
         )
     except OSError as exc:
@@ -337,16 +352,23 @@ def _hard_nofile() -> int | None:
     return None if hard == resource.RLIM_INFINITY else hard
 
 
-def _result(outcome: Outcome, head: bytes) -> SandboxResult:
-    """The job's result; a job killed by signal N inside reports 128+N, as in a shell."""
+def _result(outcome: Outcome, head: bytes, *, started: bool) -> SandboxResult:
+    """The job's result; a job killed by signal N inside reports 128+N, as in a shell.
+
+    Without bwrap's marker (``started``) the job never ran: a set-up failure, whatever was
+    printed, except bwrap's own "execvp" complaint, a missing command (127, as in a shell).
+    With it, the exit code is the job's, ``bwrap:`` lines or not; only the inner wrapper
+    (setpriv or prlimit, which runs after the marker) is still told by its prefix.
+    """
     exit_code = outcome.exit_code
-    if exit_code == 1 and not (outcome.timed_out or outcome.cancelled):
-        if head.startswith(b"bwrap: execvp "):
-            exit_code = 127  # the job's command is missing: a failed job, as in a shell
-        elif head.startswith(_SETUP_PREFIXES):
+    if not (outcome.timed_out or outcome.cancelled):
+        if not started and head.startswith(_EXEC_FAILED):
+            exit_code = 127  # bwrap's message: the job was never executed, so not its own
+        elif not started:
+            raise SandboxError(f"the sandbox could not be set up: {_first_line(head, exit_code)}")
+        elif exit_code == 1 and head.startswith(_INNER_PREFIXES):
             # A job could print this itself and exit 1; it then only fails harder (exit 3).
-            message = head.decode(errors="replace").strip().splitlines()[0]
-            raise SandboxError(f"the sandbox could not be set up: {message}")
+            raise SandboxError(f"the sandbox could not be set up: {_first_line(head, exit_code)}")
     return SandboxResult(
         exit_code=exit_code,
         duration_seconds=outcome.duration_seconds,
@@ -354,3 +376,8 @@ def _result(outcome: Outcome, head: bytes) -> SandboxResult:
         cancelled=outcome.cancelled,
         signal=outcome.signal,
     )
+
+
+def _first_line(head: bytes, exit_code: int) -> str:
+    lines = head.decode(errors="replace").strip().splitlines()
+    return lines[0] if lines else f"bubblewrap exited with {exit_code} and printed nothing"

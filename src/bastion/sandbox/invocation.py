@@ -63,7 +63,7 @@ class Invocation:
 
     bwrap: str
     prlimit: str
-    info_fd: int
+    status_fd: int
     file_fds: Mapping[str, int]
     binds: Sequence[Path]
     hidden: Sequence[HiddenEntry]
@@ -273,8 +273,10 @@ def build_command(spec: SandboxSpec, inv: Invocation) -> Command:
         *_environment(spec),
         "--chdir",
         str(chdir),
-        "--info-fd",
-        str(inv.info_fd),
+        # bwrap's own report: the child's pid at once, and the exit code only once it set up
+        # the sandbox and ran the inner command (the job cannot write to this descriptor).
+        "--json-status-fd",
+        str(inv.status_fd),
     ]
     return Command(_outer_limits(spec.limits, inv), inv.bwrap, options, _inner(spec, inv))
 
