@@ -13,22 +13,22 @@ system-deps:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }
 	@/usr/bin/python3 -c "import ensurepip, venv" 2>/dev/null || { echo "installing python3-venv (apt-get)"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; }
-	@for pair in git:git setpriv:util-linux ssh-keygen:openssh-client; do \
+	@for pair in git:git setpriv:util-linux unshare:util-linux ip:iproute2 ssh-keygen:openssh-client; do \
 	  command -v $${pair%%:*} >/dev/null 2>&1 || { echo "installing $${pair#*:} (apt-get)"; \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $${pair#*:} >/dev/null; }; done
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/pip check --disable-pip-version-check
 	@touch $(STAMP)
 
 setup: system-deps $(STAMP)
 
 demo: setup tools
 	$(BIN)/python examples/python-service/.bastion/demo_secret.py
-	BASTION_EGRESS_TRUSTED_ADDRESSES="$$($(BIN)/python scripts/index_addresses.py)" \
-	  $(BIN)/bastion run -C examples/python-service
+	$(BIN)/bastion run -C examples/python-service
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks scripts
@@ -39,11 +39,21 @@ types: setup
 
 # Scanner tool environments (Bandit, Semgrep, Checkov) from their pinned, hashed sets, before
 # the tests that run them: a first install from PyPI can take minutes.
-tools: setup
+tools: setup $(VENV)/wheelhouse/.done
 	$(BIN)/bastion tools install
 
+# Bandit's pinned wheels, for the test that installs a tool environment offline (--find-links).
+$(VENV)/wheelhouse/.done: src/bastion/scanners/tools/requirements/bandit.txt $(STAMP)
+	$(BIN)/pip download -q --disable-pip-version-check --no-deps --require-hashes \
+	  --only-binary=:all: -d $(VENV)/wheelhouse -r $<
+	@touch $@
+
+# The suite runs in a network namespace of its own with only loopback up: a test that needs
+# the internet fails here instead of passing by luck. PostgreSQL is reached over its Unix socket.
+OFFLINE := unshare --net -- /bin/sh -c 'ip link set lo up && exec "$$0" "$$@"'
+
 pytest: setup tools
-	$(BIN)/pytest -n 2 --cov --cov-report=term --cov-fail-under=75 -p no:cacheprovider
+	$(OFFLINE) $(BIN)/pytest -n 2 --cov --cov-report=term --cov-fail-under=75 -p no:cacheprovider
 
 # Our own gates over our own code: secrets and SAST on src/, with .bastion/suppressions.yml.
 selfscan: setup

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,8 +85,13 @@ def test_scripts_are_retargeted_to_the_final_path(tmp_path: Path) -> None:
 @pytest.mark.integration
 @pytest.mark.slow
 def test_real_install_from_the_pinned_set(tmp_path: Path) -> None:
+    """A real, offline install (the air-gapped path): the pinned wheels `make tools` fetched."""
+    wheelhouse = Path(sys.prefix) / "wheelhouse"
+    if not (wheelhouse / ".done").is_file():
+        pytest.fail(f"no wheelhouse at {wheelhouse}: run `make tools` first")
     env = ToolEnvironment.for_tool(Tool.BANDIT, tmp_path)
-    manifest = install(env)
+    source = InstallSource(find_links=wheelhouse)
+    manifest = install(env, source)
     assert manifest.version == env.spec.version
     assert env.is_installed()
     assert f"{env.path}/bin/python" in env.executable_path().read_text()
@@ -94,5 +100,5 @@ def test_real_install_from_the_pinned_set(tmp_path: Path) -> None:
     assert ran.returncode == 0
     assert env.spec.version.encode() in ran.stdout
     # A forced reinstall replaces the environment in place.
-    assert install(env, force=True).requirements_sha256 == env.spec.digest
+    assert install(env, source, force=True).requirements_sha256 == env.spec.digest
     assert env.is_installed()

@@ -13,8 +13,15 @@ from typer.testing import CliRunner
 
 from bastion.cli import tools as tools_cli
 from bastion.scanners.tools import Tool
+from bastion.scanners.tools.environment import TOOLS_DIR_ENV
 
 from .tool_fakes import fake_environment
+
+
+@pytest.fixture(autouse=True)
+def _own_tools_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about a home's own `tools/`, not the suite's shared one."""
+    monkeypatch.delenv(TOOLS_DIR_ENV, raising=False)
 
 
 def _app() -> typer.Typer:

@@ -36,7 +36,7 @@ from bastion.scanners.sast.bandit import bandit_argv, parse_bandit_report
 from bastion.scanners.sast.ruleset import bandit_fixes, rules_dir, shipped_rules
 from bastion.scanners.sast.semgrep import parse_semgrep_output, repository_rules, semgrep_argv
 from bastion.scanners.tools.catalog import Tool
-from bastion.scanners.tools.environment import ToolEnvironment, bastion_home
+from bastion.scanners.tools.environment import ToolEnvironment
 from bastion.scanners.tools.installer import InstallSource, ensure_installed
 from bastion.scanners.tools.options import ToolGateOptions, string_list
 from bastion.scanners.tools.process import run_tool
@@ -111,7 +111,7 @@ class SastGate:
         self._jobs = jobs or max(1, min(2, os.cpu_count() or 1))
 
     def _env(self, tool: Tool) -> ToolEnvironment:
-        return ToolEnvironment.for_tool(tool, self._home if self._home else bastion_home())
+        return ToolEnvironment.for_tool(tool, self._home)
 
     def prepare(self, source: InstallSource | None = None) -> None:
         """On the host: create the tool environments on first use (ToolMissingError if not)."""

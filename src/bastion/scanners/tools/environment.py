@@ -7,7 +7,9 @@
     PosixPath('/srv/bastion/tools')
 
 An environment is a virtual environment at ``$BASTION_HOME/tools/<tool>-<version>-<digest>``
-holding a ``bastion-tool.json`` manifest. The installer writes the manifest into a staging
+(or under ``$BASTION_TOOLS_DIR`` when set: one tools folder shared by several homes, e.g. the
+users of a build machine, or a test suite whose every test has a home of its own) holding a
+``bastion-tool.json`` manifest. The installer writes the manifest into a staging
 directory and renames the whole directory into place as its very last step, so a directory at
 that path *with* a manifest whose digest matches the shipped requirement file is a complete
 environment, and anything else is not installed.
@@ -27,6 +29,7 @@ from bastion.scanners.tools.catalog import Tool, ToolSpec, spec_for
 
 __all__ = [
     "MANIFEST_NAME",
+    "TOOLS_DIR_ENV",
     "ToolEnvironment",
     "ToolManifest",
     "bastion_home",
@@ -34,6 +37,7 @@ __all__ = [
 ]
 
 MANIFEST_NAME = "bastion-tool.json"
+TOOLS_DIR_ENV = "BASTION_TOOLS_DIR"
 
 
 def bastion_home() -> Path:
@@ -88,15 +92,29 @@ class ToolEnvironment:
 
     spec: ToolSpec
     home: Path
+    shared_tools_dir: Path | None = None
 
     @classmethod
     def for_tool(cls, tool: Tool, home: Path | None = None) -> ToolEnvironment:
-        """The environment for the shipped spec of ``tool`` under ``home``."""
-        return cls(spec=spec_for(tool), home=home if home is not None else bastion_home())
+        """The environment for the shipped spec of ``tool`` under ``home``.
+
+        With no ``home`` given: the user's home, and ``$BASTION_TOOLS_DIR`` when it is set.
+        An explicit ``home`` always means ``<home>/tools``.
+        """
+        if home is not None:
+            return cls(spec=spec_for(tool), home=home)
+        shared = os.environ.get(TOOLS_DIR_ENV, "")
+        return cls(
+            spec=spec_for(tool),
+            home=bastion_home(),
+            shared_tools_dir=Path(shared).expanduser() if shared else None,
+        )
 
     @property
     def tools_dir(self) -> Path:
-        """``<home>/tools``: every environment and the installers' lock files."""
+        """``<home>/tools`` or the shared tools folder: every environment and the lock files."""
+        if self.shared_tools_dir is not None:
+            return self.shared_tools_dir
         return self.home / "tools"
 
     @property

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bastion.scanners.tools.catalog import Tool
-from bastion.scanners.tools.environment import ToolEnvironment, bastion_home
+from bastion.scanners.tools.environment import ToolEnvironment
 
 __all__ = ["ToolStatus", "list_tools"]
 
@@ -41,10 +41,9 @@ class ToolStatus:
 
 def list_tools(home: Path | None = None) -> list[ToolStatus]:
     """The status of every tool's environment under ``home`` (default: the Bastion home)."""
-    base = home if home is not None else bastion_home()
     statuses: list[ToolStatus] = []
     for tool in Tool:
-        env = ToolEnvironment.for_tool(tool, base)
+        env = ToolEnvironment.for_tool(tool, home)
         manifest = env.manifest()
         installed = env.is_installed()
         statuses.append(
