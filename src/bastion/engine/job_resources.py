@@ -25,7 +25,7 @@ from bastion.audit import Action, AuditEvent
 from bastion.engine.model import RunContext
 from bastion.errors import PipelineError, UsageError
 from bastion.executors import JobSpec
-from bastion.pipeline import Plan
+from bastion.pipeline import Plan, job_file_name
 from bastion.sandbox.egress import (
     AllowList,
     AllowListError,
@@ -162,7 +162,7 @@ def _start_proxies(
             hosts = [*job.network, *trusted] if isinstance(job.network, list) else []
             policy: Any = resources.learner if learn else AllowList.parse(hosts, path=source)
         except AllowListError as exc:
-            where = locate(("jobs", name, "network", exc.index)) if locate else None
+            where = locate(("jobs", plan.origin(name), "network", exc.index)) if locate else None
             line, column = where or (None, None)
             raise PipelineError(
                 f"jobs.{name}.network: {exc.message}",
@@ -171,7 +171,7 @@ def _start_proxies(
                 column=column,
                 hint=exc.hint,
             ) from exc
-        log = _egress_writer(log_dir / f"{name}.egress.jsonl", masker)
+        log = _egress_writer(log_dir / f"{job_file_name(name)}.egress.jsonl", masker)
         proxy = EgressProxy(policy, log, job=name)
         # Numbered, not named: a Unix socket path holds at most 107 bytes.
         socket_path = scratch / f"egress-{index}.sock"

@@ -300,21 +300,12 @@ def _summary(attested: AttestedArtifact) -> dict[str, Any]:
 
 
 def _only(plan: Plan, jobs: tuple[str, ...], loaded: LoadedPipeline) -> Plan:
-    """The plan cut down to ``jobs`` and everything they need."""
-    unknown = [j for j in jobs if j not in plan.jobs]
+    """The plan cut down to ``jobs`` and everything they need; a matrix job's name selects
+    every expansion of it, an expanded name (``test (3.11)``) that one."""
+    unknown = [j for j in jobs if not plan.resolve(j)]
     if unknown:
         raise UsageError(
             f"no job named {', '.join(unknown)} in {loaded.source}",
-            hint=f"jobs are: {', '.join(plan.order)}",
+            hint=f"jobs are: {', '.join(plan.groups)}",
         )
-    wanted: set[str] = set()
-    stack = list(jobs)
-    while stack:
-        name = stack.pop()
-        if name not in wanted:
-            wanted.add(name)
-            stack.extend(plan.needs(name))
-    sub = loaded.pipeline.model_copy(
-        update={"jobs": {k: v for k, v in loaded.pipeline.jobs.items() if k in wanted}}
-    )
-    return plan_pipeline(sub, source=loaded.source)
+    return plan.only(jobs, source=loaded.source)

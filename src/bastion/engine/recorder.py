@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bastion.engine.events import Event, JobChanged, JobOutput, RunFinished, RunStarted, StepChanged
 from bastion.engine.model import JobState, RunContext, RunId
 from bastion.errors import StoreError
+from bastion.pipeline import job_file_name
 from bastion.store import Database, JobRecord, RunRecord, StepRecord
 
 __all__ = ["Recorder", "create_run"]
@@ -70,7 +71,8 @@ class Recorder:
         self._flusher: threading.Thread | None = None
 
     def log_path(self, run_id: RunId, job: str) -> Path:
-        return self.log_root / str(run_id) / f"{job}.log"
+        # An expanded matrix job's name has spaces and values from the file: slug it.
+        return self.log_root / str(run_id) / f"{job_file_name(job)}.log"
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, JobOutput):

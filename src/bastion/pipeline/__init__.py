@@ -13,12 +13,15 @@ from bastion.pipeline.loader import (
     load_pipeline,
     parse_pipeline,
 )
+from bastion.pipeline.matrix import MAX_MATRIX_JOBS
+from bastion.pipeline.naming import job_file_name
 from bastion.pipeline.plan import Plan, plan_pipeline
 from bastion.pipeline.schema import Job, JobLimits, Pipeline, Step, pipeline_json_schema
 from bastion.pipeline.triggers import matches_trigger
 from bastion.pipeline.units import parse_duration, parse_size
 
 __all__ = [
+    "MAX_MATRIX_JOBS",
     "Job",
     "JobLimits",
     "LoadedPipeline",
@@ -28,6 +31,7 @@ __all__ = [
     "Step",
     "default_pipeline",
     "detect_project_types",
+    "job_file_name",
     "load_pipeline",
     "matches_trigger",
     "parse_duration",

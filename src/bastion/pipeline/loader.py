@@ -13,6 +13,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from bastion.errors import PipelineError
+from bastion.home import bastion_home
+from bastion.pipeline.job_checks import located_job_problems
 from bastion.pipeline.schema import Pipeline
 from bastion.pipeline.yaml_loader import LocatedDocument, load_yaml
 
@@ -49,8 +51,11 @@ class LoadedPipeline:
         return self.document.locate(path) if self.document is not None else None
 
 
-def parse_pipeline(raw: bytes | str, *, source: str) -> LoadedPipeline:
-    """Validate pipeline text; raise :class:`PipelineError` naming file, line and fix."""
+def parse_pipeline(raw: bytes | str, *, source: str, home: Path | None = None) -> LoadedPipeline:
+    """Validate pipeline text; raise :class:`PipelineError` naming file, line and fix.
+
+    ``home`` is the Bastion home that ``tools:`` may not reach (default: the user's).
+    """
     data = raw.encode() if isinstance(raw, str) else raw
     doc = load_yaml(data, source=source)
     if not isinstance(doc.data, dict):
@@ -66,6 +71,9 @@ def parse_pipeline(raw: bytes | str, *, source: str) -> LoadedPipeline:
     except ValidationError as exc:
         raise PipelineValidationError(_problems(exc, doc, source)) from None
     _check_needs(pipeline, doc, source)
+    problems = located_job_problems(pipeline, doc, source, home=home or bastion_home())
+    if problems:
+        raise PipelineValidationError(problems)
     return LoadedPipeline(pipeline, source, "sha256:" + hashlib.sha256(data).hexdigest(), doc)
 
 

@@ -171,6 +171,12 @@ class Job(_Model):
     limits: JobLimits = Field(default_factory=JobLimits)
     tools: StrList = Field(default_factory=list)
     rootfs: str | None = None
+    matrix: dict[str, list[Any]] | None = Field(
+        default=None,
+        description="variables and their values, plus optional `include:`/`exclude:` lists; "
+        "one job runs per combination (checked in bastion.pipeline.matrix)",
+        json_schema_extra={"examples": [{"python": ["3.11", "3.12"], "os": ["debian"]}]},
+    )
 
     _env_names = field_validator("env")(_check_env_names)
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from bastion.errors import SandboxError
+from bastion.host_paths import ALWAYS_DENIED, NEVER_INSIDE, SECRET_DIR_NAMES
 
 __all__ = [
     "ALWAYS_DENIED",
@@ -35,16 +36,6 @@ __all__ = [
     "hidden_etc_entries",
     "resolve_working_directory",
 ]
-
-ALWAYS_DENIED: tuple[Path, ...] = (Path("/root"), Path("/home"), Path("/var"))
-"""Host directories no sandbox sees as a whole."""
-
-NEVER_INSIDE: tuple[Path, ...] = (Path("/proc"), Path("/sys"), Path("/dev"), Path("/run"))
-"""Kernel and runtime trees no bind may reach into at all (host processes, devices, sockets
-such as a container engine's, which would hand the job root)."""
-
-SECRET_DIR_NAMES = frozenset({".ssh", ".gnupg", ".aws", ".azure", ".kube", ".docker", ".netrc"})
-"""Path components that mark a key store; a bind through one is refused."""
 
 # Secrets hidden even if the host made them world-readable by mistake.
 _ETC_SECRETS = (
