@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system-deps tools demo test lint types pytest selfscan clean
+.PHONY: setup system-deps tools demo test lint types pytest selfscan fresh-check clean
 
 system-deps:
 	@command -v bwrap >/dev/null 2>&1 || { echo "installing bubblewrap (apt-get)"; \
@@ -59,7 +59,11 @@ pytest: setup tools
 selfscan: setup
 	$(BIN)/bastion scan src --gate secrets --gate sast --suppressions .bastion/suppressions.yml
 
-test: lint types pytest selfscan
+# The two commands as a new user meets them: a fresh clone, an empty HOME, no pip cache.
+fresh-check:
+	bash scripts/fresh_check.sh
+
+test: lint types pytest selfscan fresh-check
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

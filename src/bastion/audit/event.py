@@ -58,6 +58,7 @@ class Action(StrEnum):
     APPROVAL_GRANTED = "approval.granted"
     APPROVAL_DENIED = "approval.denied"
     VERIFY_PERFORMED = "verify.performed"
+    CACHE_POISONED = "cache.poisoned"
 
 
 class Outcome(StrEnum):

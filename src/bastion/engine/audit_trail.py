@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bastion.audit import Action, AuditEvent, AuditLog, Outcome, open_local_log
-from bastion.engine.events import Event, JobChanged, RunFinished, RunStarted
+from bastion.engine.events import CachePoisoned, Event, JobChanged, RunFinished, RunStarted
 from bastion.engine.model import JobState, RunState
 from bastion.store import open_database
 
@@ -85,6 +85,9 @@ class AuditTrail:
                     },
                 )
             self._add(Action.JOB_FINISHED, subject, outcome, event.at, details)
+        elif isinstance(event, CachePoisoned):
+            subject = f"{self.subject}/job/{event.job}"
+            self._add(Action.CACHE_POISONED, subject, Outcome.DENIED, event.at, event.details)
         elif isinstance(event, RunFinished):
             self._add(
                 Action.RUN_FINISHED,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from bastion.engine.model import GateVerdict, JobState, RunContext, RunId, RunState
 
 __all__ = [
+    "CachePoisoned",
     "JobChanged",
     "JobOutput",
     "Observer",
@@ -69,7 +70,17 @@ class RunFinished:
     reasons: Mapping[str, str] = field(default_factory=dict)
 
 
-Event = RunStarted | JobChanged | StepChanged | JobOutput | RunFinished
+@dataclass(frozen=True, slots=True)
+class CachePoisoned:
+    """A job's cache entry did not match its digest; it was discarded, the job went on cold."""
+
+    run_id: RunId
+    job: str
+    details: Mapping[str, str]
+    at: float
+
+
+Event = RunStarted | JobChanged | StepChanged | JobOutput | RunFinished | CachePoisoned
 
 
 Observer = Callable[[Event], None]

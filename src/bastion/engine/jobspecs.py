@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bastion.engine.cache_scope import cache_namespace, cache_specs
 from bastion.engine.model import GateEvaluator, RunContext, RunId
 from bastion.errors import EngineError
 from bastion.executors import JobSpec, StepSpec, WorkspaceSource
@@ -35,8 +36,11 @@ class JobSpecFactory:
         gate_evaluator: GateEvaluator | None,
         proxy_sockets: dict[str, str] | None = None,
         prepare_dir: Path | None = None,
+        cache_root: Path | None = None,
     ) -> None:
         self.prepare_dir = prepare_dir
+        # BASTION_HOME/cache/jobs; this run uses only its trust level's part (cache_scope).
+        self.cache_dir = cache_namespace(cache_root, context) if cache_root else None
         self.source_path = source_path
         self.proxy_sockets = proxy_sockets or {}
         self.run_id = run_id
@@ -104,6 +108,8 @@ class JobSpecFactory:
             artifacts=tuple(job.artifacts),
             artifact_dir=str(self.artifact_root / name) if job.artifacts else None,
             inject=inject,
+            cache=cache_specs(name, job),
+            cache_dir=str(self.cache_dir) if self.cache_dir and job.cache else None,
         )
 
     def _gate_steps(

@@ -220,6 +220,7 @@ def _execute(
             gate_evaluator=gate_evaluator,
             proxy_sockets=resources.proxy_sockets,
             prepare_dir=scratch,
+            cache_root=bastion_home() / "cache" / "jobs",
         )
         executor = LocalExecutor(
             sandbox,

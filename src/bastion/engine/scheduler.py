@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bastion.engine.events import (
+    CachePoisoned,
     Event,
     JobChanged,
     JobOutput,
@@ -204,6 +205,8 @@ class Scheduler:
                     event.exit_code,
                 )
             )
+        elif event.kind is JobEventKind.CACHE_POISONED:
+            self._emit(CachePoisoned(self.run_id, job, dict(event.details), event.at))
         elif event.kind is JobEventKind.FINISHED and event.outcome is not None:
             self._handles.pop(job, None)
             self._finish(job, event.outcome)

@@ -2,6 +2,7 @@
 same :class:`Executor` interface without the engine changing."""
 
 from bastion.executors.interface import (
+    CacheSpec,
     Executor,
     JobEvent,
     JobEventKind,
@@ -15,6 +16,7 @@ from bastion.executors.job_runner import run_job
 from bastion.executors.local import LocalExecutor
 
 __all__ = [
+    "CacheSpec",
     "Executor",
     "JobEvent",
     "JobEventKind",

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 __all__ = [
+    "CacheSpec",
     "Executor",
     "JobEvent",
     "JobEventKind",
@@ -43,6 +44,18 @@ class StepSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class CacheSpec:
+    """One ``cache:`` entry of a job, its key ready but for ``hashFiles``.
+
+    ``key`` is literal text and, as tuples of globs, the ``hashFiles(...)`` calls, which
+    the executor works out over the fresh workspace; ``paths`` are workspace-relative.
+    """
+
+    key: tuple[str | tuple[str, ...], ...]
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class JobSpec:
     """Everything needed to run one job, and nothing that must stay on the engine's side.
 
@@ -52,6 +65,8 @@ class JobSpec:
     egress proxy socket for the job. ``inject`` lists (workspace-relative name, host file)
     pairs copied into the fresh workspace before the first step (a secrets gate's git
     history, prepared on the host because the workspace has no ``.git``).
+    ``cache`` is restored from and saved to ``cache_dir``, the one namespace of the run's
+    trust level and repository (chosen by the engine: the executor cannot reach another).
     """
 
     run_id: int
@@ -71,6 +86,8 @@ class JobSpec:
     artifact_dir: str | None = None
     exclude: tuple[str, ...] = (".git", ".bastion/state")
     inject: tuple[tuple[str, str], ...] = ()
+    cache: tuple[CacheSpec, ...] = ()
+    cache_dir: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,6 +101,7 @@ class JobEventKind(enum.StrEnum):
     OUTPUT = "output"
     STEP_FINISHED = "step_finished"
     FINISHED = "finished"
+    CACHE_POISONED = "cache_poisoned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +127,7 @@ class JobEvent:
     data: bytes = b""
     outcome: JobOutcome | None = None
     at: float = 0.0
+    details: Mapping[str, str] = field(default_factory=dict)
 
 
 JobEventSink = Callable[[JobEvent], None]

@@ -25,6 +25,7 @@ from bastion.executors.interface import (
     JobSpec,
     StepSpec,
 )
+from bastion.executors.job_cache import restore_caches, save_caches
 from bastion.sandbox import Workspace
 from bastion.sandbox.interface import Limits, NetworkMode, NetworkPolicy, Sandbox, SandboxSpec
 
@@ -106,6 +107,8 @@ def _run_in_workspace(
     output_filter: OutputFilterFactory,
 ) -> JobOutcome:
     with _workspace(spec, parent) as workspace:
+        # First, so `hashFiles` sees the job's source tree and nothing Bastion added.
+        cache_keys = restore_caches(spec, workspace.path, on_event)
         _inject(workspace.path, spec.inject)
         for index, step in enumerate(spec.steps):
             if cancelled.is_set():
@@ -126,6 +129,7 @@ def _run_in_workspace(
                 return replace(failure, collected=_collect(workspace.path, spec.collect))
         collected = _collect(workspace.path, spec.collect)
         artifacts = _copy_artifacts(workspace.path, spec)
+        save_caches(spec, workspace.path, cache_keys, on_event)
     return JobOutcome(status="passed", collected=collected, artifacts=artifacts)
 
 

@@ -14,8 +14,9 @@ from pydantic import BaseModel, ValidationError
 
 from bastion.errors import PipelineError
 from bastion.home import bastion_home
+from bastion.pipeline.cache_key import parse_key_template
 from bastion.pipeline.job_checks import located_job_problems
-from bastion.pipeline.schema import Pipeline
+from bastion.pipeline.schema import Job, Pipeline
 from bastion.pipeline.yaml_loader import LocatedDocument, load_yaml
 
 __all__ = ["LoadedPipeline", "PipelineValidationError", "load_pipeline", "parse_pipeline"]
@@ -71,6 +72,7 @@ def parse_pipeline(raw: bytes | str, *, source: str, home: Path | None = None) -
     except ValidationError as exc:
         raise PipelineValidationError(_problems(exc, doc, source)) from None
     _check_needs(pipeline, doc, source)
+    _check_cache_keys(pipeline, doc, source)
     problems = located_job_problems(pipeline, doc, source, home=home or bastion_home())
     if problems:
         raise PipelineValidationError(problems)
@@ -198,3 +200,28 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
             if model is not None:
                 return model
     return None
+
+
+def _check_cache_keys(pipeline: Pipeline, doc: LocatedDocument, source: str) -> None:
+    """Every ``cache:`` key template parses, reported where the key is written.
+
+    Checked here rather than in the schema because a template's variables depend on the job
+    around it (its matrix names, once jobs have a ``matrix:``).
+    """
+    problems: list[PipelineError] = []
+    for name, job in pipeline.jobs.items():
+        for index, entry in enumerate(job.cache):
+            try:
+                parse_key_template(entry.key, matrix=_matrix_names(job))
+            except PipelineError as exc:
+                # `cache:` may be one mapping rather than a list of them.
+                at = ("jobs", name, "cache")
+                pos = doc.positions.get((*at, index, "key")) or doc.locate((*at, "key"))
+                problems.append(_at(f"jobs.{name}.cache: {exc.message}", source, pos, exc.hint))
+    if problems:
+        raise PipelineValidationError(problems)
+
+
+def _matrix_names(job: Job) -> tuple[str, ...]:
+    """The variables a job's ``matrix:`` defines (``include``/``exclude`` are not ones)."""
+    return tuple(key for key in job.matrix or {} if key not in ("include", "exclude"))

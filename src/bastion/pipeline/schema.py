@@ -13,6 +13,7 @@
           - name: unit tests
             run: python -m pytest -q
         artifacts: ["dist/*.whl"]
+        cache: {key: "pip-${{ hashFiles('requirements*.txt') }}", paths: [.cache/pip]}
 
 ``bastion schema`` prints :func:`pipeline_json_schema` for editors. Unknown keys are errors.
 """
@@ -31,10 +32,13 @@ from pydantic import (
     model_validator,
 )
 
+from bastion.errors import PipelineError
+from bastion.pipeline.cache_key import check_cache_path
 from bastion.pipeline.units import parse_duration, parse_size
 
 __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
+    "CacheEntry",
     "Job",
     "JobLimits",
     "Pipeline",
@@ -153,6 +157,33 @@ class JobLimits(_Model):
     open_files: int = Field(default=4096, ge=64, le=1_048_576, alias="open-files")
 
 
+def _as_entries(value: Any) -> Any:
+    return [value] if isinstance(value, dict) else value
+
+
+class CacheEntry(_Model):
+    """A directory kept between runs of the same trust level, found again by its ``key``.
+
+    The key template is checked with the job around it (``bastion.pipeline.loader``), where
+    ``matrix.<name>`` can be told from a typo; the paths are checked here.
+    """
+
+    key: str = Field(
+        min_length=1, json_schema_extra={"examples": ["pip-${{ hashFiles('*.lock') }}"]}
+    )
+    paths: StrList = Field(min_length=1)
+
+    @field_validator("paths")
+    @classmethod
+    def _inside(cls, value: list[str]) -> list[str]:
+        for path in value:
+            try:
+                check_cache_path(path)
+            except PipelineError as exc:  # pydantic reports ValueErrors with their location
+                raise ValueError(f"{exc.message}; {exc.hint}") from None
+        return value
+
+
 class Job(_Model):
     """A job: either ``steps`` to run or a built-in gate to ``uses``."""
 
@@ -171,6 +202,7 @@ class Job(_Model):
     limits: JobLimits = Field(default_factory=JobLimits)
     tools: StrList = Field(default_factory=list)
     rootfs: str | None = None
+    cache: Annotated[list[CacheEntry], BeforeValidator(_as_entries)] = Field(default_factory=list)
     matrix: dict[str, list[Any]] | None = Field(
         default=None,
         description="variables and their values, plus optional `include:`/`exclude:` lists; "
