@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import jsonschema
@@ -12,8 +14,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bastion.cli.scan import parse_gate_options, register
+from bastion.cli.scan import parse_gate_options, register, severity_counts
+from bastion.engine.gates import AssessedFinding
 from bastion.errors import BastionError, PolicyError, UsageError
+from bastion.scanners.finding import Finding, Location, Severity
 
 SCHEMA = Path(__file__).parents[1] / "data" / "sarif" / "sarif-schema-2.1.0.json"
 BASTION = str(Path(sys.executable).with_name("bastion"))
@@ -254,3 +258,71 @@ def test_scan_in_real_sandbox(tree: Path) -> None:
     assert doc["decision"]["reasons"][0]["fingerprints"]
     assert "BLOCKED" in done.stderr
     assert not (tree / "results.sarif").exists()  # nothing written into the scanned tree
+
+
+def test_summary_mark_is_the_policy_decision(tree: Path, tmp_path: Path) -> None:
+    # Regression: the gate's line showed a green ✓ while the policy blocked the scan.
+    code, output, _ = scan(tree, "--json", "-o", str(tmp_path / "r.json"))
+    assert code == 1
+    assert "✗ BLOCKED: 2 finding(s)" in output
+    assert "✓" not in output
+    code, output, _ = scan(tree, "--baseline-file", str(tmp_path / "r.json"))
+    assert code == 0
+    assert "✓ PASS: 2 finding(s)" in output
+    assert "✗" not in output
+
+
+def test_summary_counts_every_severity(tree: Path) -> None:
+    code, output, _ = scan(tree)
+    assert code == 1
+    assert "(0 critical, 1 high, 0 medium, 1 low, 0 info); 2 new, 0 suppressed" in output
+
+
+def test_severity_counts_lists_every_severity_worst_first() -> None:
+    items = [
+        AssessedFinding(
+            Finding.create(
+                gate="sast",
+                rule_id="r",
+                severity=severity,
+                message="m",
+                location=Location("a.py", 1),
+                match_key=severity.value,
+            ),
+            new=True,
+        )
+        for severity in (Severity.INFO, Severity.LOW, Severity.LOW)
+    ]
+    counts = severity_counts(items)
+    assert list(counts) == list(Severity)
+    assert counts == {
+        Severity.CRITICAL: 0,
+        Severity.HIGH: 0,
+        Severity.MEDIUM: 0,
+        Severity.LOW: 2,
+        Severity.INFO: 1,
+    }
+
+
+def test_sarif_locations_resolve_to_the_scanned_files(tree: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.sarif"
+    code, _output, _ = scan(tree, "--format", "sarif", "-o", str(out))
+    assert code == 1
+    doc = json.loads(out.read_text())
+    jsonschema.validate(doc, json.loads(SCHEMA.read_text()))
+    resolved = set()
+    for run in doc["runs"]:
+        for result in run["results"]:
+            location = result["locations"][0]["physicalLocation"]["artifactLocation"]
+            base = run["originalUriBaseIds"][location["uriBaseId"]]["uri"]
+            uri = urllib.parse.urljoin(base, location["uri"])
+            resolved.add(Path(urllib.request.url2pathname(urllib.parse.urlparse(uri).path)))
+    assert resolved == {tree.resolve() / "app.py"}
+
+
+def test_json_report_is_the_decision_document(tree: Path, tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    scan(tree, "--json", "-o", str(report))
+    doc = json.loads(report.read_text())
+    assert set(doc) == {"allowed", "decision", "baseline", "gates", "findings"}
+    assert len(report.read_text().splitlines()) == 2 + len(doc["findings"])  # a line each

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bastion.errors import PolicyError
 from bastion.policy import RegoModule
-from bastion.policy.interpreter import evaluate
+from bastion.policy.interpreter import _compiled, evaluate
 
 VALUES = RegoModule(
     "v.rego",
@@ -63,3 +63,17 @@ def test_recursion_is_an_error() -> None:
     module = RegoModule("r.rego", "package t\nimport rego.v1\na if b\nb if a\n")
     with pytest.raises(PolicyError, match="Recursion detected"):
         evaluate([module], "data.t", "{}")
+
+
+def test_compiled_modules_are_reused_and_inputs_do_not_leak() -> None:
+    assert _compiled([VALUES]) is _compiled([VALUES])
+    assert evaluate([VALUES], "data.t.echo", json.dumps({"value": "first"})) == "first"
+    assert evaluate([VALUES], "data.t.echo", "{}") is None  # no trace of the last input
+
+
+def test_an_interpreter_that_failed_is_not_reused() -> None:
+    before = _compiled([VALUES])
+    with pytest.raises(PolicyError):
+        evaluate([VALUES], "data.t", "{not json")
+    assert _compiled([VALUES]) is not before
+    assert evaluate([VALUES], "data.t.echo", json.dumps({"value": "ok"})) == "ok"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,7 @@ from bastion.scanners.sarif import (
     ToolInfo,
     findings_to_sarif,
     sarif_to_findings,
+    write_sarif,
 )
 
 SCHEMA_PATH = Path(__file__).parents[1] / "data" / "sarif" / "sarif-schema-2.1.0.json"
@@ -98,7 +102,9 @@ def test_github_fields() -> None:
     physical = result["locations"][0]["physicalLocation"]
     assert physical["artifactLocation"] == {"uri": "app/views.py", "uriBaseId": SRCROOT}
     assert physical["region"] == {"startLine": 12, "startColumn": 5, "endLine": 13}
-    assert "originalUriBaseIds" not in run  # no host path unless asked
+    # %SRCROOT% is defined, but without a host path unless the caller gives the root.
+    assert set(run["originalUriBaseIds"]) == {SRCROOT}
+    assert "uri" not in run["originalUriBaseIds"][SRCROOT]
 
 
 def test_rule_takes_the_worst_severity_seen() -> None:
@@ -191,3 +197,71 @@ def test_suppressions_and_baseline_state(validator: jsonschema.protocols.Validat
     assert results[old.fingerprint]["baselineState"] == "unchanged"
     assert results[fresh.fingerprint]["baselineState"] == "new"
     assert "baselineState" not in findings_to_sarif([old])["runs"][0]["results"][0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_findings, max_size=8), st.lists(st.sampled_from(["iac", "sast"]), max_size=2))
+def test_streamed_log_is_the_same_document(findings: list[Finding], gates: list[str]) -> None:
+    options: dict[str, Any] = {
+        "gates": gates,
+        "suppressed": {f.fingerprint: "accepted" for f in findings[:1]},
+        "new": [f.fingerprint for f in findings[1:]],
+        "source_root": Path("/srv/project"),
+    }
+    handle = io.StringIO()
+    write_sarif(handle, findings, **options)
+    streamed = json.loads(handle.getvalue())
+    assert streamed == findings_to_sarif(findings, **options)
+    _VALIDATOR.validate(streamed)
+
+
+def test_streamed_log_has_one_line_per_result() -> None:
+    findings = [_finding(match_key=str(i)) for i in range(3)]
+    handle = io.StringIO()
+    write_sarif(handle, findings, gates=["iac"])
+    lines = handle.getvalue().splitlines()
+    assert sum(1 for line in lines if line.startswith('{"ruleId"')) == 3
+    assert json.loads(handle.getvalue())["runs"][0]["results"] == []  # iac ran, found nothing
+
+
+def _resolve(run: dict[str, Any], location: dict[str, Any]) -> str:
+    """A result's artifactLocation as an absolute URI, by SARIF 2.1.0 3.4.4 (one level)."""
+    base: str = run["originalUriBaseIds"][location["uriBaseId"]]["uri"]
+    relative: str = location["uri"]
+    return urllib.parse.urljoin(base, relative)
+
+
+def test_every_location_resolves_against_original_uri_base_ids(tmp_path: Path) -> None:
+    for name in ("app/views.py", "dir with space/a#b.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x = 1\n")
+    findings = [
+        _finding(),
+        _finding(gate="secrets", location=Location("dir with space/a#b.py", 1), match_key="s"),
+    ]
+    handle = io.StringIO()
+    write_sarif(handle, findings, source_root=tmp_path)
+    doc = json.loads(handle.getvalue())
+    _VALIDATOR.validate(doc)
+    resolved = []
+    for run in doc["runs"]:
+        for result in run["results"]:
+            location = result["locations"][0]["physicalLocation"]["artifactLocation"]
+            uri = _resolve(run, location)
+            assert uri.startswith("file://")
+            resolved.append(Path(urllib.request.url2pathname(urllib.parse.urlparse(uri).path)))
+    assert sorted(resolved) == sorted(tmp_path.resolve() / f.location.path for f in findings)
+    assert all(path.is_file() for path in resolved)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(_findings, min_size=1, max_size=6))
+def test_every_base_id_used_is_defined(findings: list[Finding]) -> None:
+    for root in (None, Path("/srv/project")):
+        for run in findings_to_sarif(findings, source_root=root)["runs"]:
+            used = {
+                loc["physicalLocation"]["artifactLocation"]["uriBaseId"]
+                for result in run["results"]
+                for loc in result.get("locations", [])
+            }
+            assert used <= set(run["originalUriBaseIds"])

@@ -2,6 +2,11 @@
 
 Same gates, same sandbox, same policy and exit codes as a run: 0 pass, 1 blocked (or a gate
 could not decide), 2 usage or policy-file error, 3 Bastion could not operate.
+
+On stderr, one line per gate as it ends (what it found, not a verdict: the policy has not
+decided yet), then the decision and one summary line whose mark is the decision's, with
+every severity counted. Reports are written as they are made (:func:`write_report`), not
+built whole and indented: thousands of findings took seconds that way.
 """
 
 from __future__ import annotations
@@ -10,9 +15,9 @@ import dataclasses
 import enum
 import json
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -27,7 +32,7 @@ from bastion.errors import UsageError
 from bastion.home import bastion_home
 from bastion.sandbox import BubblewrapSandbox, Limits, Sandbox, UnsafeHostRunner
 from bastion.scanners.finding import Severity
-from bastion.scanners.sarif import findings_to_sarif
+from bastion.scanners.sarif import write_sarif
 
 if TYPE_CHECKING:
     from bastion.scanners.secrets import ScanMode
@@ -37,8 +42,11 @@ __all__ = [
     "parse_gate_options",
     "register",
     "render_decision",
+    "render_summary",
     "render_table",
     "scan_command",
+    "severity_counts",
+    "write_report",
 ]
 
 _STYLE = {
@@ -158,10 +166,35 @@ def render_decision(console: Console, result: GateDecision, *, brief: bool = Fal
         console.print(Text(_SUPPRESS_HINT, "dim"))
 
 
+def severity_counts(findings: Iterable[AssessedFinding]) -> dict[Severity, int]:
+    """How many findings of each severity, every severity listed (worst first), zeros too."""
+    counts = dict.fromkeys(Severity, 0)
+    for item in findings:
+        counts[item.finding.severity] += 1
+    return counts
+
+
+def render_summary(console: Console, result: GateDecision) -> None:
+    """One line: the decision's mark and word, the findings by severity, new and suppressed."""
+    findings = result.findings
+    breakdown = ", ".join(f"{n} {s.value}" for s, n in severity_counts(findings).items())
+    new = sum(1 for a in findings if a.new)
+    suppressed = sum(1 for a in findings if a.suppressed)
+    mark, word, style = ("✓", "PASS", "green") if result.allowed else ("✗", "BLOCKED", "red")
+    console.print(
+        Text(
+            f"{mark} {word}: {len(findings)} finding(s) ({breakdown}); "
+            f"{new} new, {suppressed} suppressed",
+            style,
+        )
+    )
+
+
 def _progress(outcome: GateOutcome, seconds: float) -> None:
+    # No ✓ here: a gate that ran may still be blocked by the policy, which decides later.
     if outcome.report is not None:
         count = len(outcome.report.findings)
-        line = Text(f"✓ bastion/{outcome.gate}: {count} finding(s) in {seconds:.1f} s", "green")
+        line = Text(f"· bastion/{outcome.gate}: {count} finding(s) in {seconds:.1f} s")
     else:
         line = Text(f"✗ bastion/{outcome.gate}: could not decide ({seconds:.1f} s)", "red")
     err_console.print(line)
@@ -177,12 +210,16 @@ def _sandbox(unsafe: bool) -> Sandbox:
     return BubblewrapSandbox()
 
 
-def _document(result: GateDecision, fmt: OutputFormat) -> str:
+def _write_document(handle: IO[str], result: GateDecision, fmt: OutputFormat, root: Path) -> None:
+    """The JSON or SARIF report, written piece by piece to ``handle``."""
     if fmt is OutputFormat.JSON:
-        return json.dumps(result.to_dict(), indent=2, default=str) + "\n"
-    doc = findings_to_sarif(
+        _write_json(handle, result)
+        return
+    write_sarif(
+        handle,
         [a.finding for a in result.findings],
         gates=[o.gate for o in result.outcomes],
+        source_root=root,
         suppressed={
             a.finding.fingerprint: f"{a.suppression.reason} ({a.suppression.owner}, "
             f"until {a.suppression.expires.isoformat()})"
@@ -191,27 +228,42 @@ def _document(result: GateDecision, fmt: OutputFormat) -> str:
         },
         new=[a.finding.fingerprint for a in result.findings if a.new] if result.baseline else None,
     )
-    return json.dumps(doc, indent=2) + "\n"
 
 
-def _write(result: GateDecision, fmt: OutputFormat, output: Path | None) -> None:
+def _write_json(handle: IO[str], result: GateDecision) -> None:
+    """``GateDecision.to_dict()`` as JSON: the head on a line, then one line per finding."""
+    doc = result.to_dict()
+    findings = doc.pop("findings")
+    handle.write(json.dumps(doc, default=str)[:-1] + ', "findings": [')
+    for number, finding in enumerate(findings):
+        handle.write(("," if number else "") + "\n" + json.dumps(finding, default=str))
+    handle.write("\n]}\n")
+
+
+def write_report(
+    result: GateDecision, fmt: OutputFormat, output: Path | None, root: Path = Path()
+) -> None:
+    """Write the report to ``output`` (or stdout), then the decision and summary to stderr.
+
+    ``root`` is the scanned tree, which SARIF names as ``%SRCROOT%``.
+    """
     if fmt is OutputFormat.TABLE:
         if output is None:
             render_table(out_console, result)
             render_decision(out_console, result)
-            return
-        with output.open("w", encoding="utf-8") as handle:
-            plain = Console(file=handle, width=120, no_color=True, soft_wrap=True)
-            render_table(plain, result)
-            render_decision(plain, result)
-    else:
-        text = _document(result, fmt)
-        if output is None:
-            out_console.file.write(text)
-            out_console.file.flush()
         else:
-            output.write_text(text, encoding="utf-8")
+            with output.open("w", encoding="utf-8") as handle:
+                plain = Console(file=handle, width=120, no_color=True, soft_wrap=True)
+                render_table(plain, result)
+                render_decision(plain, result)
+    elif output is None:
+        _write_document(out_console.file, result, fmt, root)
+        out_console.file.flush()
+    else:
+        with output.open("w", encoding="utf-8") as handle:
+            _write_document(handle, result, fmt, root)
     render_decision(err_console, result, brief=True)
+    render_summary(err_console, result)
 
 
 def scan_command(
@@ -283,7 +335,7 @@ def scan_command(
     else:
         result = scan_path(request, _sandbox(unsafe_no_sandbox))
     # --- end secrets gate git modes ---
-    _write(result, OutputFormat.JSON if as_json else fmt, output)
+    write_report(result, OutputFormat.JSON if as_json else fmt, output, path)
     raise typer.Exit(result.exit_code)
 
 

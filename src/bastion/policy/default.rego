@@ -14,11 +14,17 @@
 #   context:      {repo, ref, trust, event, commit}
 #   findings:     [{rule_id, gate, severity, message, title, location{path, line, ...},
 #                   fingerprint, cwe, ids, fix, properties, new, suppressed, where}]
+#                 (given only to policies that read it: see below)
+#   finding_groups: [{gate, severity, new, suppressed, count, fingerprints: [string]}]
+#                 the findings grouped by gate, severity, new and suppressed, worst first
 #   gates:        {<gate>: {facts: {...}, notes: [...], error: string|null}}
 #   suppressions: [{status, owner, reason, expires, fingerprint|rule+path}]
 # Helpers in package bastion.lib: actionable(f), unsuppressed(f), reason(f, why).
 # Iterate `some f in input.findings` and filter with them. For thousands of findings prefer
-# one deny entry listing fingerprints (as below) over one entry per finding.
+# one deny entry listing fingerprints over one entry per finding, and rules over
+# input.finding_groups (as below) where gate, severity, new and suppressed are enough:
+# rego-cpp reads every value of the input, so Bastion leaves input.findings out unless a
+# module names `input` other than as input.context, .gates, .suppressions or .finding_groups.
 # A policy that leaves `deny` undefined or of the wrong type blocks: Bastion fails closed.
 package bastion.gate
 
@@ -27,13 +33,15 @@ import rego.v1
 
 # One entry per rule below, naming every finding it covers by fingerprint (Bastion shows
 # each finding's severity, rule and place). Array comprehensions, not one set entry per
-# finding: rego-cpp 1.5.2 fills sets of objects in quadratic time.
+# finding: rego-cpp 1.5.2 fills sets of objects in quadratic time. The helpers of
+# bastion.lib take a group as they take a finding (both have new and suppressed).
 
 # Any new, unsuppressed critical or high finding blocks.
-severe := [f.fingerprint |
-	some f in input.findings
-	lib.actionable(f)
-	f.severity in {"critical", "high"}
+severe := [fingerprint |
+	some g in input.finding_groups
+	lib.actionable(g)
+	g.severity in {"critical", "high"}
+	some fingerprint in g.fingerprints
 ]
 
 deny contains {
@@ -43,10 +51,11 @@ deny contains {
 
 # Any unsuppressed secret blocks, even one already in the baseline: a secret that was
 # committed before is still exposed until it is rotated (then suppress it with a reason).
-secrets := [f.fingerprint |
-	some f in input.findings
-	lib.unsuppressed(f)
-	f.gate == "secrets"
+secrets := [fingerprint |
+	some g in input.finding_groups
+	lib.unsuppressed(g)
+	g.gate == "secrets"
+	some fingerprint in g.fingerprints
 ]
 
 deny contains {
@@ -55,10 +64,11 @@ deny contains {
 } if count(secrets) > 0
 
 # New medium findings are reported but do not block.
-medium := [f.fingerprint |
-	some f in input.findings
-	lib.actionable(f)
-	f.severity == "medium"
+medium := [fingerprint |
+	some g in input.finding_groups
+	lib.actionable(g)
+	g.severity == "medium"
+	some fingerprint in g.fingerprints
 ]
 
 warn contains {

@@ -12,7 +12,13 @@ True
 
 from bastion.scanners.sarif.levels import FINGERPRINT_KEY
 from bastion.scanners.sarif.reader import load_sarif, sarif_to_findings
-from bastion.scanners.sarif.writer import SARIF_SCHEMA_URI, SRCROOT, ToolInfo, findings_to_sarif
+from bastion.scanners.sarif.writer import (
+    SARIF_SCHEMA_URI,
+    SRCROOT,
+    ToolInfo,
+    findings_to_sarif,
+    write_sarif,
+)
 
 __all__ = [
     "FINGERPRINT_KEY",
@@ -22,4 +28,5 @@ __all__ = [
     "findings_to_sarif",
     "load_sarif",
     "sarif_to_findings",
+    "write_sarif",
 ]

@@ -5,8 +5,11 @@ Choices, and why:
 - One ``run`` per gate, each with its own ``automationDetails.id`` (``bastion/<gate>/``):
   GitHub keys alert tracking on tool and category and refuses two runs with the same pair.
   A gate that ran and found nothing still gets an empty run, so GitHub closes its old alerts.
-- Every location is relative to ``%SRCROOT%`` (``uriBaseId``); ``originalUriBaseIds`` says
-  where that was only when the caller passes the root, since absolute host paths leak.
+- Every location is relative to ``%SRCROOT%`` (``uriBaseId``), and every run defines it in
+  ``originalUriBaseIds``: the root's ``file:`` URI when the caller passes the root (``bastion
+  scan`` does), else only a description, since an absolute host path would leak.
+- :func:`write_sarif` streams the log, one compact line per result, instead of building one
+  document and indenting it: Python's indenting encoder took seconds for thousands of results.
 - ``partialFingerprints["bastion/v1"]`` carries our fingerprint, so the same finding keeps its
   identity across runs, branches and renames, in GitHub and in our own baselines.
 - Rules carry ``help`` (the fix hint), ``helpUri`` when a gate gives one, CWE tags in GitHub's
@@ -20,17 +23,18 @@ Choices, and why:
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.parse
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from bastion.scanners.finding import Finding
 from bastion.scanners.sarif.levels import FINGERPRINT_KEY, level_for, security_severity_for
 
-__all__ = ["SARIF_SCHEMA_URI", "SRCROOT", "ToolInfo", "findings_to_sarif"]
+__all__ = ["SARIF_SCHEMA_URI", "SRCROOT", "ToolInfo", "findings_to_sarif", "write_sarif"]
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -63,16 +67,58 @@ def findings_to_sarif(
     ``suppressed`` maps fingerprints to the reason they are accepted; ``new``, when given,
     holds the fingerprints not in the baseline.
     """
+    runs = [
+        {**head, "results": list(results)}
+        for head, results in _runs(findings, gates, tools, source_root, suppressed, new)
+    ]
+    return {"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": runs}
+
+
+def write_sarif(
+    handle: IO[str],
+    findings: Iterable[Finding],
+    *,
+    gates: Sequence[str] = (),
+    tools: Mapping[str, ToolInfo] | None = None,
+    source_root: Path | None = None,
+    suppressed: Mapping[str, str] | None = None,
+    new: Collection[str] | None = None,
+) -> None:
+    """Write the log :func:`findings_to_sarif` makes to ``handle``, result by result.
+
+    The same JSON value, in compact form: each run's head on a line, then one line per
+    result, so the text is still readable and diffable.
+    """
+    handle.write(f'{{"$schema": {json.dumps(SARIF_SCHEMA_URI)}, "version": "2.1.0", "runs": [')
+    for number, (head, results) in enumerate(
+        _runs(findings, gates, tools, source_root, suppressed, new)
+    ):
+        # A run's head is a non-empty object: its text without the closing brace is open
+        # for the results member, which SARIF places anywhere in the run.
+        handle.write(("," if number else "") + "\n" + json.dumps(head)[:-1] + ', "results": [')
+        for count, result in enumerate(results):
+            handle.write(("," if count else "") + "\n" + json.dumps(result))
+        handle.write("]}")
+    handle.write("\n]}\n")
+
+
+def _runs(
+    findings: Iterable[Finding],
+    gates: Sequence[str],
+    tools: Mapping[str, ToolInfo] | None,
+    source_root: Path | None,
+    suppressed: Mapping[str, str] | None,
+    new: Collection[str] | None,
+) -> Iterator[tuple[dict[str, Any], Iterator[dict[str, Any]]]]:
+    """Each run's head (everything but results) and its results, gates in name order."""
     marks = _Marks(suppressed or {}, None if new is None else frozenset(new))
     by_gate: dict[str, list[Finding]] = {gate: [] for gate in gates}
     for finding in findings:
         by_gate.setdefault(finding.gate, []).append(finding)
     known_tools = tools or {}
-    runs = [
-        _run(gate, by_gate[gate], known_tools.get(gate), source_root, marks)
-        for gate in sorted(by_gate)
-    ]
-    return {"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": runs}
+    base = _base_ids(source_root)
+    for gate in sorted(by_gate):
+        yield _run(gate, by_gate[gate], known_tools.get(gate), base, marks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,30 +127,40 @@ class _Marks:
     new: frozenset[str] | None
 
 
+def _base_ids(root: Path | None) -> dict[str, Any]:
+    """``originalUriBaseIds``: where ``%SRCROOT%`` is, or what it is when not to be said."""
+    if root is None:
+        return {SRCROOT: {"description": {"text": "The root of the scanned source tree."}}}
+    return {SRCROOT: {"uri": root.resolve().as_uri() + "/"}}
+
+
 def _run(
-    gate: str, findings: list[Finding], tool: ToolInfo | None, root: Path | None, marks: _Marks
-) -> dict[str, Any]:
+    gate: str,
+    findings: list[Finding],
+    tool: ToolInfo | None,
+    base_ids: dict[str, Any],
+    marks: _Marks,
+) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
     ordered = sorted(findings, key=lambda f: (f.location.path, f.location.line or 0, f.rule_id))
-    rule_ids = sorted({f.rule_id for f in ordered})
+    by_rule: dict[str, list[Finding]] = {}
+    for finding in ordered:
+        by_rule.setdefault(finding.rule_id, []).append(finding)
+    rule_ids = sorted(by_rule)  # grouped once: one pass per rule was quadratic for SCA
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     driver: dict[str, Any] = {
         "name": tool.name if tool else f"bastion/{gate}",
         "informationUri": (tool.information_uri if tool else None) or _BASTION_URI,
-        "rules": [
-            _rule(rule_id, [f for f in ordered if f.rule_id == rule_id]) for rule_id in rule_ids
-        ],
+        "rules": [_rule(rule_id, by_rule[rule_id]) for rule_id in rule_ids],
     }
     if tool and tool.version:
         driver["version"] = tool.version
-    run: dict[str, Any] = {
+    head: dict[str, Any] = {
         "tool": {"driver": driver},
         "automationDetails": {"id": f"bastion/{gate}/"},
         "columnKind": "unicodeCodePoints",
-        "results": [_result(f, index[f.rule_id], marks) for f in ordered],
+        "originalUriBaseIds": base_ids,
     }
-    if root is not None:
-        run["originalUriBaseIds"] = {SRCROOT: {"uri": root.resolve().as_uri() + "/"}}
-    return run
+    return head, (_result(f, index[f.rule_id], marks) for f in ordered)
 
 
 def _rule(rule_id: str, findings: list[Finding]) -> dict[str, Any]:
