@@ -72,12 +72,17 @@ def _run(tmp_path: Path, script: str, *more: str, **extra: object) -> tuple[JobO
 
 
 def test_faked_sandbox_setup_failure_does_not_leak_the_secret(tmp_path: Path) -> None:
-    # A job that prints "bwrap: ..." and exits 1 is taken for a sandbox set-up failure, whose
-    # message quotes that line: it goes to the run record and the audit log, so it is masked.
-    outcome, output = _run(tmp_path, 'printf "bwrap: %s\\n" "$TOKEN"; exit 1')
+    # A job that prints "setpriv: ..." (the inner wrapper's prefix, still told by its first
+    # line) and exits 1 is taken for a sandbox set-up failure, whose message quotes that
+    # line: it goes to the run record and the audit log, so it is masked.
+    outcome, output = _run(tmp_path, 'printf "setpriv: %s\\n" "$TOKEN"; exit 1')
     assert outcome.status == "error"
     assert SECRET not in (outcome.reason or "")
-    assert "bwrap: ***" in (outcome.reason or "")
+    assert "setpriv: ***" in (outcome.reason or "")
+    # "bwrap: ..." is the job's own output since bwrap's marker says the job ran.
+    (tmp_path / "bwrap").mkdir()
+    outcome, output = _run(tmp_path / "bwrap", 'printf "bwrap: %s\\n" "$TOKEN"; exit 1')
+    assert outcome.status == "failed"
     assert SECRET.encode() not in output
 
 

@@ -107,6 +107,9 @@ def _run_in_workspace(
     output_filter: OutputFilterFactory,
 ) -> JobOutcome:
     with _workspace(spec, parent) as workspace:
+        # Every step's build tools stamp the commit's time, not the clock's (reproducible
+        # builds); a step that declares its own SOURCE_DATE_EPOCH keeps it.
+        spec = replace(spec, env={**spec.env, **_source_date_env(workspace)})
         # First, so `hashFiles` sees the job's source tree and nothing Bastion added.
         cache_keys = restore_caches(spec, workspace.path, on_event)
         _inject(workspace.path, spec.inject)
@@ -131,6 +134,11 @@ def _run_in_workspace(
         artifacts = _copy_artifacts(workspace.path, spec)
         save_caches(spec, workspace.path, cache_keys, on_event)
     return JobOutcome(status="passed", collected=collected, artifacts=artifacts)
+
+
+def _source_date_env(workspace: Workspace) -> dict[str, str]:
+    epoch = workspace.source_date_epoch
+    return {} if epoch is None else {"SOURCE_DATE_EPOCH": str(epoch)}
 
 
 def _inject(root: Path, files: tuple[tuple[str, str], ...]) -> None:

@@ -48,6 +48,7 @@ from types import TracebackType
 from typing import IO, Any, Self
 
 from bastion.errors import SandboxError, UsageError
+from bastion.sandbox.source_date import clamp_mtimes, commit_time, tree_epoch
 
 __all__ = ["EXCLUDED", "SourceSurvey", "Workspace", "grant_workspace", "survey_source"]
 
@@ -235,7 +236,8 @@ def _write_blob(stream: IO[bytes], dest: Path, mode: str, expected: bytes) -> No
     stream.read(1)  # the newline after each object
 
 
-def _checkout(repo: Path, rev: str, dest: Path) -> None:
+def _checkout(repo: Path, rev: str, dest: Path) -> str:
+    """Write commit ``rev``'s files into ``dest``; return the commit id."""
     if rev.startswith("-") or "\x00" in rev:
         raise UsageError(f"{rev!r} is not a revision", hint="pass a commit id, branch or tag")
     commit = _git(repo, "rev-parse", "--verify", "--end-of-options", f"{rev}^{{commit}}")
@@ -254,6 +256,7 @@ def _checkout(repo: Path, rev: str, dest: Path) -> None:
         elif kind == "blob":
             blobs.append((mode, oid.encode(), path))
     _write_blobs(repo, blobs, dest)
+    return sha
 
 
 def _write_blobs(repo: Path, blobs: list[tuple[str, bytes, PurePosixPath]], dest: Path) -> None:
@@ -371,11 +374,17 @@ def _remove_entries(fd: int) -> list[str]:
 
 
 class Workspace:
-    """A directory created for one job; :meth:`remove` (or leaving ``with``) deletes it."""
+    """A directory created for one job; :meth:`remove` (or leaving ``with``) deletes it.
 
-    def __init__(self, path: Path) -> None:
+    ``source_date_epoch``: a copy's files are no later than this (see
+    :mod:`bastion.sandbox.source_date`); steps get it as ``SOURCE_DATE_EPOCH``. None for an
+    empty scratch directory.
+    """
+
+    def __init__(self, path: Path, source_date_epoch: int | None = None) -> None:
         self._path = path
         self._removed = False
+        self.source_date_epoch = source_date_epoch
 
     @property
     def path(self) -> Path:
@@ -411,7 +420,8 @@ class Workspace:
 
     @classmethod
     def from_working_tree(cls, source: Path, parent: Path, *, readable: bool = False) -> Self:
-        """A copy of ``source`` as it is on disk, minus ``.git`` and ``.bastion/state``.
+        """A copy of ``source`` as it is on disk, minus ``.git`` and ``.bastion/state``, with
+        mtimes clamped to its ``HEAD``'s time (or, outside git, its newest file's).
 
         ``readable``: every file and directory of the copy may be read by any uid (for a
         read-only view whose job runs under its own uid; keep ``parent`` private).
@@ -423,6 +433,8 @@ class Workspace:
             _copy_tree(source, workspace.path, PurePosixPath(), readable)
             if readable:
                 workspace.path.chmod(0o755)
+            workspace.source_date_epoch = tree_epoch(source, _left_out)
+            clamp_mtimes(workspace.path, workspace.source_date_epoch)
         return workspace
 
     @classmethod
@@ -437,10 +449,13 @@ class Workspace:
 
     @classmethod
     def from_commit(cls, repo: Path, rev: str, parent: Path) -> Self:
-        """Exactly the files of commit ``rev`` of ``repo``, minus ``.bastion/state``."""
+        """Exactly the files of commit ``rev`` of ``repo``, minus ``.bastion/state``, every
+        mtime set to the commit's time."""
         workspace = cls._fresh(parent, repo)
         with workspace._filling(repo):
-            _checkout(repo, rev, workspace.path)
+            sha = _checkout(repo, rev, workspace.path)
+            workspace.source_date_epoch = commit_time(repo, sha)
+            clamp_mtimes(workspace.path, workspace.source_date_epoch)
         return workspace
 
     def remove(self) -> None:
