@@ -9,7 +9,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bastion.engine.events import (
@@ -44,6 +44,9 @@ from bastion.pipeline import Plan
 __all__ = ["Scheduler", "SchedulerConfig"]
 
 SpecBuilder = Callable[[str], JobSpec]
+AfterJob = Callable[[str, JobOutcome, Mapping[str, GateVerdict]], JobOutcome]
+"""Called when a job passed, before any job that needs it starts (attests its artifacts);
+returns the outcome to record, an error one when that work failed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,7 @@ class Scheduler:
         observers: Sequence[Observer],
         config: SchedulerConfig,
         cancel: threading.Event | None = None,
+        after_job: AfterJob | None = None,
     ) -> None:
         self.run_id = run_id
         self.plan = plan
@@ -81,6 +85,7 @@ class Scheduler:
         self.observers = list(observers)
         self.config = config
         self.cancel = cancel or threading.Event()
+        self.after_job = after_job
         self.states: dict[str, JobState] = dict.fromkeys(plan.order, JobState.QUEUED)
         self.reasons: dict[str, str] = {}
         self.verdicts: dict[str, GateVerdict] = {}
@@ -228,6 +233,10 @@ class Scheduler:
                 outcome = JobOutcome("blocked", why, artifacts=outcome.artifacts)
         if state is JobState.CANCELLED and self.states[job] is JobState.CANCELLED:
             return
+        if state is JobState.PASSED and self.after_job is not None:
+            # Here, not after the run: a job that needs this one may verify what it made.
+            outcome = self.after_job(job, outcome, dict(self.verdicts))
+            state = JobState(outcome.status)
         self.artifacts[job] = outcome.artifacts
         self._set(job, state, outcome.reason, verdict=verdict, artifacts=outcome.artifacts)
         if verdict is not None:
