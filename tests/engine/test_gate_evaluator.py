@@ -103,3 +103,12 @@ def test_policy_error_blocks_instead_of_raising(project: Path) -> None:
 def test_binds_include_runtime() -> None:
     binds = PolicyGateEvaluator(PolicyEngine.load(None)).binds("sarif")
     assert {str(p) for p in bastion_runtime_binds()} <= set(binds)
+
+
+def test_the_verdict_carries_the_cpu_the_sandboxed_gate_used(project: Path) -> None:
+    evaluator = PolicyGateEvaluator(PolicyEngine.load(None))
+    report = _run(evaluator, project, {"command": 'cp scan.sarif "$BASTION_SARIF"'})
+    verdict = evaluator.evaluate("scan", "sarif", report, CTX)
+    assert verdict.cpu_seconds is not None
+    assert verdict.cpu_seconds == json.loads(report)["cpu_seconds"]
+    assert "cpu_seconds" not in verdict.summary  # recorded summaries stay run-independent

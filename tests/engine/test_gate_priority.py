@@ -8,10 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from bastion.engine.gate_priority import YIELDING_NICE, GateCpuHistory, limits_by_gate
+from bastion.engine.gate_priority import (
+    YIELDING_NICE,
+    GateCpuHistory,
+    cpu_by_gate,
+    limits_by_gate,
+    yielding_gate_jobs,
+)
+from bastion.engine.model import GateVerdict
 from bastion.sandbox import Limits
 
 BASE = Limits(timeout_seconds=60)
+
+
+def _never_ordered(a: str, b: str) -> bool:
+    return False
 
 
 def test_all_but_the_longest_gate_yield() -> None:
@@ -122,3 +133,43 @@ def test_insane_figures_are_never_written(tmp_path: Path) -> None:
     assert history.expected(tmp_path) == {"sca": 1.0}
     assert "NaN" not in path.read_text()
     assert "Infinity" not in path.read_text()
+
+
+def test_run_jobs_yield_to_the_longest_gate_job_beside_them() -> None:
+    gate_of = {"secrets": "secrets", "lint": "sast", "infra": "iac"}
+    expected = {"secrets": 0.4, "sast": 2.5, "iac": 3.2}
+    assert yielding_gate_jobs(gate_of, expected, _never_ordered) == {"secrets", "lint"}
+
+
+def test_a_gate_job_never_yields_to_one_it_needs_or_that_needs_it() -> None:
+    gate_of = {"infra": "iac", "lint": "sast"}
+    expected = {"iac": 3.2, "sast": 2.5}
+    assert yielding_gate_jobs(gate_of, expected, lambda a, b: True) == frozenset()
+
+
+def test_run_jobs_keep_their_priority_without_a_figure_for_every_gate() -> None:
+    gate_of = {"infra": "iac", "lint": "sast"}
+    assert yielding_gate_jobs(gate_of, {"iac": 3.2}, _never_ordered) == frozenset()
+
+
+def test_equal_figures_go_to_the_earlier_job_in_plan_order() -> None:
+    gate_of = {"first": "sast", "second": "sast"}
+    assert yielding_gate_jobs(gate_of, {"sast": 1.0}, _never_ordered) == {"second"}
+
+
+def test_cpu_by_gate_takes_what_each_gate_job_reported() -> None:
+    gate_of = {"lint": "sast", "lint-again": "sast", "infra": "iac", "keys": "secrets"}
+    verdicts = {
+        "lint": GateVerdict(True, cpu_seconds=2.0),
+        "lint-again": GateVerdict(False, cpu_seconds=2.5),
+        "infra": GateVerdict(True, cpu_seconds=3.0),
+        "keys": GateVerdict(False, ("crashed",)),  # no figure: nothing to remember
+        "build": GateVerdict(True, cpu_seconds=9.0),  # not a gate job
+    }
+    assert cpu_by_gate(gate_of, verdicts) == {"sast": 2.5, "iac": 3.0}
+
+
+def test_cpu_by_gate_remembers_nothing_for_a_lone_gate() -> None:
+    gate_of = {"lint": "sast", "lint-again": "sast"}
+    verdict = GateVerdict(True, cpu_seconds=2.0)
+    assert cpu_by_gate(gate_of, {"lint": verdict, "lint-again": verdict}) == {}

@@ -20,6 +20,8 @@ from bastion.engine.gates import (
     GateSpec,
     evaluate_gates,
     gate_binds,
+    prepare_gate,
+    prepare_gates,
     run_gate_sandboxed,
     run_gates,
     shows_read_only_source,
@@ -256,7 +258,59 @@ def test_gate_binds_uses_host_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr("bastion.engine.gates.load_gate", lambda name: ToolGate())
     assert gate_binds("tool") == [Path("/opt/tools")]
+    assert calls == []  # binding installs nothing: preparing is a step of its own
+    prepare_gate("tool")
     assert calls == ["prepare"]
+
+
+class _SlowGate:
+    """A gate whose preparation lasts until a progress line has been said (or 5 s)."""
+
+    name = "slow"
+
+    def __init__(self, said: threading.Event, fail: bool = False) -> None:
+        self.said = said
+        self.fail = fail
+        self.prepared = 0
+
+    def prepare(self) -> None:
+        self.prepared += 1
+        self.said.wait(5)
+        if self.fail:
+            raise ToolMissingError("the slow tool could not be installed")
+
+    def scan(self, request: Any) -> GateReport:
+        raise AssertionError("never scanned on the host")
+
+
+def test_prepare_gates_says_what_a_slow_preparation_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    said = threading.Event()
+    gate = _SlowGate(said)
+    monkeypatch.setattr("bastion.engine.gates.load_gate", lambda name: gate)
+    lines: list[str] = []
+
+    def say(text: str) -> None:
+        lines.append(text)
+        said.set()
+
+    prepare_gates(["slow", "slow"], say, quiet_seconds=0.0)
+    assert gate.prepared == 1  # once per gate, however many jobs use it
+    assert len(lines) == 1
+    assert "preparing bastion/slow" in lines[0]
+    assert "bastion tools install" in lines[0]
+
+
+def test_prepare_gates_is_quiet_when_quick_and_stops_on_a_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    said = threading.Event()
+    said.set()  # preparation returns at once
+    gate = _SlowGate(said, fail=True)
+    monkeypatch.setattr("bastion.engine.gates.load_gate", lambda name: gate)
+    lines: list[str] = []
+    with pytest.raises(ToolMissingError, match="could not be installed"):
+        prepare_gates(["slow"], lines.append, quiet_seconds=60.0)
+    assert lines == []
 
 
 def _finding(rule: str, severity: Severity, gate: str = "sast", path: str = "a.py") -> Finding:

@@ -15,11 +15,12 @@ from bastion.scanners.tools import (
     InstallSource,
     Tool,
     ToolEnvironment,
-    install,
     list_tools,
     parse_tool,
+    set_up,
     spec_for,
 )
+from bastion.scanners.warm_ups import warm_up_for
 
 __all__ = ["register"]
 
@@ -68,7 +69,8 @@ def install_command(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if installed.")] = False,
 ) -> None:
-    """Create tool environments ahead of time from Bastion's pinned, hashed requirements."""
+    """Create tool environments ahead of time from Bastion's pinned, hashed requirements,
+    and do each tool's first-run work (Checkov's grammar cache) so a first scan does not."""
     if find_links is not None and not find_links.is_dir():
         raise UsageError(
             f"--find-links {find_links} is not a directory",
@@ -81,7 +83,7 @@ def install_command(
         already = env.is_installed() and not force
         if not already:
             err_console.print(f"installing {tool.value} {env.spec.version} into {env.path} ...")
-        manifest = install(env, source, force=force)
+        manifest = set_up(env, source, force=force, warm_up=warm_up_for(tool))
         verb = "already installed" if already else "installed"
         err_console.print(f"{tool.value} {manifest.version} {verb}: {env.path}")
 

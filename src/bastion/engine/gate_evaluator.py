@@ -140,4 +140,6 @@ def _verdict(result: GateDecision) -> GateVerdict:
         ],
     }
     reasons = tuple(r.message for r in decision.reasons) + decision.notes
-    return GateVerdict(decision.allowed, reasons, summary)
+    cpu = [o.report.cpu_seconds for o in result.outcomes if o.report is not None]
+    known = [seconds for seconds in cpu if seconds is not None]
+    return GateVerdict(decision.allowed, reasons, summary, sum(known) if known else None)

@@ -21,15 +21,22 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from bastion.atomic import replacing
+from bastion.engine.model import GateVerdict
 from bastion.sandbox import Limits
 from bastion.scanners.runner import MAX_CPU_SECONDS
 
-__all__ = ["YIELDING_NICE", "GateCpuHistory", "limits_by_gate"]
+__all__ = [
+    "YIELDING_NICE",
+    "GateCpuHistory",
+    "cpu_by_gate",
+    "limits_by_gate",
+    "yielding_gate_jobs",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +60,53 @@ def limits_by_gate(
     critical = max(gates, key=lambda name: expected_cpu[name])
     yielding = replace(base, nice=max(base.nice, YIELDING_NICE))
     return {name: base if name == critical else yielding for name in gates}
+
+
+def yielding_gate_jobs(
+    gate_of: Mapping[str, str],
+    expected_cpu: Mapping[str, float],
+    ordered: Callable[[str, str], bool],
+) -> frozenset[str]:
+    """The gate jobs of a run that should yield the CPU (run at :data:`YIELDING_NICE`).
+
+    ``gate_of`` maps each gate job to its gate, in plan order; ``ordered(a, b)`` says whether
+    one of two jobs needs the other, so they never run at once. A job yields when a job it
+    may run beside is expected to take longer (a tie goes to the earlier job in plan order):
+    :func:`limits_by_gate`'s rule, applied to each job and the gate jobs it can meet. Nobody
+    yields unless every gate of the run has a figure, as for ``bastion scan``.
+    """
+    if any(gate not in expected_cpu for gate in gate_of.values()):
+        return frozenset()
+    jobs = list(gate_of)
+
+    def ahead(a: str, b: str) -> bool:
+        """Whether job ``a`` goes before job ``b`` for the CPU."""
+        cpu_a, cpu_b = expected_cpu[gate_of[a]], expected_cpu[gate_of[b]]
+        return cpu_a > cpu_b or (cpu_a == cpu_b and jobs.index(a) < jobs.index(b))
+
+    return frozenset(
+        job
+        for job in jobs
+        if any(ahead(other, job) for other in jobs if other != job and not ordered(job, other))
+    )
+
+
+def cpu_by_gate(
+    gate_of: Mapping[str, str], verdicts: Mapping[str, GateVerdict]
+) -> dict[str, float]:
+    """What a run's gate jobs reported using, per gate, to remember for the next run.
+
+    Empty when the run had fewer than two gates (a lone gate has nobody to yield to, as for
+    ``bastion scan``). A gate run by several jobs keeps its largest figure.
+    """
+    if len(set(gate_of.values())) < 2:
+        return {}
+    used: dict[str, float] = {}
+    for job, verdict in verdicts.items():
+        gate = gate_of.get(job)
+        if gate is not None and verdict.cpu_seconds is not None:
+            used[gate] = max(used.get(gate, 0.0), verdict.cpu_seconds)
+    return used
 
 
 class GateCpuHistory:

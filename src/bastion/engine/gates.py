@@ -21,9 +21,10 @@ blocks (no policy can waive it). :func:`scan_path` is ``bastion scan``: the same
 directory, on a fresh copy of it.
 
 How a gate plugs in: a class with ``name`` and ``scan(ScanRequest) -> GateReport`` registered
-in ``bastion.scanners.registry._GATES``. Optional host-side hooks, called before the sandbox
-starts: ``prepare()`` (install tool environments) and ``required_binds() -> list[Path]``
-(directories the sandbox must bind read-only).
+in ``bastion.scanners.registry._GATES``. Optional host-side hooks: ``prepare()`` (install
+tool environments, warm caches; :func:`prepare_gates`, before any job of a run starts, and
+before each sandboxed gate of ``bastion scan``) and ``required_binds() -> list[Path]``
+(directories the sandbox must bind read-only; :func:`gate_binds`, which never installs).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -70,6 +71,8 @@ __all__ = [
     "GateSpec",
     "evaluate_gates",
     "gate_binds",
+    "prepare_gate",
+    "prepare_gates",
     "run_gate_sandboxed",
     "run_gates",
     "shows_read_only_source",
@@ -78,6 +81,8 @@ __all__ = [
 _MAX_REPORT_BYTES = 64 * 1024 * 1024
 _TAIL_LINES = 15
 _TAIL_BYTES = 64 * 1024
+# How long preparing a gate may take before a line says what is going on (a first install).
+_QUIET_PREPARE_SECONDS = 0.5
 
 
 @runtime_checkable
@@ -175,11 +180,45 @@ class GateDecision:
         }
 
 
-def gate_binds(gate: str) -> list[Path]:
-    """Prepare ``gate`` on the host and return the tool directories it needs bound."""
+def prepare_gate(gate: str) -> None:
+    """Host-side preparation of ``gate``: install its tools, warm its caches (first use)."""
     instance = load_gate(gate)
     if isinstance(instance, _Prepares):
         instance.prepare()
+
+
+def prepare_gates(
+    gates: Iterable[str],
+    say: Callable[[str], None],
+    *,
+    quiet_seconds: float = _QUIET_PREPARE_SECONDS,
+) -> None:
+    """Prepare each gate in turn, before the jobs that run them start.
+
+    Why here: a first install or warm-up takes seconds to minutes, and done while building a
+    job's spec it held the run's coordinating thread (no events, jobs looking idle). A gate
+    whose preparation lasts over ``quiet_seconds`` gets a line through ``say`` meanwhile.
+    """
+    for gate in dict.fromkeys(gates):
+        notice = threading.Timer(
+            quiet_seconds,
+            say,
+            (
+                f"preparing bastion/{gate}: installing its tools or warming their caches "
+                "(first use; `bastion tools install` does this ahead of time) ...",
+            ),
+        )
+        notice.daemon = True
+        notice.start()
+        try:
+            prepare_gate(gate)
+        finally:
+            notice.cancel()
+
+
+def gate_binds(gate: str) -> list[Path]:
+    """The host directories ``gate`` needs bound read-only (it installs nothing)."""
+    instance = load_gate(gate)
     if isinstance(instance, _NeedsBinds):
         return list(instance.required_binds())
     return []
@@ -209,6 +248,7 @@ def run_gate_sandboxed(
     With ``source``, the gate scans that tree shown read-only (``hidden_source`` covered)
     and ``workspace`` only receives its report.
     """
+    prepare_gate(gate)  # cheap once prepared; a failure here is this gate's outcome
     binds = [*bastion_runtime_binds(), *gate_binds(gate), *extra_binds]
     report_name = f".bastion-gate-report-{secrets.token_hex(8)}.json"
     out = report_name if source is None else f"../{report_name}"
@@ -357,7 +397,7 @@ def run_gates(
         # Install tool environments one at a time, before the threads; a failure here comes
         # back, with its outcome, when the gate's own thread prepares it again.
         with contextlib.suppress(GateError):
-            gate_binds(spec.name)
+            prepare_gate(spec.name)
     with ThreadPoolExecutor(max_workers=len(gates), thread_name_prefix="bastion-gate") as pool:
         futures = [pool.submit(one, spec) for spec in gates]
         try:

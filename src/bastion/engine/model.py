@@ -104,6 +104,9 @@ class GateVerdict:
     passed: bool
     reasons: tuple[str, ...] = ()
     summary: Mapping[str, Any] = field(default_factory=dict)
+    # CPU seconds the gate reported using: it steers the next run's priorities only, so it
+    # stays out of the summary (recorded and printed, and the same from run to run).
+    cpu_seconds: float | None = None
 
 
 class GateEvaluator(Protocol):

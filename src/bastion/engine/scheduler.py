@@ -10,7 +10,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bastion.engine.events import (
     CachePoisoned,
@@ -22,6 +22,7 @@ from bastion.engine.events import (
     RunStarted,
     StepChanged,
 )
+from bastion.engine.gate_priority import YIELDING_NICE, yielding_gate_jobs
 from bastion.engine.model import (
     GateEvaluator,
     GateVerdict,
@@ -44,19 +45,23 @@ from bastion.pipeline import Plan
 __all__ = ["Scheduler", "SchedulerConfig"]
 
 SpecBuilder = Callable[[str], JobSpec]
-AfterJob = Callable[[str, JobOutcome, Mapping[str, GateVerdict]], JobOutcome]
-"""Called when a job passed, before any job that needs it starts (attests its artifacts);
-returns the outcome to record, an error one when that work failed."""
 
 
 @dataclass(frozen=True, slots=True)
 class SchedulerConfig:
-    """How the run behaves on failure and where gate reports live."""
+    """How the run behaves on failure, which jobs are gates, and how long each gate takes.
+
+    ``gate_cpu`` (gate name -> CPU seconds of its last run over the tree, from
+    :class:`~bastion.engine.gate_priority.GateCpuHistory`) lets gate jobs that may run at
+    the same time yield the CPU to the one expected to take longest, as ``bastion scan``
+    does; without a figure for every gate, every job keeps the same priority.
+    """
 
     fail_fast: bool = True
     pipeline_source: str = "<pipeline>"
     pipeline_digest: str = ""
     gates: dict[str, str] = field(default_factory=dict)  # job name -> gate name
+    gate_cpu: Mapping[str, float] = field(default_factory=dict)
 
 
 class Scheduler:
@@ -74,7 +79,6 @@ class Scheduler:
         observers: Sequence[Observer],
         config: SchedulerConfig,
         cancel: threading.Event | None = None,
-        after_job: AfterJob | None = None,
     ) -> None:
         self.run_id = run_id
         self.plan = plan
@@ -85,7 +89,6 @@ class Scheduler:
         self.observers = list(observers)
         self.config = config
         self.cancel = cancel or threading.Event()
-        self.after_job = after_job
         self.states: dict[str, JobState] = dict.fromkeys(plan.order, JobState.QUEUED)
         self.reasons: dict[str, str] = {}
         self.verdicts: dict[str, GateVerdict] = {}
@@ -93,6 +96,11 @@ class Scheduler:
         self._handles: dict[str, JobHandle] = {}
         self._inbox: queue.Queue[JobEvent] = queue.Queue()
         self._cancelled_run = False
+        self._yielding = yielding_gate_jobs(
+            {name: config.gates[name] for name in plan.order if name in config.gates},
+            config.gate_cpu,
+            lambda a, b: a in plan.downstream(b) or b in plan.downstream(a),
+        )
 
     def _emit(self, event: Event) -> None:
         for observer in self.observers:
@@ -176,7 +184,14 @@ class Scheduler:
                 continue
             needs = self.plan.needs(name)
             if all(self.states[n] is JobState.PASSED for n in needs):
-                self._handles[name] = self.executor.submit(self.build_spec(name), self._inbox.put)
+                self._handles[name] = self.executor.submit(self._spec(name), self._inbox.put)
+
+    def _spec(self, name: str) -> JobSpec:
+        """The job's spec, made to yield the CPU when a longer gate job may run beside it."""
+        spec = self.build_spec(name)
+        if name in self._yielding:
+            spec = replace(spec, nice=max(spec.nice, YIELDING_NICE))
+        return spec
 
     def _handle(self, event: JobEvent) -> None:
         job = event.job
@@ -224,7 +239,7 @@ class Scheduler:
             # A gate that failed or timed out is judged too: the verdict blocks and says why.
             verdict = self._evaluate(job, gate, outcome)
             if state is JobState.FAILED and verdict.passed:
-                verdict = GateVerdict(False, (outcome.reason or "gate failed",), verdict.summary)
+                verdict = replace(verdict, passed=False, reasons=(outcome.reason or "gate failed",))
             state = JobState.PASSED if verdict.passed else JobState.BLOCKED
             if not verdict.passed:
                 why = "; ".join(verdict.reasons[:3]) or "blocked"
@@ -233,10 +248,6 @@ class Scheduler:
                 outcome = JobOutcome("blocked", why, artifacts=outcome.artifacts)
         if state is JobState.CANCELLED and self.states[job] is JobState.CANCELLED:
             return
-        if state is JobState.PASSED and self.after_job is not None:
-            # Here, not after the run: a job that needs this one may verify what it made.
-            outcome = self.after_job(job, outcome, dict(self.verdicts))
-            state = JobState(outcome.status)
         self.artifacts[job] = outcome.artifacts
         self._set(job, state, outcome.reason, verdict=verdict, artifacts=outcome.artifacts)
         if verdict is not None:

@@ -9,7 +9,6 @@ from bastion.executors.interface import (
     JobHandle,
     JobOutcome,
     JobSpec,
-    ReceivedArtifact,
     StepSpec,
     WorkspaceSource,
 )
@@ -25,7 +24,6 @@ __all__ = [
     "JobOutcome",
     "JobSpec",
     "LocalExecutor",
-    "ReceivedArtifact",
     "StepSpec",
     "WorkspaceSource",
     "run_job",

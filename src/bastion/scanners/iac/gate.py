@@ -26,9 +26,15 @@ from typing import Any
 
 from bastion.errors import GateError, UsageError
 from bastion.scanners.iac.checkov import OFFLINE_ENV, checkov_argv, parse_checkov_output
+from bastion.scanners.iac.grammar_cache import (
+    CACHE_USER,
+    grammar_cache_dir,
+    seed_grammar_cache,
+    warm_checkov,
+)
 from bastion.scanners.interface import GateReport, ScanRequest
 from bastion.scanners.tools.catalog import Tool
-from bastion.scanners.tools.environment import ToolEnvironment, bastion_home
+from bastion.scanners.tools.environment import ToolEnvironment
 from bastion.scanners.tools.installer import InstallSource, ensure_installed
 from bastion.scanners.tools.options import ToolGateOptions, string_list
 from bastion.scanners.tools.process import run_tool
@@ -93,53 +99,6 @@ def _check_renderers(root: Path, frameworks: Sequence[str], exclude: Sequence[st
             )
 
 
-_GRAMMAR_FILES = ".lark_cache_*.tmp"
-# Lark names its cache after getpass.getuser(), which reads LOGNAME/USER first: one fixed
-# name makes the host-made cache match inside the sandbox (whose uid has no passwd entry).
-_CACHE_USER = {"LOGNAME": "bastion", "USER": "bastion"}
-_WARM_SAMPLE = 'resource "aws_s3_bucket" "sample" {\n  bucket = "sample"\n}\n'
-
-
-def _warm_grammar_cache(executable: Path, cache: Path) -> None:
-    """Run Checkov once on a built-in sample so Lark writes its compiled HCL grammar.
-
-    Why: Checkov's HCL parser compiles its Lark grammar on every start unless a cache file
-    sits in the temp directory; a sandbox's temp directory is always fresh, which cost every
-    IaC scan about 0.35 s. The cache is made here, on the host, from our own sample (never a
-    scanned repository: Lark's cache is a pickle), kept root-owned and bound read-only.
-    """
-    if any(cache.glob(_GRAMMAR_FILES)):
-        return
-    with tempfile.TemporaryDirectory(prefix="bastion-iac-warm-") as tmp:
-        work = Path(tmp)
-        (work / "tree").mkdir()
-        (work / "tree" / "main.tf").write_text(_WARM_SAMPLE)
-        run_tool(
-            checkov_argv(executable, ("terraform",), ()),
-            cwd=work / "tree",
-            timeout=300,
-            label="Checkov (grammar cache)",
-            home=work,
-            env={**OFFLINE_ENV, **_CACHE_USER, "TMPDIR": tmp},
-        )
-        made = list(work.glob(_GRAMMAR_FILES))
-        if not made:
-            return  # a Checkov that caches nothing: scans still work, only slower
-        cache.mkdir(parents=True, exist_ok=True)
-        cache.chmod(0o755)
-        for path in made:
-            target = cache / path.name
-            shutil.copyfile(path, target)
-            target.chmod(0o644)
-
-
-def _seed_grammar_cache(cache: Path, scratch: Path) -> None:
-    """Copy the host-made grammar cache into this run's private temp directory."""
-    for path in cache.glob(_GRAMMAR_FILES):
-        if path.is_file() and not path.is_symlink():
-            shutil.copyfile(path, scratch / path.name)
-
-
 class IacGate:
     """Infrastructure-as-code checks: Terraform, Kubernetes, Dockerfiles, Helm, Kustomize, CFN."""
 
@@ -149,17 +108,17 @@ class IacGate:
         self._home = home
 
     def _env(self) -> ToolEnvironment:
-        return ToolEnvironment.for_tool(Tool.CHECKOV, self._home if self._home else bastion_home())
+        return ToolEnvironment.for_tool(Tool.CHECKOV, self._home)
 
     def _grammar_cache(self) -> Path:
-        return (self._home if self._home else bastion_home()) / "cache" / "checkov"
+        return grammar_cache_dir(self._env())
 
     def prepare(self, source: InstallSource | None = None) -> None:
-        """On the host: create the Checkov environment on first use, and warm its grammar
-        cache once (see :func:`_warm_grammar_cache`)."""
+        """On the host: create the Checkov environment and warm its grammar cache, unless
+        ``bastion tools install`` did (see :mod:`bastion.scanners.iac.grammar_cache`)."""
         env = self._env()
         ensure_installed(env, source)
-        _warm_grammar_cache(env.executable(), self._grammar_cache())
+        warm_checkov(env)
 
     def required_binds(self) -> list[Path]:
         """Host directories the sandbox must bind read-only (Checkov's env, its base Python,
@@ -177,14 +136,14 @@ class IacGate:
         executable = self._env().executable()
         _check_renderers(root, frameworks, options.exclude)
         with tempfile.TemporaryDirectory(prefix="bastion-iac-") as scratch:
-            _seed_grammar_cache(self._grammar_cache(), Path(scratch))
+            seed_grammar_cache(self._grammar_cache(), Path(scratch))
             run = run_tool(
                 checkov_argv(executable, frameworks, options.exclude),
                 cwd=root,
                 timeout=options.timeout,
                 label="Checkov",
                 home=Path(scratch),
-                env={**OFFLINE_ENV, **_CACHE_USER, "TMPDIR": scratch},
+                env={**OFFLINE_ENV, **CACHE_USER, "TMPDIR": scratch},
             )
         findings, notes, resources = parse_checkov_output(run, root)
         return GateReport(

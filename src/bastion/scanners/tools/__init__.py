@@ -16,7 +16,13 @@ from bastion.scanners.tools.environment import (
     bastion_home,
     install_command,
 )
-from bastion.scanners.tools.installer import InstallSource, ensure_installed, install
+from bastion.scanners.tools.installer import (
+    InstallSource,
+    WarmUp,
+    ensure_installed,
+    install,
+    set_up,
+)
 from bastion.scanners.tools.process import ToolRun, run_tool
 from bastion.scanners.tools.status import ToolStatus, list_tools
 
@@ -28,6 +34,7 @@ __all__ = [
     "ToolRun",
     "ToolSpec",
     "ToolStatus",
+    "WarmUp",
     "bastion_home",
     "ensure_installed",
     "install",
@@ -35,5 +42,6 @@ __all__ = [
     "list_tools",
     "parse_tool",
     "run_tool",
+    "set_up",
     "spec_for",
 ]

@@ -4,7 +4,8 @@
     >>> env = ensure_installed(ToolEnvironment.for_tool(Tool.BANDIT))  # doctest: +SKIP
 
 Installation runs on the host (the requirement set is trusted: every file is checked against
-the hashes Bastion ships, ``pip --require-hashes --no-deps``); scans run inside the sandbox
+the hashes Bastion ships, ``pip --require-hashes --no-deps``, then ``pip check`` proves the set
+is complete); scans run inside the sandbox
 with the finished environment bound read-only.
 
 Crash safety: an environment is built in a staging directory next to its final place, its
@@ -24,7 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,9 +37,13 @@ from bastion.scanners.tools.environment import (
     install_command,
 )
 
-__all__ = ["InstallSource", "ensure_installed", "install"]
+__all__ = ["InstallSource", "WarmUp", "ensure_installed", "install", "set_up"]
 
 _log = logging.getLogger(__name__)
+
+WarmUp = Callable[[ToolEnvironment, bool], None]
+"""A tool's first-run work done ahead of time (``(env, force)``), e.g. Checkov's grammar
+cache: what the first scan would otherwise pay."""
 
 # pip resolving ~100 pinned wheels takes a minute on a slow link; an hour means it is stuck.
 _INSTALL_TIMEOUT_SECONDS = 3600.0
@@ -140,6 +145,10 @@ def _build(env: ToolEnvironment, source: InstallSource, staging: Path) -> ToolMa
         *source.pip_arguments(),
     ]
     _run(pip, env, "pip install")
+    # --no-deps never resolves (so a release published after the set was locked cannot slip
+    # in); pip check then proves the pinned set is the whole closure of what it installs.
+    check = [str(staging / "bin" / "python"), "-m", "pip", "check", "--disable-pip-version-check"]
+    _run(check, env, "pip check (is the pinned set complete?)")
     _retarget_scripts(staging, env.path)
     manifest = ToolManifest(
         tool=env.spec.tool.value,
@@ -194,3 +203,22 @@ def ensure_installed(env: ToolEnvironment, source: InstallSource | None = None) 
     if not env.is_installed():
         install(env, source)
     return env
+
+
+def set_up(
+    env: ToolEnvironment,
+    source: InstallSource | None = None,
+    *,
+    force: bool = False,
+    warm_up: WarmUp | None = None,
+) -> ToolManifest:
+    """Install ``env`` (see :func:`install`), then run its ``warm_up`` on the host.
+
+    ``bastion tools install`` does this so that neither the install nor the warm-up falls
+    on a first run; the warm-up runs even for an environment installed earlier (it is a
+    no-op once done), and afresh with ``force``.
+    """
+    manifest = install(env, source, force=force)
+    if warm_up is not None:
+        warm_up(env, force)
+    return manifest
