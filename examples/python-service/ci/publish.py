@@ -2,6 +2,11 @@
 
     python3 ci/publish.py
 
+It publishes exactly what the ``build`` job produced, never a rebuild: ``dist/`` in this
+job's workspace holds ``build``'s artifact, which Bastion stored and attested when ``build``
+ended and copied in read-only after checking its bytes against the stored digest. Without
+it (run outside the pipeline, or ``build`` made nothing) this script refuses to publish.
+
 The "registry" is the directory ``registry/`` of the job's workspace, which the pipeline
 declares as the job's artifacts: Bastion stores what lands there by digest, with SBOMs and
 provenance, as a package index would keep an upload. A job cannot write outside its
@@ -21,7 +26,6 @@ import json
 import os
 import shutil
 import sys
-import zipapp
 from pathlib import Path
 
 NAME = "inventory-service"
@@ -41,10 +45,8 @@ def _token() -> str:
 def main() -> int:
     token = _token()
     built = Path("dist") / f"{NAME}.pyz"
-    built.parent.mkdir(exist_ok=True)
-    zipapp.create_archive(
-        "src", built, interpreter="/usr/bin/env python3", main="inventory.server:main"
-    )
+    if not built.is_file():
+        sys.exit(f"{built} is missing: this job publishes the artifact of `build` (needs: [build])")
     digest = hashlib.sha256(built.read_bytes()).hexdigest()
     target = Path("registry") / NAME / VERSION
     target.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""After a run: store each build job's artifacts by digest with SBOM, provenance and signature.
+"""When a job ends: store its artifacts by digest with SBOM, provenance and signature.
 
 Artifacts go to the content-addressed store under ``BASTION_HOME/artifacts`` (shared by every
 project of the user, like a local registry, so ``bastion verify DIGEST`` finds them). A run
@@ -9,12 +9,14 @@ provenance and SBOM come from the project's lock files, read with the SCA gate's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
-from bastion.engine.model import GateVerdict, JobState, RunContext, RunResult, Trust
+from securesystemslib.signer import Signer  # type: ignore[attr-defined]
+
+from bastion.engine.model import GateVerdict, RunContext, RunId, Trust
 from bastion.errors import GateError
 from bastion.scanners.sca.parsers import discover
 from bastion.supplychain import (
@@ -28,7 +30,7 @@ from bastion.supplychain import (
     load_local_signer,
 )
 
-__all__ = ["BUILDER_ID", "BUILD_TYPE", "AttestationInputs", "attest_run"]
+__all__ = ["BUILDER_ID", "BUILD_TYPE", "AttestationInputs", "JobAttester"]
 
 BUILDER_ID = "https://bastion.dev/builders/local@v1"
 BUILD_TYPE = "https://bastion.dev/buildtypes/pipeline@v1"
@@ -55,7 +57,7 @@ class AttestationInputs:
     pipeline_digest: str
     context: RunContext
     started: datetime
-    finished: datetime
+    run_id: RunId
 
 
 def _dependencies(project: Path) -> tuple[ResolvedDependency, ...]:
@@ -80,29 +82,48 @@ def _gates(verdicts: Mapping[str, GateVerdict]) -> tuple[GateResult, ...]:
     )
 
 
-def attest_run(
-    inputs: AttestationInputs,
-    result: RunResult,
-    say: Callable[[str], None],
-) -> list[AttestedArtifact]:
-    """Attest the artifacts of every build job that passed; ``say`` tells the person."""
-    jobs = [job for job, files in result.artifacts.items() if files]
-    jobs = [job for job in jobs if result.jobs.get(job) is JobState.PASSED]
-    if not jobs:
-        return []
-    context = inputs.context
-    signer = None
-    if context.trust in _SIGNING_TRUST:
-        key = load_local_signer(inputs.home, create=True)
-        if key.created:
-            say(f"created the local signing key (ECDSA P-256), fingerprint {key.fingerprint}")
-        signer = key.signer
-    else:
-        say(f"trust is '{context.trust.value}': provenance is stored unsigned, marked as such")
-    store = LocalBlobStore(inputs.home / "artifacts")
-    dependencies = _dependencies(inputs.project)
-    attested: list[AttestedArtifact] = []
-    for job in jobs:
+class JobAttester:
+    """Attests a job's artifacts as the job ends, so later jobs of the run can rely on them.
+
+    The signer (made on first use) and the lock files' dependencies are loaded once, at the
+    first job with artifacts; ``say`` tells the person about a new key or unsigned provenance.
+    """
+
+    def __init__(self, inputs: AttestationInputs, say: Callable[[str], None]) -> None:
+        self.inputs = inputs
+        self.store = LocalBlobStore(inputs.home / "artifacts")
+        self._say = say
+        self._ready = False
+        self._signer: Signer | None = None
+        self._dependencies: tuple[ResolvedDependency, ...] = ()
+
+    def _prepare(self) -> None:
+        if self._ready:
+            return
+        trust = self.inputs.context.trust
+        if trust in _SIGNING_TRUST:
+            key = load_local_signer(self.inputs.home, create=True)
+            if key.created:
+                self._say(
+                    f"created the local signing key (ECDSA P-256), fingerprint {key.fingerprint}"
+                )
+            self._signer = key.signer
+        else:
+            self._say(f"trust is '{trust.value}': provenance is stored unsigned, marked as such")
+        self._dependencies = _dependencies(self.inputs.project)
+        self._ready = True
+
+    def attest(
+        self, job: str, files: Sequence[str], verdicts: Mapping[str, GateVerdict]
+    ) -> list[AttestedArtifact]:
+        """Store job ``job``'s staged ``files`` by digest with SBOMs and signed provenance.
+
+        ``verdicts`` are the gates decided so far: the ones this job ran after.
+        """
+        if not files:
+            return []
+        self._prepare()
+        inputs, context = self.inputs, self.inputs.context
         build = BuildContext(
             builder_id=BUILDER_ID,
             build_type=BUILD_TYPE,
@@ -115,11 +136,10 @@ def attest_run(
             trigger=context.event,
             trust=TrustLevel(context.trust.value),
             started=inputs.started,
-            finished=inputs.finished,
-            run_id=str(result.run_id),
-            dependencies=dependencies,
-            gates=_gates(result.verdicts),
+            finished=datetime.now(UTC),
+            run_id=str(inputs.run_id),
+            dependencies=self._dependencies,
+            gates=_gates(verdicts),
         )
-        files = [inputs.staging / job / rel for rel in result.artifacts[job]]
-        attested += attest_artifacts(store, files, build, signer)
-    return attested
+        paths = [inputs.staging / job / relative for relative in files]
+        return attest_artifacts(self.store, paths, build, self._signer)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bastion.engine.cache_scope import cache_namespace, cache_specs
 from bastion.engine.model import GateEvaluator, RunContext, RunId
 from bastion.errors import EngineError
-from bastion.executors import JobSpec, StepSpec, WorkspaceSource
+from bastion.executors import JobSpec, ReceivedArtifact, StepSpec, WorkspaceSource
 from bastion.pipeline import Job, Pipeline, Plan
 from bastion.sandbox.runtime import bastion_runtime_binds
 from bastion.scanners.registry import load_gate
@@ -37,10 +38,13 @@ class JobSpecFactory:
         proxy_sockets: dict[str, str] | None = None,
         prepare_dir: Path | None = None,
         cache_root: Path | None = None,
+        received_by: Callable[[str], tuple[ReceivedArtifact, ...]] | None = None,
     ) -> None:
         self.prepare_dir = prepare_dir
         # BASTION_HOME/cache/jobs; this run uses only its trust level's part (cache_scope).
         self.cache_dir = cache_namespace(cache_root, context) if cache_root else None
+        # Asked when the job is submitted: by then the jobs it needs have been attested.
+        self.received_by = received_by or (lambda _name: ())
         self.source_path = source_path
         self.proxy_sockets = proxy_sockets or {}
         self.run_id = run_id
@@ -110,6 +114,7 @@ class JobSpecFactory:
             inject=inject,
             cache=cache_specs(name, job),
             cache_dir=str(self.cache_dir) if self.cache_dir and job.cache else None,
+            receive=self.received_by(name),
         )
 
     def _gate_steps(

@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bastion.audit import Action, AuditEvent, open_local_log
-from bastion.engine.attestation import AttestationInputs, attest_run
+from bastion.audit import open_local_log
+from bastion.engine.artifact_handoff import ArtifactHandoff
+from bastion.engine.attestation import AttestationInputs, JobAttester
 from bastion.engine.audit_trail import AuditTrail
 from bastion.engine.events import Observer
 from bastion.engine.gate_priority import GateCpuHistory, cpu_by_gate
@@ -210,6 +211,8 @@ def _execute(
             learn_egress=options.learn_egress,
             locate=prepared.loaded.locate,
         )
+        staging = prepared.state / "artifacts" / "staging" / str(run_id)
+        handoff = _handoff(prepared, plan, run_id, staging, trail, say)
         factory = JobSpecFactory(
             run_id=run_id,
             plan=plan,
@@ -218,11 +221,12 @@ def _execute(
             source_path=prepared.root,
             source_commit=options.commit and prepared.git.commit,
             git_prefix=prepared.git.prefix,
-            artifact_root=prepared.state / "artifacts" / "staging" / str(run_id),
+            artifact_root=staging,
             gate_evaluator=gate_evaluator,
             proxy_sockets=resources.proxy_sockets,
             prepare_dir=scratch,
             cache_root=bastion_home() / "cache" / "jobs",
+            received_by=handoff.received_by,
         )
         # Install and warm the gates' tools now, not on the scheduler's thread mid-run.
         prepare_gates(factory.gates.values(), say)
@@ -252,31 +256,19 @@ def _execute(
                     gate_cpu=history.expected(prepared.root),
                 ),
                 cancel=cancel,
+                after_job=handoff.after_job,
             )
-            started = datetime.now(UTC)
             result = scheduler.execute()
             history.remember(prepared.root, cpu_by_gate(factory.gates, result.verdicts))
         finally:
             executor.shutdown()
-        inputs = AttestationInputs(
-            project=prepared.root,
-            home=bastion_home(),
-            staging=factory.artifact_root,
-            pipeline_source=prepared.loaded.source,
-            pipeline_digest=prepared.loaded.digest,
-            context=prepared.context,
-            started=started,
-            finished=datetime.now(UTC),
-        )
         resources.close()
         trail.record(resources.audit_events)
         if resources.learner is not None:
             say("hosts the jobs contacted; paste under the job's `network:`:")
             say(render_allow_list(resources.learner.contacted))
-        attested = attest_run(inputs, result, say)
-        trail.record(artifact_events(attested, run_id))
         trail.close()
-        return replace(result, attestations=tuple(_summary(a) for a in attested))
+        return replace(result, attestations=tuple(_summary(a) for a in handoff.attested))
     finally:
         if resources is not None:
             resources.close()
@@ -284,18 +276,28 @@ def _execute(
         prepared.db.dispose()
 
 
-def artifact_events(attested: Sequence[AttestedArtifact], run_id: int) -> list[AuditEvent]:
-    """``artifact.stored`` (and ``signature.created``) events for the audit log."""
-    events: list[AuditEvent] = []
-    for item in attested:
-        digest = str(item.record.digest)
-        details = {"name": item.record.name, "size": item.record.size, "run": run_id}
-        events.append(AuditEvent("bastion", Action.ARTIFACT_STORED.value, digest, details=details))
-        if item.signed:
-            events.append(
-                AuditEvent("bastion", Action.SIGNATURE_CREATED.value, digest, details=details)
-            )
-    return events
+def _handoff(
+    prepared: PreparedRun,
+    plan: Plan,
+    run_id: RunId,
+    staging: Path,
+    trail: AuditTrail,
+    say: Callable[[str], None],
+) -> ArtifactHandoff:
+    """Attests each job's artifacts as it ends and passes them to the jobs that need it."""
+    inputs = AttestationInputs(
+        project=prepared.root,
+        home=bastion_home(),
+        staging=staging,
+        pipeline_source=prepared.loaded.source,
+        pipeline_digest=prepared.loaded.digest,
+        context=prepared.context,
+        started=datetime.now(UTC),
+        run_id=run_id,
+    )
+    return ArtifactHandoff(
+        plan=plan, attester=JobAttester(inputs, say), run_id=run_id, record=trail.record
+    )
 
 
 def _summary(attested: AttestedArtifact) -> dict[str, Any]:

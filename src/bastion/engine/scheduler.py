@@ -45,6 +45,9 @@ from bastion.pipeline import Plan
 __all__ = ["Scheduler", "SchedulerConfig"]
 
 SpecBuilder = Callable[[str], JobSpec]
+AfterJob = Callable[[str, JobOutcome, Mapping[str, GateVerdict]], JobOutcome]
+"""Called when a job passed, before any job that needs it starts (attests its artifacts);
+returns the outcome to record, an error one when that work failed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,7 @@ class Scheduler:
         observers: Sequence[Observer],
         config: SchedulerConfig,
         cancel: threading.Event | None = None,
+        after_job: AfterJob | None = None,
     ) -> None:
         self.run_id = run_id
         self.plan = plan
@@ -89,6 +93,7 @@ class Scheduler:
         self.observers = list(observers)
         self.config = config
         self.cancel = cancel or threading.Event()
+        self.after_job = after_job
         self.states: dict[str, JobState] = dict.fromkeys(plan.order, JobState.QUEUED)
         self.reasons: dict[str, str] = {}
         self.verdicts: dict[str, GateVerdict] = {}
@@ -248,6 +253,10 @@ class Scheduler:
                 outcome = JobOutcome("blocked", why, artifacts=outcome.artifacts)
         if state is JobState.CANCELLED and self.states[job] is JobState.CANCELLED:
             return
+        if state is JobState.PASSED and self.after_job is not None:
+            # Here, not after the run: a job that needs this one may verify what it made.
+            outcome = self.after_job(job, outcome, dict(self.verdicts))
+            state = JobState(outcome.status)
         self.artifacts[job] = outcome.artifacts
         self._set(job, state, outcome.reason, verdict=verdict, artifacts=outcome.artifacts)
         if verdict is not None:

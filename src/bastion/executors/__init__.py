@@ -9,6 +9,7 @@ from bastion.executors.interface import (
     JobHandle,
     JobOutcome,
     JobSpec,
+    ReceivedArtifact,
     StepSpec,
     WorkspaceSource,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "JobOutcome",
     "JobSpec",
     "LocalExecutor",
+    "ReceivedArtifact",
     "StepSpec",
     "WorkspaceSource",
     "run_job",

@@ -19,6 +19,7 @@ __all__ = [
     "JobHandle",
     "JobOutcome",
     "JobSpec",
+    "ReceivedArtifact",
     "StepSpec",
     "WorkspaceSource",
 ]
@@ -44,6 +45,21 @@ class StepSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class ReceivedArtifact:
+    """An artifact of a job this one needs, put into its workspace before the first step.
+
+    ``path`` is where the producing job left it (workspace-relative), ``source`` the host
+    file holding the stored bytes and ``digest`` (``sha256:<hex>``) what they must hash to;
+    ``job`` names the producer for messages.
+    """
+
+    path: str
+    source: str
+    digest: str
+    job: str
+
+
+@dataclass(frozen=True, slots=True)
 class CacheSpec:
     """One ``cache:`` entry of a job, its key ready but for ``hashFiles``.
 
@@ -64,11 +80,12 @@ class JobSpec:
     ``network`` is ``none``, ``host`` or ``proxy``; with ``proxy`` the executor is given an
     egress proxy socket for the job. ``inject`` lists (workspace-relative name, host file)
     pairs copied into the fresh workspace before the first step (a secrets gate's git
-    history, prepared on the host because the workspace has no ``.git``).
+    history, prepared on the host because the workspace has no ``.git``). ``receive`` lists
+    the artifacts of the jobs it needs: each is checked against its digest while it is
+    copied in, and is read-only to the job. ``nice`` is every step's niceness
+    (``Limits.nice``): a gate job that yields the CPU to a longer one beside it.
     ``cache`` is restored from and saved to ``cache_dir``, the one namespace of the run's
     trust level and repository (chosen by the engine: the executor cannot reach another).
-    ``nice`` is every step's niceness (``Limits.nice``): a gate job that yields the CPU to a
-    longer one beside it.
     """
 
     run_id: int
@@ -88,9 +105,10 @@ class JobSpec:
     artifact_dir: str | None = None
     exclude: tuple[str, ...] = (".git", ".bastion/state")
     inject: tuple[tuple[str, str], ...] = ()
+    receive: tuple[ReceivedArtifact, ...] = ()
+    nice: int = 0
     cache: tuple[CacheSpec, ...] = ()
     cache_dir: str | None = None
-    nice: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

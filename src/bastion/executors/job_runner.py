@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from bastion.errors import SandboxError
+from bastion.errors import SandboxError, VerificationError
+from bastion.executors.artifact_delivery import deliver_artifacts
 from bastion.executors.interface import (
     JobEvent,
     JobEventKind,
@@ -71,7 +72,7 @@ def run_job(
             (files or {}, secret_env or {}),
             output_filter,
         )
-    except SandboxError as exc:
+    except (SandboxError, VerificationError) as exc:
         # The message may quote the job's own output (a setup failure is told from the
         # first line it printed), so it passes the same masker: it lands in the run record,
         # the audit log and the console.
@@ -113,6 +114,8 @@ def _run_in_workspace(
         # First, so `hashFiles` sees the job's source tree and nothing Bastion added.
         cache_keys = restore_caches(spec, workspace.path, on_event)
         _inject(workspace.path, spec.inject)
+        # Before any step: a tampered artifact fails the job without running it.
+        sealed = deliver_artifacts(workspace.path, spec.receive)
         for index, step in enumerate(spec.steps):
             if cancelled.is_set():
                 return JobOutcome(status="cancelled", reason="cancelled before step started")
@@ -124,7 +127,7 @@ def _run_in_workspace(
                 workspace.path,
                 on_event,
                 cancelled,
-                secrets,
+                (secrets, sealed),
                 output_filter(spec),
             )
             if failure is not None:
@@ -153,9 +156,9 @@ def _sandbox_spec(
     spec: JobSpec,
     step: StepSpec,
     workspace: Path,
-    secrets: tuple[dict[str, bytes], dict[str, str]],
+    given: tuple[tuple[dict[str, bytes], dict[str, str]], tuple[str, ...]],
 ) -> SandboxSpec:
-    files, secret_env = secrets
+    (files, secret_env), sealed = given
     network = NetworkPolicy(NetworkMode(spec.network))
     if network.mode is NetworkMode.PROXY:
         if not spec.proxy_socket:
@@ -177,6 +180,7 @@ def _sandbox_spec(
         read_only_binds=tuple(Path(p) for p in spec.read_only_binds),
         rootfs=Path(spec.rootfs) if spec.rootfs else None,
         files=files,
+        sealed_paths=sealed,
     )
 
 
@@ -188,7 +192,7 @@ def _run_step(
     workspace: Path,
     on_event: JobEventSink,
     cancelled: threading.Event,
-    secrets: tuple[dict[str, bytes], dict[str, str]],
+    given: tuple[tuple[dict[str, bytes], dict[str, str]], tuple[str, ...]],
     filter_output: OutputFilter,
 ) -> JobOutcome | None:
     on_event(JobEvent(JobEventKind.STEP_STARTED, spec.job, index, step.name, at=time.time()))
@@ -198,9 +202,7 @@ def _run_step(
         if masked:
             on_event(JobEvent(JobEventKind.OUTPUT, spec.job, index, data=masked))
 
-    result = sandbox.run(
-        _sandbox_spec(spec, step, workspace, secrets), emit, cancel=cancelled.is_set
-    )
+    result = sandbox.run(_sandbox_spec(spec, step, workspace, given), emit, cancel=cancelled.is_set)
     tail = filter_output(None)
     if tail:
         on_event(JobEvent(JobEventKind.OUTPUT, spec.job, index, data=tail))
@@ -240,7 +242,8 @@ def _open_inside(root: Path, relative: str) -> int | None:
             nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
             os.close(fd)
             fd = nxt
-        return os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW, dir_fd=fd)
+        # O_NONBLOCK: opening a FIFO the job left for reading would wait for a writer forever.
+        return os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
     except OSError:
         return None
     finally:
@@ -272,10 +275,19 @@ def _copy_artifacts(root: Path, spec: JobSpec) -> tuple[str, ...]:
             relative = match.relative_to(root).as_posix()
             fd = _open_inside(root, relative)
             if fd is None:
+                if stat.S_ISSOCK(os.lstat(match).st_mode):  # open() refuses sockets (ENXIO)
+                    raise SandboxError(f"artifact {relative} of job '{spec.job}' is a socket")
                 continue  # a symlink or a path outside: never followed
             with os.fdopen(fd, "rb") as handle:
-                if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                    continue
+                mode = os.fstat(handle.fileno()).st_mode
+                if stat.S_ISDIR(mode):
+                    continue  # a glob such as dist/**/* matches folders too
+                if not stat.S_ISREG(mode):
+                    raise SandboxError(
+                        f"artifact {relative} of job '{spec.job}' is not a regular file "
+                        "(a FIFO, socket or device)",
+                        hint="artifacts are files; write the artifact as a regular file",
+                    )
                 destination = target / relative
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 with destination.open("wb") as out:

@@ -102,8 +102,32 @@ def _check_needs(pipeline: Pipeline, doc: LocatedDocument, source: str) -> None:
                 message = f"job '{name}' needs '{need}', which is not a job of this pipeline"
                 hint = _did_you_mean(need, list(pipeline.jobs)) or "name a job under `jobs:`"
             problems.append(_at(message, source, pos, hint))
+    problems += _artifact_needs(pipeline, doc, source)
     if problems:
         raise PipelineValidationError(problems)
+
+
+def _artifact_needs(pipeline: Pipeline, doc: LocatedDocument, source: str) -> list[PipelineError]:
+    """A long-form ``{job: X, artifacts: true}`` need on a job ``X`` without ``artifacts:``."""
+    problems: list[PipelineError] = []
+    raw_jobs = doc.data.get("jobs") if isinstance(doc.data, dict) else None
+    for name in pipeline.jobs:
+        raw = raw_jobs.get(name) if isinstance(raw_jobs, dict) else None
+        entries = raw.get("needs") if isinstance(raw, dict) else None
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            if not isinstance(entry, dict) or entry.get("artifacts") is not True:
+                continue
+            need = str(entry.get("job"))
+            if need not in pipeline.jobs or pipeline.jobs[need].artifacts:
+                continue  # an unknown job is reported above
+            pos = doc.locate(("jobs", name, "needs", index))
+            message = f"job '{name}' needs the artifacts of '{need}', which declares no artifacts"
+            hint = (
+                f"add `artifacts: [<glob>]` to job '{need}', "
+                f"or write `needs: [{need}]` if '{name}' only runs after it"
+            )
+            problems.append(_at(message, source, pos, hint))
+    return problems
 
 
 def _at(message: str, source: str, pos: tuple[int, int] | None, hint: str | None) -> PipelineError:

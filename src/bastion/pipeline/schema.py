@@ -28,6 +28,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -41,6 +43,7 @@ __all__ = [
     "CacheEntry",
     "Job",
     "JobLimits",
+    "Need",
     "Pipeline",
     "PullRequestTrigger",
     "PushTrigger",
@@ -91,6 +94,51 @@ EnvMap = Annotated[dict[str, str], BeforeValidator(_stringify_env)]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Need(_Model):
+    """The long form of a ``needs:`` entry, ``{job: build, artifacts: true}``.
+
+    A job receives the artifacts of every job it needs either way; the long form states
+    that it depends on them, so the file is refused when ``build`` declares none.
+    """
+
+    job: str = Field(min_length=1)
+    artifacts: bool = True
+
+    @field_validator("artifacts")
+    @classmethod
+    def _only_true(cls, value: bool) -> bool:
+        if not value:
+            raise ValueError(
+                "a job receives the artifacts of every job it needs; "
+                "write the job name alone instead of `artifacts: false`"
+            )
+        return value
+
+
+def _need_name(value: Any) -> Any:
+    # The long form is checked here and kept as the name: the plan only needs names, and the
+    # loader reads the long form back from the located document to check `artifacts: true`.
+    if not isinstance(value, dict):
+        return value
+    try:
+        return Need.model_validate(value).job
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ValueError(f"{where}: {message}" if where else message) from None
+
+
+NeedName = Annotated[
+    str,
+    BeforeValidator(_need_name),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string"}, Need.model_json_schema(by_alias=True)]},
+        mode="validation",
+    ),
+]
 
 
 def _check_env_names(env: dict[str, str]) -> dict[str, str]:
@@ -188,7 +236,7 @@ class Job(_Model):
     """A job: either ``steps`` to run or a built-in gate to ``uses``."""
 
     name: str | None = None
-    needs: StrList = Field(default_factory=list)
+    needs: Annotated[list[NeedName], BeforeValidator(_as_list)] = Field(default_factory=list)
     steps: list[Step] | None = None
     uses: str | None = None
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")

@@ -212,7 +212,7 @@ class BubblewrapSandbox:
                 job_uid = stack.enter_context(self._job_uid())
                 inv = self._invocation(spec, job_uid, stack)
                 if job_uid is not None:
-                    grant_workspace(spec.workspace, job_uid, job_uid)
+                    grant_workspace(spec.workspace, job_uid, job_uid, keep=spec.sealed_paths)
             except OSError as exc:
                 raise SandboxError(
                     f"could not prepare the sandbox for {spec.workspace}: {exc}"

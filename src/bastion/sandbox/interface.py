@@ -79,6 +79,10 @@ class SandboxSpec:
     copying it (what a gate scans); ``hidden_source_paths`` (relative to it) are covered
     there: a directory by an empty read-only tmpfs, anything else by ``/dev/null``. A sandbox
     that can do this says so with a true ``shows_read_only_source`` attribute.
+
+    ``sealed_paths`` are workspace files the job may read but not own (artifacts it received):
+    where the job runs under a uid of its own, they keep Bastion's owner, so the job cannot
+    write or chmod them.
     """
 
     argv: Sequence[str]
@@ -92,6 +96,7 @@ class SandboxSpec:
     files: Mapping[str, bytes] = field(default_factory=dict)
     read_only_source: Path | None = None
     hidden_source_paths: Sequence[str] = ()
+    sealed_paths: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)

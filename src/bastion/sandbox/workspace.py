@@ -41,7 +41,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import TracebackType
@@ -272,15 +272,17 @@ def _write_blobs(repo: Path, blobs: list[tuple[str, bytes, PurePosixPath]], dest
             raise SandboxError(f"git cat-file failed in {repo} (exit {proc.returncode})")
 
 
-def grant_workspace(path: Path, uid: int, gid: int) -> None:
+def grant_workspace(path: Path, uid: int, gid: int, keep: Sequence[str] = ()) -> None:
     """Give every entry under ``path`` to ``uid:gid`` (links themselves, never targets).
 
     The root also gets ``o+x``: bwrap enters it as a root without capabilities, which may
-    only traverse it as "other"; listing it still needs the owner's rights.
+    only traverse it as "other"; listing it still needs the owner's rights. ``keep`` names
+    files (relative to ``path``) left with their owner: read-only artifacts the job received.
     """
     os.chmod(path, stat.S_IMODE(os.lstat(path).st_mode) | 0o711)  # noqa: S103 - traverse only
     # A loop, not os.walk: a job can nest directories deeper than Python's recursion limit
     # (Python 3.11's walk recurses once per level). One nested past PATH_MAX raises OSError.
+    kept = {os.path.join(path, relative) for relative in keep}
     folders = [str(path)]
     while folders:
         folder = folders.pop()
@@ -289,7 +291,7 @@ def grant_workspace(path: Path, uid: int, gid: int) -> None:
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
                     folders.append(entry.path)
-                else:
+                elif entry.path not in kept:
                     _own(entry.path, uid, gid)
 
 
