@@ -111,8 +111,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         index_dir = work / "osv"
-        import_s, metas = _median_time(lambda: import_path(SHARED_PYPA, index_dir), args.runs)
-        meta = metas[0]
+        import_s, summary = _median_time(lambda: import_path(SHARED_PYPA, index_dir), args.runs)
+        meta = summary.metas[0]
         root = work / "project"
         root.mkdir()
         advised = _lock_file(index_dir, root / "poetry.lock", args.packages)

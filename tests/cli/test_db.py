@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from bastion.cli.db import register
 from bastion.errors import UsageError
 from bastion.scanners.sca.errors import ArchiveError, DatabaseError
+from bastion.scanners.sca.update import UpdateError
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sca" / "osv"
 BASTION = str(Path(sys.executable).with_name("bastion"))
@@ -71,7 +72,13 @@ def test_import_then_status(home: Path) -> None:
     result = runner.invoke(_app(), ["db", "status"])
     assert "crates.io" in result.stdout
     result = runner.invoke(_app(), ["db", "import", str(DATA / "go"), "--json", "-e", "Go"])
-    assert [row["ecosystem"] for row in json.loads(result.stdout)] == ["Go"]
+    summary = json.loads(result.stdout)
+    assert [row["ecosystem"] for row in summary["ecosystems"]] == ["Go"]
+    assert (summary["layout"], summary["records"], summary["skipped"]) == (
+        "folder of OSV records",
+        3,
+        0,
+    )
 
 
 @pytest.mark.parametrize(
@@ -152,3 +159,38 @@ def test_exit_codes_through_the_real_command(tmp_path: Path) -> None:
     assert "cannot download http://127.0.0.1:9/PyPI/all.zip" in unreachable.stderr
     assert "Traceback" not in unreachable.stderr
     assert bastion("db", "import", str(DATA), "--date", "bad").returncode == 2
+
+
+def test_import_a_pypa_clone_says_what_it_skipped(home: Path, tmp_path: Path) -> None:
+    clone = tmp_path / "advisory-database"
+    for record in sorted((DATA / "pypa").glob("*/*.yaml")):
+        target = clone / "vulns" / record.parent.name / record.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(record.read_bytes())
+    (clone / "triage").mkdir()
+    (clone / "triage" / "false_positives.yaml").write_text("- id: PYSEC-0\n  reason: none\n")
+    (clone / "README.md").write_text("# PyPA advisories\n")
+    result = CliRunner().invoke(_app(), ["db", "import", str(clone)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "read 11 records as pypa/advisory-database; skipped 2 files that are not records "
+        "(README.md, triage/false_positives.yaml)"
+    ) in result.stderr
+    assert "PyPI" in result.stdout
+
+
+def test_update_a_projects_ecosystems(home: Path, mirror: str, tmp_path: Path) -> None:
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "go.mod").write_text(
+        "module example.com/app\n\ngo 1.22\n\nrequire github.com/gin-gonic/gin v1.5.0\n"
+    )
+    result = CliRunner().invoke(_app(), ["db", "update", str(project), "--mirror", mirror])
+    assert result.exit_code == 0, result.output
+    assert "updating Go into" in result.stderr
+    (project / "requirements.txt").write_text("requests==2.19.1\n")
+    result = CliRunner().invoke(_app(), ["db", "update", str(project), "--mirror", mirror])
+    # The mirror has no PyPI archive: Go is updated, PyPI named as failed, the run fails.
+    assert isinstance(result.exception, UpdateError)
+    assert "could not update PyPI" in result.exception.message
+    assert "Go: " in result.stderr

@@ -11,10 +11,18 @@ from rich.table import Table
 
 from bastion.cli.console import err_console, out_console
 from bastion.errors import UsageError
-from bastion.scanners.sca import Database, import_path, status, update
+from bastion.scanners.sca import (
+    Database,
+    ImportSummary,
+    UpdateError,
+    ecosystems_in_tree,
+    import_path,
+    status,
+    update,
+)
 from bastion.scanners.sca.index import IndexMeta
 from bastion.scanners.sca.paths import osv_dir
-from bastion.scanners.sca.update import DEFAULT_ECOSYSTEMS
+from bastion.scanners.sca.update import DEFAULT_ECOSYSTEMS, UpdateResult
 from bastion.scanners.sca.versions import SUPPORTED_ECOSYSTEMS
 
 __all__ = ["register"]
@@ -56,8 +64,28 @@ def _table(metas: list[IndexMeta]) -> Table:
     return table
 
 
+def _chosen(path: Path | None, ecosystems: list[str] | None) -> list[str]:
+    """``--ecosystem`` values plus what PATH's manifests name; the defaults when neither."""
+    named = _check_ecosystems(ecosystems) or []
+    found = ecosystems_in_tree(path) if path is not None else []
+    return sorted({*named, *found}) or list(DEFAULT_ECOSYSTEMS)
+
+
+def _print_results(results: tuple[UpdateResult, ...] | list[UpdateResult]) -> None:
+    for result in results:
+        err_console.print(
+            f"{result.ecosystem}: {result.size} bytes from {result.url}, "
+            f"verified by {result.verification}",
+            highlight=False,
+        )
+
+
 @db_app.command("update")
 def update_command(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="A project: update the ecosystems its manifests and lock files use."),
+    ] = None,
     ecosystems: EcosystemOption = None,
     mirror: Annotated[
         str | None, typer.Option("--mirror", help="Base URL serving <Ecosystem>/all.zip.")
@@ -66,9 +94,13 @@ def update_command(
     as_json: JsonOption = False,
 ) -> None:
     """Download, verify and index OSV archives (default: the main language ecosystems)."""
-    chosen = _check_ecosystems(ecosystems) or list(DEFAULT_ECOSYSTEMS)
-    err_console.print(f"updating {', '.join(chosen)} into {osv_dir()}")
-    results = update(chosen, mirror=mirror, timeout=timeout)
+    chosen = _chosen(path, ecosystems)
+    err_console.print(f"updating {', '.join(chosen)} into {osv_dir()}", highlight=False)
+    try:
+        results = update(chosen, mirror=mirror, timeout=timeout)
+    except UpdateError as exc:
+        _print_results(exc.results)  # those were swapped in; the error names the rest
+        raise
     if as_json:
         payload = [
             {**r.meta.to_dict(), "url": r.url, "bytes": r.size, "verification": r.verification}
@@ -76,18 +108,28 @@ def update_command(
         ]
         out_console.print_json(json.dumps(payload))
         return
-    for result in results:
-        err_console.print(
-            f"{result.ecosystem}: {result.size} bytes from {result.url}, "
-            f"verified by {result.verification}",
-            highlight=False,
-        )
+    _print_results(results)
     out_console.print(_table([r.meta for r in results]))
+
+
+def _summary_line(summary: ImportSummary) -> str:
+    text = f"read {summary.records} records as {summary.layout}"
+    if summary.skipped:
+        examples = ", ".join(summary.skipped_examples)
+        more = ", ..." if summary.skipped > len(summary.skipped_examples) else ""
+        text += f"; skipped {summary.skipped} files that are not records ({examples}{more})"
+    return text
 
 
 @db_app.command("import")
 def import_command(
-    path: Annotated[Path, typer.Argument(help="A zip or directory of OSV JSON/YAML records.")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A zip or folder of OSV records, or a clone of pypa/advisory-database, "
+            "golang/vulndb, github/advisory-database or rustsec/advisory-db (osv branch)."
+        ),
+    ],
     ecosystems: EcosystemOption = None,
     source: Annotated[
         str | None, typer.Option("--source", help="Name of the data's origin, shown in reports.")
@@ -106,14 +148,15 @@ def import_command(
             dt.date.fromisoformat(date)
         except ValueError:
             raise UsageError(f"--date {date!r} is not YYYY-MM-DD") from None
-    metas = import_path(
+    summary = import_path(
         path, source=source, snapshot_date=date, ecosystems=_check_ecosystems(ecosystems)
     )
     if as_json:
-        out_console.print_json(json.dumps([m.to_dict() for m in metas]))
+        out_console.print_json(json.dumps(summary.to_dict()))
         return
     err_console.print(f"imported {path} into {osv_dir()}", highlight=False)
-    out_console.print(_table(metas))
+    err_console.print(_summary_line(summary), highlight=False)
+    out_console.print(_table(list(summary.metas)))
 
 
 @db_app.command("status")

@@ -25,8 +25,11 @@ def _zip(path: Path, members: dict[str, bytes]) -> Path:
 
 
 def test_import_directory_of_yaml_and_json(tmp_path: Path) -> None:
-    metas = import_path(OSV, tmp_path / "osv")
-    by_name = {m.ecosystem: m for m in metas}
+    summary = import_path(OSV, tmp_path / "osv")
+    # A mixed folder (pypa/, go/, crates/ side by side) is a plain folder of records.
+    assert (summary.layout, summary.records, summary.skipped) == ("folder of OSV records", 17, 1)
+    assert summary.skipped_examples == ("README.md",)
+    by_name = {m.ecosystem: m for m in summary.metas}
     assert set(by_name) == {"PyPI", "Go", "crates.io"}
     assert by_name["PyPI"].withdrawn == 1
     assert by_name["Go"].withdrawn == 1
@@ -49,7 +52,9 @@ def test_import_directory_of_yaml_and_json(tmp_path: Path) -> None:
 def test_import_zip_with_source_and_date(tmp_path: Path) -> None:
     members = {p.name: p.read_bytes() for p in (OSV / "go").glob("*.json")}
     archive = _zip(tmp_path / "all.zip", members)
-    [meta] = import_path(archive, tmp_path / "osv", source="mirror", snapshot_date="2026-08-21")
+    [meta] = import_path(
+        archive, tmp_path / "osv", source="mirror", snapshot_date="2026-08-21"
+    ).metas
     assert (meta.ecosystem, meta.source, meta.snapshot_date, meta.records) == (
         "Go",
         "mirror",
@@ -69,7 +74,7 @@ def test_reimport_replaces_only_that_ecosystem(tmp_path: Path) -> None:
 
 
 def test_ecosystem_filter(tmp_path: Path) -> None:
-    metas = import_path(OSV, tmp_path, ecosystems=["Go"])
+    metas = import_path(OSV, tmp_path, ecosystems=["Go"]).metas
     assert [m.ecosystem for m in metas] == ["Go"]
     with pytest.raises(ArchiveError, match="no OSV records for RubyGems"):
         import_path(OSV, tmp_path, ecosystems=["RubyGems"])
@@ -101,7 +106,9 @@ def test_zip_bomb_member_and_total_caps(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError, match="larger than"):
         list(iter_records(bomb, Limits(member_bytes=1_000_000)))
     many = {
-        f"{i}.json": json.dumps({"id": f"X-{i}", "modified": "2024-01-01T00:00:00Z"}).encode()
+        f"{i}.json": json.dumps(
+            {"id": f"X-{i}", "modified": "2024-01-01T00:00:00Z", "affected": []}
+        ).encode()
         for i in range(5)
     }
     archive = _zip(tmp_path / "many.zip", many)

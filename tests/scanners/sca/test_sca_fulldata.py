@@ -37,8 +37,13 @@ def _package_names(directory: Path) -> list[str]:
 
 
 def test_whole_pypa_set_ranges_agree_with_versions_lists(tmp_path: Path) -> None:
-    [meta] = import_path(_shared("pypa"), tmp_path)
-    # The data's README: 2,661 advisories of which 10 are withdrawn, 664 packages.
+    summary = import_path(_shared("pypa"), tmp_path)
+    [meta] = summary.metas
+    # The data's README: 2,661 advisories of which 10 are withdrawn, 664 packages. The copy is
+    # laid out as the repository is: read as such, README/LICENSE/.github are skipped.
+    assert summary.layout == "pypa/advisory-database"
+    assert summary.records == 2661
+    assert summary.skipped >= 2
     assert (meta.records + meta.withdrawn, meta.withdrawn) == (2661, 10)
     assert meta.packages >= 600
     index = EcosystemIndex.open(tmp_path, "PyPI")
@@ -66,9 +71,11 @@ def test_whole_pypa_set_ranges_agree_with_versions_lists(tmp_path: Path) -> None
 
 
 def test_whole_go_and_rustsec_sets_import(tmp_path: Path) -> None:
-    [go] = import_path(_shared("go"), tmp_path)
+    [go] = import_path(_shared("go"), tmp_path).metas
     assert (go.records + go.withdrawn, go.withdrawn) == (4291, 17)
-    [crates] = import_path(_shared("crates"), tmp_path)
+    crates_import = import_path(_shared("crates"), tmp_path)
+    assert crates_import.layout == "rustsec/advisory-db (osv branch)"
+    [crates] = crates_import.metas
     assert (crates.records + crates.withdrawn, crates.withdrawn) == (1206, 13)
     index = EcosystemIndex.open(tmp_path, "Go")
     assert index.lookup("Go", "github.com/gin-gonic/gin")[0].id == "GO-2020-0001"

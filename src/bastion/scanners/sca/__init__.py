@@ -15,18 +15,21 @@ the report's notes say so. Inside the sandbox the gate needs :meth:`ScaGate.requ
 bound read-only.
 """
 
-from bastion.scanners.sca.database import Database, import_path, status
+from bastion.scanners.sca.database import Database, ImportSummary, import_path, status
 from bastion.scanners.sca.errors import ArchiveError, DatabaseError, ManifestError
 from bastion.scanners.sca.gate import ScaGate, create_gate
-from bastion.scanners.sca.update import update
+from bastion.scanners.sca.update import UpdateError, ecosystems_in_tree, update
 
 __all__ = [
     "ArchiveError",
     "Database",
     "DatabaseError",
+    "ImportSummary",
     "ManifestError",
     "ScaGate",
+    "UpdateError",
     "create_gate",
+    "ecosystems_in_tree",
     "import_path",
     "status",
     "update",

@@ -12,21 +12,59 @@ small, dated set of real records for the examples' packages) is used, and :attr:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from bastion.scanners.sca.archive import Limits, iter_records
+from bastion.scanners.sca.archive import Limits, open_records
 from bastion.scanners.sca.errors import ArchiveError, DatabaseError
 from bastion.scanners.sca.index import EcosystemIndex, IndexBuilder, IndexMeta
 from bastion.scanners.sca.osv import check_record
 from bastion.scanners.sca.paths import osv_dir
 from bastion.scanners.sca.versions import base_ecosystem
 
-__all__ = ["Database", "import_path", "status"]
+__all__ = ["Database", "ImportSummary", "import_path", "status"]
 
 SNAPSHOT_RESOURCE = "osv-snapshot.json"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """What an import read: the tree's layout, the indexes it replaced, what it skipped."""
+
+    source: str
+    layout: str
+    records: int
+    skipped: int
+    skipped_examples: tuple[str, ...]
+    metas: tuple[IndexMeta, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "source": self.source,
+            "layout": self.layout,
+            "records": self.records,
+            "skipped": self.skipped,
+            "skipped_examples": list(self.skipped_examples),
+            "ecosystems": [m.to_dict() for m in self.metas],
+        }
+
+
+def _check_ecosystem(name: str, record: Mapping[str, Any], ecosystem: str) -> None:
+    """An ecosystem's archive holds that ecosystem's records (or withdrawn ones), nothing else."""
+    named = {
+        base_ecosystem(str(a.get("package", {}).get("ecosystem", "")))
+        for a in record.get("affected", [])
+    }
+    if ecosystem not in named and not record.get("withdrawn"):
+        raise ArchiveError(
+            f"record {record['id']} ({name}) in the {ecosystem} archive names no {ecosystem} "
+            f"package (it names: {', '.join(sorted(named - {''})) or 'none'})",
+            hint="the archive is not the one asked for; nothing was imported",
+        )
 
 
 def import_path(
@@ -37,17 +75,23 @@ def import_path(
     snapshot_date: str | None = None,
     ecosystems: list[str] | None = None,
     limits: Limits | None = None,
-) -> list[IndexMeta]:
-    """Import a zip or directory of OSV records; replaces the ecosystems it contains."""
+    archive_of: str | None = None,
+) -> ImportSummary:
+    """Import a zip or directory of OSV records; replaces the ecosystems it contains.
+
+    ``archive_of`` names the one ecosystem an update's archive must hold: a record of any
+    other ecosystem fails it. Nothing is replaced unless every record read is well-formed.
+    """
     target = directory or osv_dir()
+    origin = source or f"import:{path.resolve()}"
     builder = IndexBuilder(
-        target,
-        source=source or f"import:{path.resolve()}",
-        snapshot_date=snapshot_date,
-        ecosystems=ecosystems,
+        target, source=origin, snapshot_date=snapshot_date, ecosystems=ecosystems
     )
     try:
-        for _, record in iter_records(path, limits):
+        plan, records = open_records(path, limits)
+        for name, record in records:
+            if archive_of is not None:
+                _check_ecosystem(name, record, archive_of)
             builder.add(record)
     except BaseException:
         builder.abort()
@@ -56,10 +100,21 @@ def import_path(
         builder.abort()
         wanted = f" for {', '.join(ecosystems)}" if ecosystems else ""
         raise ArchiveError(
-            f"{path} holds no OSV records{wanted}",
-            hint="give a zip or directory of OSV .json/.yaml records; nothing was changed",
+            f"{path} holds no OSV records{wanted} (read as {plan.layout.name}: "
+            f"{len(plan.records)} record files, {len(plan.skipped)} other files skipped)",
+            hint="give a zip or directory of OSV .json/.yaml records, or a clone of "
+            "pypa/advisory-database, golang/vulndb, github/advisory-database or the osv branch "
+            "of rustsec/advisory-db; nothing was changed",
         )
-    return builder.commit()
+    metas = builder.commit()
+    return ImportSummary(
+        source=origin,
+        layout=plan.layout.name,
+        records=len(plan.records),
+        skipped=len(plan.skipped),
+        skipped_examples=plan.skipped[:5],
+        metas=tuple(metas),
+    )
 
 
 def status(directory: Path | None = None) -> list[IndexMeta]:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bastion.atomic import fsync_directory
 from bastion.scanners.sca.errors import DatabaseError
 from bastion.scanners.sca.osv import Advisory, compact_record
 from bastion.scanners.sca.versions import base_ecosystem, normalize_name
@@ -205,6 +206,14 @@ class _Writer:
         return meta
 
 
+def _sync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class IndexBuilder:
     """Builds one index per ecosystem from a stream of checked OSV records.
 
@@ -271,7 +280,10 @@ class IndexBuilder:
                 if writer.temp is not None and self.directory is not None:
                     writer.connection.close()
                     writer.temp.chmod(0o644)
+                    _sync(writer.temp)  # the new file is whole on disk before it is named
                     writer.temp.replace(index_path(self.directory, writer.ecosystem))
+            if self.directory is not None and self._writers:
+                fsync_directory(self.directory)  # ...and the renames survive a crash
         except (sqlite3.DatabaseError, OSError) as exc:
             self.abort()
             raise DatabaseError(f"cannot write the vulnerability index: {exc}") from exc

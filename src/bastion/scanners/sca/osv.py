@@ -56,6 +56,10 @@ def check_record(record: object) -> Mapping[str, Any]:
         raise RecordError("a record must be a JSON/YAML object")
     _require(isinstance(record.get("id"), str) and bool(record["id"]), "'id' must be a string")
     _require(isinstance(record.get("modified"), str), "'modified' must be a timestamp string")
+    _require(
+        any(key in record for key in ("affected", "withdrawn", "aliases")),
+        "not an OSV record: it has none of 'affected', 'withdrawn' and 'aliases'",
+    )
     for field_name in ("aliases", "affected", "severity"):
         _require(isinstance(record.get(field_name, []), list), f"'{field_name}' must be a list")
     for affected in record.get("affected", []):

@@ -2,9 +2,13 @@
 
 The public source serves ``<base>/<Ecosystem>/all.zip``; a mirror URL replaces the base.
 Verification before anything is replaced: the byte count must match ``Content-Length``; a
-digest is checked where one is published (a ``all.zip.sha256`` sidecar, or the MD5 in
-Google Cloud Storage's ``x-goog-hash`` header); every record must be well-formed (the import
-refuses the whole archive otherwise). A network failure is an error, never an empty database.
+digest is checked where one is published (a ``all.zip.sha256`` sidecar pins it, or the MD5
+in Google Cloud Storage's ``x-goog-hash`` header); the zip must be readable with no member
+climbing out of it and no declared size past the caps; every record must be well-formed and
+name a package of that ecosystem (or be withdrawn), else the whole archive is refused. A
+network failure is an error, never an empty database. Each ecosystem's index is swapped on
+its own (written beside, synced, renamed), so a failed ecosystem keeps its previous data.
+Which ecosystems: the ones named, or those a project's manifests and lock files name.
 """
 
 from __future__ import annotations
@@ -26,11 +30,22 @@ from pathlib import Path
 from typing import IO
 
 from bastion.scanners.sca.database import import_path
-from bastion.scanners.sca.errors import ArchiveError, DatabaseError
+from bastion.scanners.sca.errors import ArchiveError, DatabaseError, ManifestError
 from bastion.scanners.sca.index import IndexMeta
+from bastion.scanners.sca.parsers import discover
 from bastion.scanners.sca.paths import osv_dir
+from bastion.scanners.sca.versions import base_ecosystem
 
-__all__ = ["DEFAULT_ECOSYSTEMS", "PUBLIC_SOURCE", "UpdateResult", "archive_url", "update"]
+__all__ = [
+    "DEFAULT_ECOSYSTEMS",
+    "PUBLIC_SOURCE",
+    "UpdateError",
+    "UpdateFailure",
+    "UpdateResult",
+    "archive_url",
+    "ecosystems_in_tree",
+    "update",
+]
 
 PUBLIC_SOURCE = "https://osv-vulnerabilities.storage.googleapis.com"
 DEFAULT_ECOSYSTEMS = ("PyPI", "npm", "Go", "crates.io", "RubyGems", "Maven", "Packagist")
@@ -75,6 +90,7 @@ def _fetch_sidecar(url: str, timeout: float, opener: Opener) -> str | None:
         with opener(url + ".sha256", timeout) as response:
             text = response.read(4096).decode("ascii", "replace").split()
     except urllib.error.HTTPError as exc:
+        exc.close()  # an HTTPError holds the response's socket open
         if exc.code in (403, 404):
             return None  # no digest published
         raise DatabaseError(f"cannot fetch {url}.sha256: HTTP {exc.code}") from exc
@@ -105,6 +121,7 @@ def _download(
                 md5.update(chunk)
                 target.write(chunk)
     except urllib.error.HTTPError as exc:
+        exc.close()  # an HTTPError holds the response's socket open
         raise DatabaseError(f"cannot download {url}: HTTP {exc.code} {exc.reason}") from exc
     except http.client.IncompleteRead as exc:
         raise ArchiveError(f"{url}: the download was cut short ({exc})") from exc
@@ -156,16 +173,61 @@ def update_one(
             if gcs_md5
             else "size only (no digest published)"
         )
-        metas = import_path(
+        summary = import_path(
             Path(name),
             directory,
             source=url,
             snapshot_date=_date_of(modified),
             ecosystems=[ecosystem],
+            archive_of=ecosystem,
         )
     finally:
         Path(name).unlink(missing_ok=True)
-    return UpdateResult(ecosystem, url, size, verification, metas[0])
+    return UpdateResult(ecosystem, url, size, verification, summary.metas[0])
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateFailure:
+    """One ecosystem whose update failed; its previous index (if any) is untouched."""
+
+    ecosystem: str
+    error: DatabaseError
+
+
+class UpdateError(DatabaseError):
+    """Some ecosystems could not be updated; ``results`` holds those that were."""
+
+    def __init__(self, failures: list[UpdateFailure], results: list[UpdateResult]) -> None:
+        lines = "; ".join(f"{f.ecosystem}: {f.error.message}" for f in failures)
+        names = ", ".join(f.ecosystem for f in failures)
+        super().__init__(
+            f"could not update {names} ({lines}); the previous {names} data is kept",
+            hint=failures[0].error.hint
+            or "check the network or the mirror, or use `bastion db import PATH` offline",
+        )
+        self.failures = tuple(failures)
+        self.results = tuple(results)
+
+
+def ecosystems_in_tree(root: Path) -> list[str]:
+    """The OSV ecosystems a tree's manifests and lock files name (what the SCA gate reads)."""
+    if not root.is_dir():
+        raise DatabaseError(f"{root} is not a directory", hint="give a project folder")
+    try:
+        found = discover(root)
+    except ManifestError as exc:
+        raise DatabaseError(
+            f"cannot tell which ecosystems {root} uses: {exc.diagnostics()}",
+            hint="fix the manifest, or name the ecosystems with --ecosystem",
+        ) from exc
+    ecosystems = sorted({base_ecosystem(d.ecosystem) for d in found.dependencies})
+    if not ecosystems:
+        where = ", ".join(found.manifests) or "no manifest or lock file"
+        raise DatabaseError(
+            f"{root} names no dependencies ({where}): no ecosystem to update",
+            hint="name the ecosystems with --ecosystem, e.g. --ecosystem PyPI",
+        )
+    return ecosystems
 
 
 def update(
@@ -176,9 +238,23 @@ def update(
     timeout: float = 60.0,
     opener: Opener = _open,
 ) -> list[UpdateResult]:
-    """Update each ecosystem in turn; the first failure stops with a clear error."""
+    """Update each ecosystem on its own; :class:`UpdateError` names every one that failed.
+
+    Each ecosystem's index is replaced only when its archive downloaded and verified whole,
+    so one failing ecosystem neither blocks the others nor loses its previous data.
+    """
     target = directory or osv_dir()
-    return [
-        update_one(e, mirror=mirror, directory=target, timeout=timeout, opener=opener)
-        for e in ecosystems or DEFAULT_ECOSYSTEMS
-    ]
+    results: list[UpdateResult] = []
+    failures: list[UpdateFailure] = []
+    for ecosystem in ecosystems or DEFAULT_ECOSYSTEMS:
+        try:
+            results.append(
+                update_one(
+                    ecosystem, mirror=mirror, directory=target, timeout=timeout, opener=opener
+                )
+            )
+        except DatabaseError as exc:
+            failures.append(UpdateFailure(ecosystem, exc))
+    if failures:
+        raise UpdateError(failures, results)
+    return results
