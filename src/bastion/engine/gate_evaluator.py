@@ -29,7 +29,7 @@ from bastion.errors import BastionError, GateError
 from bastion.policy import Baseline, PolicyEngine, RunContext, Suppressions, load_suppressions
 from bastion.sandbox import bastion_runtime_binds
 from bastion.scanners.runner import decode_report
-from bastion.scanners.tools.environment import bastion_home
+from bastion.scanners.tools.environment import sandbox_environment
 
 __all__ = ["PolicyGateEvaluator"]
 
@@ -67,7 +67,7 @@ class PolicyGateEvaluator:
         """The argv that runs ``gate`` in the sandbox (tool environments via BASTION_HOME)."""
         return (
             "/usr/bin/env",
-            f"BASTION_HOME={bastion_home()}",
+            *(f"{name}={value}" for name, value in sandbox_environment().items()),
             "PYTHONDONTWRITEBYTECODE=1",
             sys.executable,
             "-I",

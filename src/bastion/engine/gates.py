@@ -62,7 +62,7 @@ from bastion.scanners.finding import Finding
 from bastion.scanners.interface import GateReport
 from bastion.scanners.registry import load_gate
 from bastion.scanners.runner import decode_report
-from bastion.scanners.tools.environment import bastion_home
+from bastion.scanners.tools.environment import sandbox_environment
 
 __all__ = [
     "AssessedFinding",
@@ -263,8 +263,8 @@ def run_gate_sandboxed(
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONUNBUFFERED": "1",
             "LANG": "C.UTF-8",
-            # Tool environments are found by BASTION_HOME; inside, HOME is /tmp.
-            "BASTION_HOME": str(bastion_home()),
+            # Tool environments are found by BASTION_HOME (and BASTION_TOOLS_DIR); HOME is /tmp.
+            **sandbox_environment(),
         },
         working_directory="." if source is None else "source",
         limits=limits or Limits(),

@@ -188,6 +188,9 @@ def _scratch_mounts(spec: SandboxSpec, inv: Invocation) -> list[str]:
     args = ["--proc", "/proc", "--dev", "/dev"]
     args += ["--perms", "1777", "--size", str(tmp_size), "--tmpfs", _SANDBOX_TMP]
     if inv.rootfs is None:
+        # /var made first and traversable: bwrap would make it 0700 for root as the symlink's
+        # parent, and a bind under it (a BASTION_HOME in /var/lib/bastion) would be unreachable.
+        args += ["--perms", "0755", "--dir", "/var"]
         args += ["--symlink", "../tmp", f"/var{_SANDBOX_TMP}"]
     needs_run_dir = bool(inv.file_fds) or spec.network.mode is NetworkMode.PROXY
     if needs_run_dir:

@@ -34,6 +34,7 @@ __all__ = [
     "ToolManifest",
     "bastion_home",
     "install_command",
+    "sandbox_environment",
 ]
 
 MANIFEST_NAME = "bastion-tool.json"
@@ -43,6 +44,19 @@ TOOLS_DIR_ENV = "BASTION_TOOLS_DIR"
 def bastion_home() -> Path:
     """``$BASTION_HOME``, else ``~/.local/share/bastion``."""
     return user_home()
+
+
+def sandbox_environment() -> dict[str, str]:
+    """What a sandboxed gate needs in its environment to find the host's tool environments.
+
+    ``BASTION_HOME``, and ``BASTION_TOOLS_DIR`` when set: without it the gate would look under
+    ``<home>/tools``, which is neither where the environments are nor bound in.
+    """
+    env = {"BASTION_HOME": str(bastion_home())}
+    shared = os.environ.get(TOOLS_DIR_ENV, "")
+    if shared:
+        env[TOOLS_DIR_ENV] = str(Path(shared).expanduser())
+    return env
 
 
 def install_command(tool: Tool) -> str:
