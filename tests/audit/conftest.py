@@ -12,6 +12,8 @@ from bastion.audit import AuditEvent, AuditLog, Ed25519NoteSigner, Outcome
 from bastion.store import Database, open_database, sqlite_url
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+# "Now" for verifying logs of make_events() whose newest events no checkpoint covers yet.
+NOW = T0 + timedelta(hours=1)
 
 
 def make_events(count: int, start: int = 0) -> list[AuditEvent]:

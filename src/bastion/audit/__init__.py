@@ -14,13 +14,15 @@ the tree; ``verify`` recomputes it all and names the first tampered event.
 
 Security model. You can rely on: any change, deletion, reordering or insertion of an event
 covered by a signed checkpoint is detected, and named by seq (or by the smallest range the
-stored Merkle nodes or checkpoints allow); an export is verifiable by anyone holding the
-public key (``bastion audit vkey``); the log never signs a head inconsistent with its last
-one. You must not assume: that events newer than the newest checkpoint are protected from
-someone who can write the database and also rewrites the derived hashes; that a thief of
-the signing key cannot forge history; or that the database alone shows a truncated tail
-whose checkpoints were deleted too. Keep
-checkpoints or exports elsewhere and pass them as ``held`` (``--checkpoint``) to catch that.
+stored Merkle nodes or checkpoints allow); every checkpoint is also appended to a witness
+file outside the database (``$BASTION_HOME/audit-witness``), so a writer of the database
+who rewrites the derived hashes, deletes checkpoints or cuts off the tail is caught too; an
+export is verifiable by anyone holding the public key (``bastion audit vkey``); the log
+never signs a head inconsistent with one it (or its witness) signed before. You must not
+assume: that events newer than the newest checkpoint and dated within the age limit
+(:data:`~bastion.audit.freshness.DEFAULT_MAX_UNSEALED_AGE`) are protected; that a thief of
+the signing key cannot forge history; or that someone who can write both the database and
+the witness is caught: push the witness elsewhere (``bastion audit witness --push``).
 """
 
 from bastion.audit.event import Action, AuditEntry, AuditEvent, Outcome, canonical_json
@@ -43,6 +45,7 @@ from bastion.audit.log import DEFAULT_ORIGIN, AuditLog
 from bastion.audit.note import Checkpoint, Ed25519NoteSigner, Ed25519NoteVerifier
 from bastion.audit.proofs import ConsistencyProof, InclusionProof
 from bastion.audit.report import Problem, VerificationReport
+from bastion.audit.witness import WitnessDirectory, WitnessFile, WitnessSource
 
 __all__ = [
     "DEFAULT_ORIGIN",
@@ -64,6 +67,9 @@ __all__ = [
     "Problem",
     "TamperKind",
     "VerificationReport",
+    "WitnessDirectory",
+    "WitnessFile",
+    "WitnessSource",
     "canonical_json",
     "inspect_export",
     "key_path",

@@ -75,6 +75,8 @@ class TamperKind(StrEnum):
     CHECKPOINT = "checkpoint"
     INCONSISTENT = "inconsistent"
     INDEX = "index"
+    WITNESS = "witness"
+    UNSEALED = "unsealed"
 
 
 class NoteError(AuditError):

@@ -14,6 +14,7 @@ from pathlib import Path
 from bastion.audit.interface import NoteError
 from bastion.audit.log import DEFAULT_ORIGIN, AuditLog
 from bastion.audit.note import Ed25519NoteSigner, Ed25519NoteVerifier
+from bastion.audit.witness import WITNESS_DIR_NAME, WitnessDirectory
 from bastion.errors import SigningError
 from bastion.store import Database
 
@@ -81,7 +82,8 @@ def load_or_create_signer(path: Path, name: str) -> tuple[Ed25519NoteSigner, boo
 def open_local_log(db: Database, home: Path) -> tuple[AuditLog, bool]:
     """The audit log of ``db`` signed by the key under ``home`` (created if missing).
 
-    The flag says the key was just created, so the caller can say so on screen.
+    Its checkpoints are witnessed under ``home`` too, beside the key. The flag says the key
+    was just created, so the caller can say so on screen.
     """
     signer, created = load_or_create_signer(key_path(home), DEFAULT_ORIGIN)
-    return AuditLog(db, signer), created
+    return AuditLog(db, signer, witness=WitnessDirectory(home / WITNESS_DIR_NAME)), created

@@ -15,13 +15,21 @@ lock), so concurrent writers get consecutive sequence numbers and one consistent
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
 from typing import IO, cast
 
 from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from bastion.audit.event import AuditEntry, AuditEvent, parse_body
-from bastion.audit.interface import AuditTamperError, NoteSigner, NoteVerifier, TamperKind
+from bastion.audit.freshness import DEFAULT_MAX_UNSEALED_AGE, Freshness
+from bastion.audit.interface import (
+    AuditTamperError,
+    NoteError,
+    NoteSigner,
+    NoteVerifier,
+    TamperKind,
+)
 from bastion.audit.merkle import (
     CompactRange,
     ProofError,
@@ -41,12 +49,14 @@ from bastion.audit.models import (
 from bastion.audit.note import Checkpoint
 from bastion.audit.proofs import ConsistencyProof, InclusionProof
 from bastion.audit.report import VerificationReport
+from bastion.audit.witness import WitnessDirectory, WitnessFile, WitnessSource
 from bastion.errors import AuditError, SigningError
 from bastion.store import Database, utcnow
 
-__all__ = ["DEFAULT_ORIGIN", "AuditLog"]
+__all__ = ["DEFAULT_ORIGIN", "HOME_WITNESS", "AuditLog"]
 
 DEFAULT_ORIGIN = "bastion.local/audit"
+HOME_WITNESS = WitnessDirectory()
 # Core inserts: the ORM's per-object bookkeeping would halve the append rate.
 _HEAD = cast(Table, AuditHeadRecord.__table__)
 # Built once: constructing statements costs more than running them for a single append.
@@ -104,6 +114,8 @@ class AuditLog:
 
     ``signer`` is needed only to write checkpoints; ``verifiers`` (default: the signer's)
     are the keys whose checkpoints are trusted; ``origin`` defaults to the signer's name.
+    ``witness`` is where every signed checkpoint is also appended and verification reads
+    them back (default: ``$BASTION_HOME/audit-witness``); None turns both off.
     """
 
     def __init__(
@@ -113,8 +125,10 @@ class AuditLog:
         *,
         verifiers: Sequence[NoteVerifier] = (),
         origin: str | None = None,
+        witness: WitnessSource | None = HOME_WITNESS,
     ) -> None:
         self.db = db
+        self.witness = witness
         self.signer = signer
         self.verifiers = list(verifiers) or ([signer.verifier()] if signer else [])
         default = signer.name if signer else (self.verifiers[0].name if self.verifiers else None)
@@ -153,27 +167,56 @@ class AuditLog:
         return entries
 
     def checkpoint(self) -> Checkpoint:
-        """Sign the current tree head (once per size) after checking it extends the last one."""
-        if self.signer is None:
+        """Sign the current tree head (once per size) after checking it extends the last one.
+
+        The checkpoint is then appended to the witness, after the database commit: a crash
+        in between leaves the witness one behind, and the next call catches it up.
+        """
+        signer = self.signer
+        if signer is None:
             raise SigningError("the audit log has no signing key", hint="pass a NoteSigner")
         with self.db.session() as session:
             edge = self._lock_head(session)
             latest = self._latest(session)
+            witness = self._witness_file(session)
+            witnessed = self._newest_witnessed(witness)
             if latest is not None and latest.size == edge.size:
-                return latest
-            checkpoint = Checkpoint.sign(self.origin, edge.size, edge.root(), self.signer)
-            if latest is not None:
-                # A log must never sign a head inconsistent with one it signed before.
-                self._consistency(session, latest, checkpoint).verify(self.verifiers)
-            session.add(
-                AuditCheckpointRecord(
-                    size=checkpoint.size,
-                    root=checkpoint.root,
-                    note=checkpoint.note,
-                    created_at=utcnow(),
+                checkpoint = latest
+            else:
+                checkpoint = Checkpoint.sign(self.origin, edge.size, edge.root(), signer)
+            # A log must never sign (nor witness) a head inconsistent with one it signed
+            # before, whether the database still holds that one or only the witness does.
+            for previous in (latest, witnessed):
+                if previous is not None and previous is not checkpoint:
+                    self._extends(session, previous, checkpoint)
+            if checkpoint is not latest:
+                session.add(
+                    AuditCheckpointRecord(
+                        size=checkpoint.size,
+                        root=checkpoint.root,
+                        note=checkpoint.note,
+                        created_at=utcnow(),
+                    )
                 )
-            )
+        if witness is not None and witness.last() != checkpoint.note:
+            witness.append(checkpoint.note)
         return checkpoint
+
+    def _extends(self, session: Session, previous: Checkpoint, new: Checkpoint) -> None:
+        if previous.size > new.size:
+            raise AuditTamperError(
+                f"refusing to sign: the log holds {new.size} events but a checkpoint of "
+                f"{previous.size} was signed before (events were deleted)",
+                reason=TamperKind.DELETED,
+                seq=new.size,
+                hint="run `bastion audit verify` to locate the damage",
+            )
+        self._consistency(session, previous, new).verify(self.verifiers)
+
+    def witness_file(self) -> WitnessFile | None:
+        """This log's witness file (None: no witness, or the log is empty)."""
+        with self.db.session() as session:
+            return self._witness_file(session)
 
     # -- reading and proving -------------------------------------------------------------
 
@@ -239,18 +282,37 @@ class AuditLog:
 
     # -- verification and export ---------------------------------------------------------
 
-    def inspect(self, held: Sequence[str] = ()) -> VerificationReport:
+    def inspect(
+        self,
+        held: Sequence[str] = (),
+        *,
+        max_unsealed_age: timedelta | None = DEFAULT_MAX_UNSEALED_AGE,
+        now: datetime | None = None,
+    ) -> VerificationReport:
         """Recompute everything and report every problem found (never raises for tamper).
 
-        ``held``: signed checkpoint notes kept elsewhere, checked against the log too.
+        ``held``: signed checkpoint notes kept elsewhere, checked against the log too, as
+        is the witness. Events no checkpoint covers fail when older than
+        ``max_unsealed_age`` at ``now`` (default: the current time; None: no age rule).
         """
         from bastion.audit.verify import inspect_database
 
-        return inspect_database(self.db, self.verifiers, self.origin, held)
+        freshness = None
+        if max_unsealed_age is not None:
+            freshness = Freshness(max_unsealed_age, now or utcnow())
+        return inspect_database(
+            self.db, self.verifiers, self.origin, held, witness=self.witness, freshness=freshness
+        )
 
-    def verify(self, held: Sequence[str] = ()) -> VerificationReport:
+    def verify(
+        self,
+        held: Sequence[str] = (),
+        *,
+        max_unsealed_age: timedelta | None = DEFAULT_MAX_UNSEALED_AGE,
+        now: datetime | None = None,
+    ) -> VerificationReport:
         """Like :meth:`inspect` but raise AuditTamperError naming the first problem."""
-        report = self.inspect(held)
+        report = self.inspect(held, max_unsealed_age=max_unsealed_age, now=now)
         report.raise_for_problems()
         return report
 
@@ -285,6 +347,27 @@ class AuditLog:
             select(AuditCheckpointRecord.note).order_by(AuditCheckpointRecord.id.desc()).limit(1)
         ).first()
         return None if note is None else Checkpoint.open(note, self.verifiers, origin=self.origin)
+
+    def _witness_file(self, session: Session) -> WitnessFile | None:
+        if self.witness is None:
+            return None
+        body = session.scalars(
+            select(AuditEventRecord.body).where(AuditEventRecord.seq == 0)
+        ).first()
+        first = None if body is None else leaf_hash(body.encode())
+        return self.witness.locate(self.origin, first)
+
+    def _newest_witnessed(self, witness: WitnessFile | None) -> Checkpoint | None:
+        """The largest witnessed checkpoint that verifies (others: ``verify`` reports them)."""
+        newest: Checkpoint | None = None
+        for note in (witness.read() or []) if witness is not None else []:
+            try:
+                cp = Checkpoint.open(note, self.verifiers, origin=self.origin)
+            except NoteError:
+                continue
+            if newest is None or cp.size > newest.size:
+                newest = cp
+        return newest
 
     def _consistency(self, session: Session, old: Checkpoint, new: Checkpoint) -> ConsistencyProof:
         if old.size > new.size:

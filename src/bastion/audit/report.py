@@ -35,6 +35,8 @@ class VerificationReport:
 
     ``unsealed`` counts events newer than the newest valid checkpoint: they verify against
     their own hashes but no signature covers them yet. ``more`` counts problems left out.
+    ``witness`` is where the checkpoints kept outside the database were read (None: not
+    checked), ``witnessed`` how many it held.
     """
 
     size: int
@@ -44,6 +46,8 @@ class VerificationReport:
     unsealed: int
     problems: tuple[Problem, ...]
     more: int = 0
+    witness: str | None = None
+    witnessed: int = 0
 
     @property
     def ok(self) -> bool:
@@ -75,4 +79,6 @@ class VerificationReport:
             "unsealed": self.unsealed,
             "problems": [p.to_json() for p in self.problems],
             "more_problems": self.more,
+            "witness": self.witness,
+            "witnessed": self.witnessed,
         }

@@ -18,12 +18,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy.orm import Session
 
 from bastion.audit.event import format_time
+from bastion.audit.freshness import Freshness
 from bastion.audit.interface import NoteError, NoteVerifier, TamperKind
 from bastion.audit.merkle import PackedTree, ProofError, verify_consistency
 from bastion.audit.models import (
@@ -34,6 +36,8 @@ from bastion.audit.models import (
 )
 from bastion.audit.note import Checkpoint
 from bastion.audit.report import Problem, VerificationReport
+from bastion.audit.witness import WitnessSource
+from bastion.audit.witness_check import Witnessed, check_witnessed
 from bastion.store import Database
 
 __all__ = ["MAX_PROBLEMS", "LogChecker", "StoredCheckpoint", "inspect_database"]
@@ -154,17 +158,24 @@ class LogChecker:
         tree: PackedTree,
         checkpoints: Sequence[StoredCheckpoint],
         held: Sequence[str] = (),
+        witnessed: Witnessed | None = None,
     ) -> VerificationReport:
         """Classify renumbering, check every checkpoint and build the report.
 
-        ``held`` are checkpoint notes kept outside the database (a witness, an earlier
-        export): the only defence against someone who truncates the log together with its
-        newest stored checkpoints.
+        ``held`` are checkpoint notes kept outside the database (an earlier export), and
+        ``witnessed`` the log's witness file: the only defence against someone who
+        truncates the log together with its newest stored checkpoints.
         """
         self._classify_shifts()
         checked, sealed = self._check_checkpoints(tree, checkpoints)
-        for number, note in enumerate(held, start=1):
-            self._check_held(tree, note, number)
+        covered = [
+            self.check_held(tree, note, f"held checkpoint {number}")
+            for number, note in enumerate(held, start=1)
+        ]
+        if witnessed is not None:
+            covered += check_witnessed(self, tree, witnessed, sealed, len(checkpoints))
+        # A valid checkpoint kept outside seals its events as well as a stored one does.
+        sealed = max((s for s in (sealed, *covered) if s is not None), default=None)
         # Precise event-level findings first; derived-data and signature findings after.
         self.problems.sort(key=lambda p: p.kind not in _EVENT_KINDS)
         return VerificationReport(
@@ -175,6 +186,8 @@ class LogChecker:
             unsealed=tree.size - (sealed or 0),
             problems=tuple(self.problems),
             more=self.more,
+            witness=None if witnessed is None else witnessed.location,
+            witnessed=0 if witnessed is None else len(witnessed.notes or ()),
         )
 
     def _classify_shifts(self) -> None:
@@ -242,13 +255,13 @@ class LogChecker:
             previous = cp
         return len(checkpoints), sealed
 
-    def _check_held(self, tree: PackedTree, note: str, number: int) -> None:
-        label = f"held checkpoint {number}"
+    def check_held(self, tree: PackedTree, note: str, label: str) -> int | None:
+        """Check a checkpoint kept outside the database; its size if the log matches it."""
         try:
             cp = Checkpoint.open(note, self.verifiers, origin=self.origin)
         except NoteError as exc:
             self.problem(TamperKind.CHECKPOINT, f"{label}: {exc}", None)
-            return
+            return None
         if cp.size > tree.size:
             self.problem(
                 TamperKind.DELETED,
@@ -257,13 +270,16 @@ class LogChecker:
                 tree.size,
                 cp.size,
             )
-        elif tree.root(cp.size) != cp.root:
+            return None
+        if tree.root(cp.size) != cp.root:
             self.problem(
                 TamperKind.CHANGED,
                 f"events before {cp.size} were changed: they no longer hash to the {label}",
                 0,
                 cp.size,
             )
+            return None
+        return cp.size
 
     def _check_consistency(
         self, tree: PackedTree, old: Checkpoint, new: Checkpoint, label: str
@@ -342,22 +358,22 @@ def _check_nodes(
 
 
 def inspect_database(
-    db: Database, verifiers: Sequence[NoteVerifier], origin: str, held: Sequence[str] = ()
+    db: Database,
+    verifiers: Sequence[NoteVerifier],
+    origin: str,
+    held: Sequence[str] = (),
+    *,
+    witness: WitnessSource | None = None,
+    freshness: Freshness | None = None,
 ) -> VerificationReport:
-    """Check every event, column, node, the head, every checkpoint in ``db`` and ``held``."""
+    """Check every event, column, node, the head, every checkpoint in ``db`` and ``held``.
+
+    ``witness``: where this log's witness file is (None: not checked); ``freshness``: the
+    age rule for events no checkpoint covers (None: not applied).
+    """
     checker = LogChecker(verifiers, origin)
-    e = AuditEventRecord
-    # Raw time text where the driver gives it (SQLite): parsing a million datetimes is slow.
-    stamp = type_coerce(e.time, String)
-    query = select(e.seq, e.body, e.leaf_hash, stamp, e.actor, e.action, e.subject, e.outcome)
     with db.session() as session:
-        # Core rows through the session's connection: no ORM bookkeeping per row.
-        rows = session.connection().execute(
-            query.order_by(e.seq).execution_options(yield_per=20000)
-        )
-        for seq, body, leaf, time, actor, action, subject, outcome in rows:
-            checker.feed(seq, body, leaf, (time, actor, action, subject, outcome))
-        tree = checker.tree()
+        tree = _feed_events(checker, session)
         n = AuditNodeRecord
         node_rows = session.connection().execute(
             select(n.level, n.idx, n.hash).execution_options(yield_per=20000)
@@ -377,4 +393,42 @@ def inspect_database(
                 select(c.id, c.note, c.size, c.root).order_by(c.id)
             )
         ]
-    return checker.finish(tree, stored, held)
+    first = tree.perfect(0, 0) if tree.size else None
+    located = None if witness is None else witness.locate(origin, first)
+    witnessed = None
+    if located is not None:
+        notes = located.read()
+        witnessed = Witnessed(str(located.path), None if notes is None else tuple(notes))
+    report = checker.finish(tree, stored, held, witnessed)
+    if freshness is not None and report.unsealed:
+        report = _check_freshness(db, report, freshness)
+    return report
+
+
+def _feed_events(checker: LogChecker, session: Session) -> PackedTree:
+    """Feed every stored event to ``checker``; the tree recomputed from their bodies."""
+    e = AuditEventRecord
+    # Raw time text where the driver gives it (SQLite): parsing a million datetimes is slow.
+    stamp = type_coerce(e.time, String)
+    query = select(e.seq, e.body, e.leaf_hash, stamp, e.actor, e.action, e.subject, e.outcome)
+    # Core rows through the session's connection: no ORM bookkeeping per row.
+    rows = session.connection().execute(query.order_by(e.seq).execution_options(yield_per=20000))
+    for seq, body, leaf, time, actor, action, subject, outcome in rows:
+        checker.feed(seq, body, leaf, (time, actor, action, subject, outcome))
+    return checker.tree()
+
+
+def _check_freshness(
+    db: Database, report: VerificationReport, freshness: Freshness
+) -> VerificationReport:
+    """Add a problem when events no checkpoint covers are too old (or dated ahead)."""
+    start = report.size - report.unsealed
+    e = AuditEventRecord
+    with db.session() as session:
+        oldest, newest = session.execute(
+            select(func.min(e.time), func.max(e.time)).where(e.seq >= start)
+        ).one()
+    problem = freshness.check(start, report.size, oldest, newest)
+    if problem is None:
+        return report
+    return replace(report, problems=(*report.problems, problem))

@@ -1,7 +1,8 @@
-"""``bastion audit verify|prove|export|vkey``: check and share the tamper-evident audit log.
+"""``bastion audit verify|prove|export|vkey|witness``: check and share the audit log.
 
 Exit codes: 0 the log verifies, 1 it was tampered with (every problem is listed, the first
-is named on stderr), 2 bad input, 3 the database or key cannot be used.
+is named on stderr) or its witness is missing, 2 bad input, 3 the database or key cannot
+be used.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ import json
 import os
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import unquote, urlsplit
 
 import typer
 
 from bastion.audit import (
     AuditLog,
+    Checkpoint,
     Ed25519NoteVerifier,
     InclusionProof,
     NoteError,
@@ -26,8 +30,11 @@ from bastion.audit import (
     key_path,
     load_verifier,
 )
+from bastion.audit.freshness import DEFAULT_MAX_UNSEALED_AGE
+from bastion.audit.log import HOME_WITNESS
+from bastion.audit.witness import WitnessFile, WitnessSource, encode_line
 from bastion.cli.console import err_console, out_console
-from bastion.errors import SigningError, UsageError
+from bastion.errors import AuditError, SigningError, UsageError
 from bastion.store import bastion_home, default_database_url, find_repo_root, open_database
 
 __all__ = ["register"]
@@ -48,9 +55,31 @@ VkeyOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _log(project: Path, db: str | None, vkey: str | None) -> AuditLog:
+def _log(
+    project: Path, db: str | None, vkey: str | None, witness: WitnessSource | None = HOME_WITNESS
+) -> AuditLog:
     database = open_database(db or default_database_url(find_repo_root(project)))
-    return AuditLog(database, verifiers=_verifiers(vkey))
+    return AuditLog(database, verifiers=_verifiers(vkey), witness=witness)
+
+
+def _witness_target(text: str) -> WitnessFile:
+    """``--witness``/``--push``: a path or a file:// URL (a mounted directory of another host)."""
+    parts = urlsplit(text)
+    if parts.scheme in ("http", "https"):
+        raise UsageError(
+            f"{text}: witnessing over HTTP(S) is not supported yet",
+            hint="mount the other host's directory and pass a path or a file:// URL",
+        )
+    if parts.scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise UsageError(f"{text}: a file:// URL must name a local path")
+        return WitnessFile(Path(unquote(parts.path)))
+    if parts.scheme:
+        raise UsageError(
+            f"{text}: unsupported witness URL",
+            hint="use a path (./ for one with a colon) or file:///PATH",
+        )
+    return WitnessFile(Path(text))
 
 
 def _verifiers(vkey: str | None) -> list[NoteVerifier]:
@@ -97,6 +126,12 @@ def _render(report: VerificationReport, as_json: bool) -> None:
             f"{report.unsealed} not yet checkpointed",
             highlight=False,
         )
+        witness = (
+            f"{report.witness} ({report.witnessed} checkpoints)"
+            if report.witness is not None
+            else "not checked"
+        )
+        out_console.print(f"witness: {witness}", markup=False, highlight=False)
         for problem in report.problems:
             out_console.print(f"  {problem.kind.value}: {problem.message}", markup=False)
         if report.more:
@@ -118,22 +153,59 @@ def verify_command(
             "--checkpoint", help="A signed checkpoint kept elsewhere to check too (repeatable)."
         ),
     ] = None,
+    witness: Annotated[
+        str | None,
+        typer.Option(
+            "--witness",
+            help="Witness file (path or file:// URL) instead of $BASTION_HOME/audit-witness.",
+        ),
+    ] = None,
+    no_witness: Annotated[
+        bool,
+        typer.Option("--no-witness", help="Accept knowingly a log whose witness is missing."),
+    ] = False,
+    max_unsealed_age: Annotated[
+        float,
+        typer.Option(
+            "--max-unsealed-age",
+            help="Seconds an event may wait for a checkpoint before it counts as forged.",
+            envvar="BASTION_AUDIT_MAX_UNSEALED_AGE",
+            min=1,
+        ),
+    ] = DEFAULT_MAX_UNSEALED_AGE.total_seconds(),
     as_json: JsonOption = False,
 ) -> None:
-    """Recompute the whole log and check every checkpoint; exit 1 naming any tampering."""
+    """Recompute the whole log, check every checkpoint and the witness; exit 1 on tampering."""
+    if witness is not None and no_witness:
+        raise UsageError("--witness and --no-witness exclude each other")
     held = [_read_note(path) for path in checkpoint or []]
+    source: WitnessSource | None = None if no_witness else HOME_WITNESS
+    if witness is not None:
+        source = _witness_target(witness)
     if export is not None:
-        verifiers = _verifiers(vkey)
-        try:
-            with export.open(encoding="utf-8") as fp:
-                report = inspect_export(fp, verifiers, held)
-        except OSError as exc:
-            raise UsageError(f"{export}: cannot read the export: {exc.strerror}") from exc
-        except UnicodeDecodeError as exc:
-            raise UsageError(f"{export}: not UTF-8 text") from exc
+        report = _verify_export(export, vkey, held, source)
     else:
-        report = _log(project, db, vkey).inspect(held)
+        age = timedelta(seconds=max_unsealed_age)
+        report = _log(project, db, vkey, source).inspect(held, max_unsealed_age=age)
+    if no_witness:
+        err_console.print("warning: the witness was not checked (--no-witness)")
     _render(report, as_json)
+
+
+def _verify_export(
+    export: Path, vkey: str | None, held: list[str], source: WitnessSource | None
+) -> VerificationReport:
+    """An export is checked on its own; only an explicitly named witness adds notes."""
+    if isinstance(source, WitnessFile):
+        held = held + (source.read() or [])
+    verifiers = _verifiers(vkey)
+    try:
+        with export.open(encoding="utf-8") as fp:
+            return inspect_export(fp, verifiers, held)
+    except OSError as exc:
+        raise UsageError(f"{export}: cannot read the export: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{export}: not UTF-8 text") from exc
 
 
 @audit_app.command("prove")
@@ -200,6 +272,46 @@ def vkey_command() -> None:
     """Print the public verifier key outsiders need to check checkpoints and exports."""
     verifier = load_verifier(key_path(bastion_home()))
     out_console.print(verifier.vkey, markup=False, highlight=False)
+
+
+@audit_app.command("witness")
+def witness_command(
+    project: ProjectOption = Path(),
+    db: DbOption = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Append new lines to this file.")
+    ] = None,
+    push: Annotated[
+        str | None,
+        typer.Option("--push", help="Append new lines to this file:// URL (another host)."),
+    ] = None,
+) -> None:
+    """Print this log's witnessed checkpoints, or append them where a database writer can't."""
+    if output is not None and push is not None:
+        raise UsageError("-o and --push exclude each other")
+    log = _log(project, db, None)
+    local = log.witness_file()
+    notes = None if local is None else local.read()
+    if local is None or notes is None:
+        where = "the log is empty" if local is None else f"{local.path} does not exist"
+        raise AuditError(
+            f"nothing witnessed yet: {where}",
+            hint="the witness is written with every checkpoint: run a pipeline first",
+        )
+    for note in notes:
+        # Only checkpoints of this log under a trusted key travel (NoteError otherwise).
+        Checkpoint.open(note, log.verifiers, origin=log.origin)
+    target = None
+    if push is not None:
+        target = _witness_target(push)
+    elif output is not None:
+        target = WitnessFile(output)
+    if target is None:
+        for note in notes:
+            out_console.print(encode_line(note), markup=False, highlight=False, soft_wrap=True)
+        return
+    added = target.append_new(notes)
+    err_console.print(f"appended {added} new checkpoint(s) to {target.path}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
