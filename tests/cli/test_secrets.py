@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from bastion.cli import secrets as secrets_cli
 from bastion.errors import UsageError, VaultError
-from bastion.vault import RequestContext, TrustLevel, open_default_vault
+from bastion.trust import Trust
+from bastion.vault import RequestContext, open_default_vault
 
 VALUE = "kT9vQ2xLmP4wZ8rN-cli-value"
 
@@ -54,7 +55,7 @@ def test_set_then_list_never_shows_values(app: typer.Typer, tmp_path: Path) -> N
         repo="acme/api",
         ref="refs/heads/main",
         environment="production",
-        trust=TrustLevel.TRUSTED,
+        trust=Trust.TRUSTED,
         job="deploy",
         run="r1",
     )

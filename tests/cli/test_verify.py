@@ -19,17 +19,17 @@ from bastion.supplychain import (
     BuildContext,
     GateResult,
     LocalBlobStore,
-    TrustLevel,
     attest_artifacts,
     load_local_signer,
 )
+from bastion.trust import Trust
 
 BUILDER = "https://bastion.example/builder/v1"
 REPO = "https://git.example/acme/app"
 BASTION = str(Path(sys.executable).with_name("bastion"))
 
 
-def _context(trust: TrustLevel) -> BuildContext:
+def _context(trust: Trust) -> BuildContext:
     return BuildContext(
         builder_id=BUILDER,
         build_type="https://bastion.example/build/v1",
@@ -48,7 +48,7 @@ def _context(trust: TrustLevel) -> BuildContext:
     )
 
 
-def _built(home: Path, trust: TrustLevel = TrustLevel.TRUSTED) -> tuple[Path, str]:
+def _built(home: Path, trust: Trust = Trust.TRUSTED) -> tuple[Path, str]:
     artifact = home.parent / "app.bin"
     artifact.write_bytes(b"release bytes\n")
     signer = load_local_signer(home, create=True).signer
@@ -90,7 +90,7 @@ def test_verified_artifact_exits_zero(app: typer.Typer, tmp_path: Path) -> None:
 
 def test_local_build_needs_allow_local(app: typer.Typer, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    _, digest = _built(home, TrustLevel.LOCAL)
+    _, digest = _built(home, Trust.LOCAL)
     refused = CliRunner().invoke(app, ["verify", digest, *_args(home)])
     assert refused.exit_code == 1
     assert "FAIL" in refused.stderr
@@ -118,7 +118,7 @@ def _run(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
 
 def test_exit_codes_through_the_real_entry_point(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    _, digest = _built(home, TrustLevel.UNTRUSTED)
+    _, digest = _built(home, Trust.UNTRUSTED)
     failed = _run("verify", digest, "--builder", BUILDER, "--repo", REPO, home=home)
     assert failed.returncode == 1, failed.stderr
     assert "unsigned" in failed.stderr

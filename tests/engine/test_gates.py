@@ -44,6 +44,7 @@ from bastion.sandbox import (
 )
 from bastion.scanners.finding import Finding, Location, Severity
 from bastion.scanners.interface import GateReport
+from bastion.trust import Trust
 from tests.engine.fakes import ViewSandbox
 
 SARIF = {
@@ -69,7 +70,7 @@ SARIF = {
         }
     ],
 }
-CTX = RunContext(repo="demo", ref="main", trust="trusted", event="push")
+CTX = RunContext(repo="demo", commit=None, ref="main", trust=Trust.TRUSTED, event="push")
 TODAY = dt.date(2026, 11, 22)
 
 

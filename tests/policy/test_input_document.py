@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from bastion.policy import PolicyEngine, PolicyInput, RegoModule, RunContext
 from bastion.policy.input_document import finding_groups, input_json, reads_findings
+from bastion.trust import Trust
 
-CTX = RunContext(repo="demo", ref="main", trust="trusted", event="push")
+CTX = RunContext(repo="demo", commit=None, ref="main", trust=Trust.TRUSTED, event="push")
 
 
 def _module(body: str) -> RegoModule:

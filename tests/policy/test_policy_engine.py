@@ -9,9 +9,10 @@ import pytest
 
 from bastion.errors import PolicyError
 from bastion.policy import PolicyEngine, PolicyInput, RegoModule, RunContext
+from bastion.trust import Trust
 
 DATA = Path(__file__).parents[1] / "data" / "policy"
-CTX = RunContext(repo="demo", ref="refs/heads/main", trust="trusted", event="push", commit="c0")
+CTX = RunContext(repo="demo", ref="refs/heads/main", trust=Trust.TRUSTED, event="push", commit="c0")
 
 
 def finding(
@@ -36,7 +37,7 @@ def finding(
 
 
 def decide(engine: PolicyEngine, *findings: dict[str, Any], trust: str = "trusted") -> Any:
-    ctx = RunContext(repo="demo", ref="main", trust=trust, event="push")
+    ctx = RunContext(repo="demo", commit=None, ref="main", trust=Trust(trust), event="push")
     return engine.decide(PolicyInput(context=ctx, findings=list(findings)))
 
 

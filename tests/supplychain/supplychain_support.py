@@ -7,7 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bastion.supplychain import BuildContext, GateResult, ResolvedDependency, TrustLevel
+from bastion.supplychain import BuildContext, GateResult, ResolvedDependency
+from bastion.trust import Trust
 
 BUILDER = "https://bastion.example/builder/v1"
 REPO = "https://git.example/acme/app"
@@ -27,7 +28,7 @@ def make_context(**overrides: Any) -> BuildContext:
         "commit": "0123456789abcdef0123456789abcdef01234567",
         "ref": "refs/heads/main",
         "trigger": "push",
-        "trust": TrustLevel.TRUSTED,
+        "trust": Trust.TRUSTED,
         "started": datetime(2026, 11, 1, 10, 0, tzinfo=UTC),
         "finished": datetime(2026, 11, 1, 10, 5, tzinfo=UTC),
         "run_id": "run-42",

@@ -19,13 +19,13 @@ from bastion.supplychain import (
     KeyAlgorithm,
     LocalBlobStore,
     TrustedKeys,
-    TrustLevel,
     VerificationReport,
     attest_artifacts,
     generate_local_key,
     verify_artifact,
 )
 from bastion.supplychain.dsse import Envelope
+from bastion.trust import Trust
 
 from .supplychain_support import BUILDER, REPO, ContextFactory
 
@@ -111,13 +111,13 @@ def test_provenance_records_the_build(
     ]
 
 
-@pytest.mark.parametrize("trust", [TrustLevel.UNTRUSTED, TrustLevel.INTERNAL, TrustLevel.DIRTY])
+@pytest.mark.parametrize("trust", [Trust.UNTRUSTED, Trust.INTERNAL, Trust.DIRTY])
 def test_runs_that_must_not_sign_are_unsigned_and_fail(
     store: LocalBlobStore,
     home: Path,
     artifact: Path,
     context_factory: ContextFactory,
-    trust: TrustLevel,
+    trust: Trust,
 ) -> None:
     key = generate_local_key(home)
     [done] = attest_artifacts(store, [artifact], context_factory(trust=trust), key.signer)
@@ -137,13 +137,13 @@ def test_trusted_run_without_signer_refuses(
     store: LocalBlobStore, artifact: Path, context_factory: ContextFactory
 ) -> None:
     with pytest.raises(SigningError, match="must sign"):
-        attest_artifacts(store, [artifact], context_factory(trust=TrustLevel.RELEASE), None)
+        attest_artifacts(store, [artifact], context_factory(trust=Trust.RELEASE), None)
 
 
 def test_local_build_needs_allow_local(
     store: LocalBlobStore, home: Path, artifact: Path, context_factory: ContextFactory
 ) -> None:
-    digest = _attest(store, home, artifact, context_factory, trust=TrustLevel.LOCAL)
+    digest = _attest(store, home, artifact, context_factory, trust=Trust.LOCAL)
     keys = TrustedKeys(home).entries()
     assert _reasons(verify_artifact(store, digest, keys, EXPECT)) == {"policy": "policy-denied"}
     assert verify_artifact(store, digest, keys, replace(EXPECT, allow_local=True)).ok
@@ -361,7 +361,7 @@ def test_an_untrusted_rebuild_does_not_mask_the_trusted_build(
     attest_artifacts(
         store,
         [artifact],
-        context_factory(trust=TrustLevel.UNTRUSTED, started=later, finished=later),
+        context_factory(trust=Trust.UNTRUSTED, started=later, finished=later),
         None,
     )
     bundles = store.bundles(digest)
@@ -382,7 +382,7 @@ def test_the_newest_failing_bundle_is_reported(
         attest_artifacts(
             store,
             [artifact],
-            context_factory(trust=TrustLevel.DIRTY, started=when, finished=when),
+            context_factory(trust=Trust.DIRTY, started=when, finished=when),
             None,
         )
     record_digest = next(iter(store.root.joinpath("blobs", "sha256").iterdir())).name

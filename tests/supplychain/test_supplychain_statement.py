@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bastion.errors import PolicyError, VerificationError
-from bastion.supplychain import TrustLevel, digest_bytes
+from bastion.supplychain import digest_bytes
 from bastion.supplychain.policy_eval import evaluate_policy
 from bastion.supplychain.provenance import ProvenanceFacts, provenance_predicate
 from bastion.supplychain.statement import (
@@ -17,6 +17,7 @@ from bastion.supplychain.statement import (
     Subject,
     encode_statement,
 )
+from bastion.trust import Trust
 
 from .supplychain_support import make_context
 
@@ -65,7 +66,7 @@ def test_subjects_without_sha256_are_ignored() -> None:
 
 
 def _predicate() -> dict[str, Any]:
-    return provenance_predicate(make_context(trust=TrustLevel.RELEASE), signed=True)
+    return provenance_predicate(make_context(trust=Trust.RELEASE), signed=True)
 
 
 def test_facts_read_back() -> None:

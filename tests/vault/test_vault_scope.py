@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bastion.errors import VaultError
-from bastion.vault import DEFAULT_TRUST, RequestContext, Scope, TrustLevel
+from bastion.trust import Trust
+from bastion.vault import DEFAULT_TRUST, RequestContext, Scope
 
 from .vault_support import context
 
@@ -26,22 +27,22 @@ _ANY = Scope.build()
         (_MAIN, context(ref="refs/tags/v1.0"), "tag 'v1.0' does not match"),
         (_MAIN, context(ref=None), "the run has no branch or tag"),
         (_MAIN, context(ref="refs/pull/3/head"), "neither a branch nor a tag"),
-        (_MAIN, context(trust=TrustLevel.INTERNAL), "trust level 'internal' is not one of"),
-        (_MAIN, context(trust=TrustLevel.UNTRUSTED), "trust level 'untrusted'"),
-        (_TAGS, context(ref="refs/tags/v2.0.1", trust=TrustLevel.RELEASE), None),
-        (_TAGS, context(ref="refs/tags/nightly", trust=TrustLevel.RELEASE), "tag 'nightly'"),
-        (_TAGS, context(ref="refs/tags/v2", trust=TrustLevel.TRUSTED), "trust level"),
+        (_MAIN, context(trust=Trust.INTERNAL), "trust level 'internal' is not one of"),
+        (_MAIN, context(trust=Trust.UNTRUSTED), "trust level 'untrusted'"),
+        (_TAGS, context(ref="refs/tags/v2.0.1", trust=Trust.RELEASE), None),
+        (_TAGS, context(ref="refs/tags/nightly", trust=Trust.RELEASE), "tag 'nightly'"),
+        (_TAGS, context(ref="refs/tags/v2", trust=Trust.TRUSTED), "trust level"),
         (_PROD, context(environment="production"), None),
         (_PROD, context(environment="staging"), "environment 'staging' is not one of"),
         (_PROD, context(environment=None), "environment 'no environment'"),
-        (_REPO, context(trust=TrustLevel.INTERNAL), None),
+        (_REPO, context(trust=Trust.INTERNAL), None),
         (_REPO, context(repo="evil/api"), "repository 'evil/api' does not match"),
         (_ANY, context(ref=None, environment="anything"), None),
-        (_ANY, context(trust=TrustLevel.INTERNAL), "trust level 'internal'"),
-        (_ANY, context(trust=TrustLevel.LOCAL), "trust level 'local' is not one of"),
-        (_ANY, context(trust=TrustLevel.DIRTY), "trust level 'dirty' is not one of"),
-        (_LOCAL, context(trust=TrustLevel.LOCAL), None),
-        (_LOCAL, context(trust=TrustLevel.DIRTY), "trust level 'dirty' is not one of"),
+        (_ANY, context(trust=Trust.INTERNAL), "trust level 'internal'"),
+        (_ANY, context(trust=Trust.LOCAL), "trust level 'local' is not one of"),
+        (_ANY, context(trust=Trust.DIRTY), "trust level 'dirty' is not one of"),
+        (_LOCAL, context(trust=Trust.LOCAL), None),
+        (_LOCAL, context(trust=Trust.DIRTY), "trust level 'dirty' is not one of"),
     ],
 )
 def test_scope_matrix(scope: Scope, ctx: RequestContext, problem: str | None) -> None:

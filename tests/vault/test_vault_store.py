@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bastion.errors import VaultError
-from bastion.vault import LocalKeyProvider, Scope, TrustLevel, Vault, vaultfile
+from bastion.trust import Trust
+from bastion.vault import LocalKeyProvider, Scope, Vault, vaultfile
 
 from .vault_support import OTHER_VALUE, VALUE, context
 
@@ -98,7 +99,7 @@ def test_release_is_all_or_nothing_and_names_the_failure(vault: Vault) -> None:
     with pytest.raises(VaultError, match="needs secret 'MISSING', which is not in the vault"):
         vault.release(["MISSING"], context())
     with pytest.raises(VaultError, match="trust level 'untrusted'"):
-        vault.release(["BUILD_TOKEN"], context(trust=TrustLevel.UNTRUSTED))
+        vault.release(["BUILD_TOKEN"], context(trust=Trust.UNTRUSTED))
     assert vault.release([], context()) == {}
 
 

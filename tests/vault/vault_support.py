@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bastion.vault import RequestContext, TrustLevel
+from bastion.trust import Trust
+from bastion.vault import RequestContext
 
 VALUE = "kT9vQ2xLmP4wZ8rN-test-value"
 OTHER_VALUE = "Zq7Rw3Ys8Vt2Ux6P-other"
@@ -13,7 +14,7 @@ def context(
     repo: str = "acme/api",
     ref: str | None = "refs/heads/main",
     environment: str | None = None,
-    trust: TrustLevel = TrustLevel.TRUSTED,
+    trust: Trust = Trust.TRUSTED,
 ) -> RequestContext:
     """A job asking for secrets, with changeable dimensions."""
     return RequestContext(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from securesystemslib.signer import Signer  # type: ignore[attr-defined]
 
-from bastion.engine.model import GateVerdict, RunContext, RunId, Trust
+from bastion.engine.model import GateVerdict, RunId
 from bastion.errors import GateError
 from bastion.scanners.sca.parsers import discover
 from bastion.supplychain import (
@@ -25,10 +25,10 @@ from bastion.supplychain import (
     GateResult,
     LocalBlobStore,
     ResolvedDependency,
-    TrustLevel,
     attest_artifacts,
     load_local_signer,
 )
+from bastion.trust import RunContext
 
 __all__ = ["BUILDER_ID", "BUILD_TYPE", "AttestationInputs", "JobAttester"]
 
@@ -43,7 +43,6 @@ _PURL_TYPES = {
     "Packagist": "composer",
     "Maven": "maven",
 }
-_SIGNING_TRUST = {Trust.LOCAL, Trust.TRUSTED, Trust.RELEASE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +100,7 @@ class JobAttester:
         if self._ready:
             return
         trust = self.inputs.context.trust
-        if trust in _SIGNING_TRUST:
+        if trust.signs:
             key = load_local_signer(self.inputs.home, create=True)
             if key.created:
                 self._say(
@@ -109,7 +108,7 @@ class JobAttester:
                 )
             self._signer = key.signer
         else:
-            self._say(f"trust is '{trust.value}': provenance is stored unsigned, marked as such")
+            self._say(f"trust is '{trust}': provenance is stored unsigned, marked as such")
         self._dependencies = _dependencies(self.inputs.project)
         self._ready = True
 
@@ -134,7 +133,7 @@ class JobAttester:
             commit=context.commit or "uncommitted",
             ref=context.ref or "",
             trigger=context.event,
-            trust=TrustLevel(context.trust.value),
+            trust=context.trust,
             started=inputs.started,
             finished=datetime.now(UTC),
             run_id=str(inputs.run_id),

@@ -24,12 +24,12 @@ from typing import Any
 
 from bastion.engine.gates import GateDecision, GateOutcome, evaluate_gates, gate_binds
 from bastion.engine.model import GateVerdict
-from bastion.engine.model import RunContext as EngineContext
 from bastion.errors import BastionError, GateError
-from bastion.policy import Baseline, PolicyEngine, RunContext, Suppressions, load_suppressions
+from bastion.policy import Baseline, PolicyEngine, Suppressions, load_suppressions
 from bastion.sandbox import bastion_runtime_binds
 from bastion.scanners.runner import decode_report
 from bastion.scanners.tools.environment import sandbox_environment
+from bastion.trust import RunContext
 
 __all__ = ["PolicyGateEvaluator"]
 
@@ -89,20 +89,13 @@ class PolicyGateEvaluator:
         return tuple(dict.fromkeys(str(p) for p in paths))
 
     def evaluate(
-        self, job: str, gate: str, report: bytes | None, context: EngineContext
+        self, job: str, gate: str, report: bytes | None, context: RunContext
     ) -> GateVerdict:
         """Decide on the collected report; anything unreadable blocks with the reason."""
         outcome = _outcome(job, gate, report)
-        ctx = RunContext(
-            repo=context.repo,
-            ref=context.ref or "",
-            trust=context.trust.value,
-            event=context.event,
-            commit=context.commit,
-        )
         try:
             result = evaluate_gates(
-                [outcome], ctx, self._policy, self._suppressions, self._baseline, self._today
+                [outcome], context, self._policy, self._suppressions, self._baseline, self._today
             )
         except BastionError as exc:
             return GateVerdict(False, (f"policy could not decide: {exc.diagnostics()}",))

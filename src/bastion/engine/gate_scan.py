@@ -58,6 +58,7 @@ from bastion.policy import (
 from bastion.sandbox import Limits, Sandbox, Workspace
 from bastion.sandbox.workspace import survey_source
 from bastion.scanners.registry import available_gates, load_gate
+from bastion.trust import Trust
 
 __all__ = ["NEEDS_OPTIONS", "PathScan", "default_gates", "scan_path"]
 
@@ -110,7 +111,7 @@ def scan_path(request: PathScan, sandbox: Sandbox) -> GateDecision:
     context = RunContext(
         repo=(git.toplevel or root).name,
         ref=git.ref or "",
-        trust="untrusted",
+        trust=Trust.UNTRUSTED,
         event="scan",
         commit=git.commit,
     )

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from bastion.audit import Action, AuditEvent
-from bastion.engine.model import RunContext
 from bastion.errors import PipelineError, UsageError
 from bastion.executors import JobSpec
 from bastion.pipeline import Plan, job_file_name
@@ -33,7 +32,8 @@ from bastion.sandbox.egress import (
     EgressRecord,
     LearningRecorder,
 )
-from bastion.vault import Masker, RequestContext, TrustLevel
+from bastion.trust import RunContext
+from bastion.vault import Masker, RequestContext
 from bastion.vault.rotation import open_default_vault
 
 __all__ = ["JobResources", "Locator", "prepare_job_resources"]
@@ -90,7 +90,7 @@ def _release_secrets(
             repo=context.repo,
             ref=context.ref,
             environment=job.environment,
-            trust=TrustLevel(context.trust.value),
+            trust=context.trust,
             job=name,
             run=str(run_id),
         )

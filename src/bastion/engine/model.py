@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NewType, Protocol
 
+# Re-exported: the engine's vocabulary includes the one trust enum and run context.
+from bastion.trust import RunContext, Trust
+
 __all__ = [
     "GateEvaluator",
     "GateVerdict",
@@ -64,37 +67,6 @@ class JobState(enum.StrEnum):
     @property
     def final(self) -> bool:
         return self not in (JobState.QUEUED, JobState.RUNNING)
-
-
-class Trust(enum.StrEnum):
-    """Trust levels of the trust model (ARCHITECTURE.md) plus the two local ones."""
-
-    UNTRUSTED = "untrusted"
-    INTERNAL = "internal"
-    TRUSTED = "trusted"
-    RELEASE = "release"
-    LOCAL = "local"
-    DIRTY = "dirty"
-
-
-@dataclass(frozen=True, slots=True)
-class RunContext:
-    """What is being built: repository, commit, ref, the triggering event and trust."""
-
-    repo: str
-    commit: str | None
-    ref: str | None
-    event: str
-    trust: Trust
-
-    def as_policy_input(self) -> dict[str, Any]:
-        return {
-            "repo": self.repo,
-            "commit": self.commit,
-            "ref": self.ref,
-            "event": self.event,
-            "trust": self.trust.value,
-        }
 
 
 @dataclass(frozen=True, slots=True)

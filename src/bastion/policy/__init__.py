@@ -1,8 +1,9 @@
 """Gate decisions as policy: Rego rules, suppressions with owner and expiry, baselines.
 
->>> from bastion.policy import PolicyEngine, PolicyInput, RunContext
+>>> from bastion.policy import PolicyEngine, PolicyInput
+>>> from bastion.trust import RunContext, Trust
 >>> engine = PolicyEngine.load(None)          # Bastion's default policy only
->>> ctx = RunContext(repo="demo", ref="refs/heads/main", trust="trusted", event="push")
+>>> ctx = RunContext("demo", None, "refs/heads/main", "push", Trust.TRUSTED)
 >>> finding = {"rule_id": "py-eval", "gate": "sast", "severity": "high",
 ...            "message": "eval of input", "fingerprint": "ab12", "where": "app.py:3",
 ...            "new": True, "suppressed": False}

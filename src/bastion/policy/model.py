@@ -1,7 +1,8 @@
 """The policy's input and output: plain values, JSON-ready.
 
-The policy package is a leaf (it imports nothing of Bastion but errors), so findings arrive
-as the dictionaries ``Finding.to_dict()`` makes, plus three keys the engine adds:
+The policy package is a leaf (it imports nothing of Bastion but the root modules such as
+errors and trust), so findings arrive as the dictionaries ``Finding.to_dict()`` makes, plus
+three keys the engine adds:
 
 - ``new``: true unless the fingerprint is in the baseline (no baseline: every finding is new);
 - ``suppressed``: true when an active suppression covers it;
@@ -18,28 +19,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+# Re-exported: a decision is about the one run context every package speaks.
+from bastion.trust import RunContext
+
 __all__ = ["Decision", "PolicyInput", "Reason", "RunContext"]
-
-
-@dataclass(frozen=True, slots=True)
-class RunContext:
-    """Who and what a decision is about; ``trust`` is untrusted, internal, trusted or release."""
-
-    repo: str
-    ref: str
-    trust: str
-    event: str
-    commit: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (``input.context`` in Rego)."""
-        return {
-            "repo": self.repo,
-            "ref": self.ref,
-            "trust": self.trust,
-            "event": self.event,
-            "commit": self.commit,
-        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ Example::
 from __future__ import annotations
 
 from bastion.supplychain.attest import AttestedArtifact, attest_artifacts, media_type_of
-from bastion.supplychain.context import BuildContext, GateResult, ResolvedDependency, TrustLevel
+from bastion.supplychain.context import BuildContext, GateResult, ResolvedDependency
 from bastion.supplychain.dsse import INTOTO_PAYLOAD_TYPE, Envelope, pae, sign_payload
 from bastion.supplychain.interface import (
     ArtifactRecord,
@@ -67,7 +67,6 @@ __all__ = [
     "LocalKey",
     "Promotion",
     "ResolvedDependency",
-    "TrustLevel",
     "TrustedKey",
     "TrustedKeys",
     "VerificationReport",

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from bastion.errors import UsageError
+from bastion.trust import Trust
 
-__all__ = ["BuildContext", "GateResult", "ResolvedDependency", "TrustLevel"]
-
-
-class TrustLevel(enum.Enum):
-    """Trust of the run that built an artifact (see ARCHITECTURE.md, trust model)."""
-
-    UNTRUSTED = "untrusted"
-    INTERNAL = "internal"
-    TRUSTED = "trusted"
-    RELEASE = "release"
-    LOCAL = "local"
-    DIRTY = "dirty"
-
-    @property
-    def signs(self) -> bool:
-        """Whether runs of this trust sign their attestations."""
-        return self in {TrustLevel.TRUSTED, TrustLevel.RELEASE, TrustLevel.LOCAL}
+__all__ = ["BuildContext", "GateResult", "ResolvedDependency"]
 
 
 @dataclass(frozen=True)
@@ -75,7 +59,7 @@ class BuildContext:
     commit: str
     ref: str
     trigger: str
-    trust: TrustLevel
+    trust: Trust
     started: datetime
     finished: datetime
     run_id: str

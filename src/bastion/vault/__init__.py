@@ -1,9 +1,10 @@
 """The built-in secret store, scoped release to jobs, and masking of job output.
 
->>> from bastion.vault import Masker, RequestContext, Scope, TrustLevel, open_default_vault
+>>> from bastion.trust import Trust
+>>> from bastion.vault import Masker, RequestContext, Scope, open_default_vault
 >>> vault = open_default_vault(bastion_home(os.environ), os.environ)
 >>> context = RequestContext(repo="acme/api", ref="refs/heads/main", environment=None,
-...                          trust=TrustLevel.TRUSTED, job="deploy", run="r-42")
+...                          trust=Trust.TRUSTED, job="deploy", run="r-42")
 >>> values = vault.release(["DEPLOY_TOKEN"], context, on_release=audit.secret_released)
 >>> masker = Masker(values.values())
 """
@@ -20,7 +21,7 @@ from bastion.vault.rotation import (
     open_default_vault,
     rotate_default_key,
 )
-from bastion.vault.scope import DEFAULT_TRUST, RequestContext, Scope, TrustLevel
+from bastion.vault.scope import DEFAULT_TRUST, RequestContext, Scope
 from bastion.vault.store import FORMAT_VERSION, ReleaseCallback, SecretInfo, Vault
 from bastion.vault.strength import MIN_LENGTH, check_secret_value
 from bastion.vault.variants import secret_variants
@@ -39,7 +40,6 @@ __all__ = [
     "RequestContext",
     "Scope",
     "SecretInfo",
-    "TrustLevel",
     "Vault",
     "VaultPaths",
     "bastion_home",

@@ -13,34 +13,20 @@ requests, changed pipeline files) never receive secrets, whatever the scope says
 
 from __future__ import annotations
 
-import enum
 import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from bastion.errors import VaultError
+from bastion.trust import Trust
 
-__all__ = ["DEFAULT_TRUST", "RequestContext", "Scope", "TrustLevel"]
-
-
-class TrustLevel(enum.StrEnum):
-    """How far a run is trusted (see ARCHITECTURE.md, Trust model).
-
-    ``local`` and ``dirty`` are the levels of ``bastion run`` on a developer's machine (a clean
-    committed tree, and uncommitted changes). Like every level they must be named in a scope
-    to receive a secret: the default (trusted, release) never reaches a local run.
-    """
-
-    UNTRUSTED = "untrusted"
-    INTERNAL = "internal"
-    TRUSTED = "trusted"
-    RELEASE = "release"
-    LOCAL = "local"
-    DIRTY = "dirty"
+__all__ = ["DEFAULT_TRUST", "RequestContext", "Scope"]
 
 
-DEFAULT_TRUST = frozenset({TrustLevel.TRUSTED, TrustLevel.RELEASE})
+# Like every level, local and dirty must be named in a scope to receive a secret: the
+# default never reaches a run on a developer's machine.
+DEFAULT_TRUST = frozenset({Trust.TRUSTED, Trust.RELEASE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +37,7 @@ class RequestContext:
     repo: str
     ref: str | None
     environment: str | None
-    trust: TrustLevel
+    trust: Trust
     job: str
     run: str
 
@@ -74,7 +60,7 @@ class Scope:
     branches: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     environments: tuple[str, ...] = ()
-    trust: frozenset[TrustLevel] = field(default=DEFAULT_TRUST)
+    trust: frozenset[Trust] = field(default=DEFAULT_TRUST)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "repos", _check_patterns("repository", self.repos))
@@ -83,7 +69,7 @@ class Scope:
         object.__setattr__(self, "environments", _check_patterns("env", self.environments))
         if not self.trust:
             raise VaultError("a secret's scope needs at least one trust level")
-        if TrustLevel.UNTRUSTED in self.trust:
+        if not all(level.receives_secrets for level in self.trust):
             raise VaultError(
                 "untrusted runs never receive secrets",
                 hint="scope the secret to internal, trusted or release runs",
@@ -100,12 +86,12 @@ class Scope:
         trust: Iterable[str] = (),
     ) -> Scope:
         """A scope from plain strings (trust level names); no trust means trusted+release."""
-        levels: set[TrustLevel] = set()
+        levels: set[Trust] = set()
         for name in trust:
             try:
-                levels.add(TrustLevel(name))
+                levels.add(Trust(name))
             except ValueError as exc:
-                valid = ", ".join(level.value for level in TrustLevel)
+                valid = ", ".join(Trust)
                 raise VaultError(
                     f"unknown trust level {name!r}", hint=f"use one of: {valid}"
                 ) from exc
@@ -124,7 +110,7 @@ class Scope:
             "branches": list(self.branches),
             "tags": list(self.tags),
             "environments": list(self.environments),
-            "trust": sorted(level.value for level in self.trust),
+            "trust": sorted(str(level) for level in self.trust),
         }
 
     @classmethod
@@ -148,8 +134,8 @@ class Scope:
     def mismatch(self, context: RequestContext) -> str | None:
         """Why ``context`` is outside this scope, or None if every dimension matches."""
         if context.trust not in self.trust:
-            allowed = ", ".join(sorted(level.value for level in self.trust))
-            return f"trust level {context.trust.value!r} is not one of: {allowed}"
+            allowed = ", ".join(sorted(self.trust))
+            return f"trust level {str(context.trust)!r} is not one of: {allowed}"
         if self.repos and not _any_match(context.repo, self.repos):
             return f"repository {context.repo!r} does not match {list(self.repos)}"
         ref_problem = self._ref_mismatch(context.ref)
