@@ -153,6 +153,7 @@ def _inv(**fields: object) -> Invocation:
         "file_fds": {},
         "binds": [],
         "hidden": [],
+        "seccomp_fd": 8,
     }
     return Invocation(**{**base, **fields})  # type: ignore[arg-type]
 

@@ -118,6 +118,7 @@ def test_invocation_binds_the_source_read_only_under_the_workspace(tmp_path: Pat
         file_fds={},
         binds=(),
         hidden=(HiddenEntry(Path(SOURCE_MOUNT, ".git"), True),),
+        seccomp_fd=8,
         source=Path("/srv/tree"),
     )
     argv = build_argv(spec, inv)

@@ -9,6 +9,7 @@ from typing import Any
 
 from bastion.engine.cache_scope import cache_namespace, cache_specs
 from bastion.engine.model import GateEvaluator, RunContext, RunId
+from bastion.engine.syscall_policy import check_relaxations, sandbox_groups
 from bastion.errors import EngineError
 from bastion.executors import JobSpec, ReceivedArtifact, StepSpec, WorkspaceSource
 from bastion.pipeline import Job, Pipeline, Plan
@@ -58,6 +59,8 @@ class JobSpecFactory:
         self.artifact_root = artifact_root
         self.gate_evaluator = gate_evaluator
         self.gates = {name: job.gate for name, job in plan.jobs.items() if job.gate is not None}
+        # Before any job is built, let alone run: a refused relaxation runs nothing.
+        check_relaxations(plan, context.trust)
 
     def _env(self, name: str, job: Job) -> dict[str, str]:
         return {
@@ -104,6 +107,7 @@ class JobSpecFactory:
             memory_bytes=job.limits.memory,
             max_processes=job.limits.processes,
             max_open_files=job.limits.open_files,
+            syscalls=sandbox_groups(name, job.limits.syscalls, self.context.trust),
             network=network,
             proxy_socket=self.proxy_sockets.get(name),
             read_only_binds=tuple(dict.fromkeys(binds)),

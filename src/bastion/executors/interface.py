@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from bastion.sandbox import SyscallGroup
+
 __all__ = [
     "CacheSpec",
     "Executor",
@@ -107,6 +109,8 @@ class JobSpec:
     inject: tuple[tuple[str, str], ...] = ()
     receive: tuple[ReceivedArtifact, ...] = ()
     nice: int = 0
+    # Seccomp groups given back (``Limits.syscalls``); the engine checked the run's trust.
+    syscalls: tuple[SyscallGroup, ...] = ()
     cache: tuple[CacheSpec, ...] = ()
     cache_dir: str | None = None
 

@@ -27,7 +27,7 @@ from bastion.executors.interface import (
     StepSpec,
 )
 from bastion.executors.job_cache import restore_caches, save_caches
-from bastion.sandbox import Workspace
+from bastion.sandbox import SyscallGroup, Workspace
 from bastion.sandbox.interface import Limits, NetworkMode, NetworkPolicy, Sandbox, SandboxSpec
 
 __all__ = ["OutputFilterFactory", "run_job"]
@@ -175,6 +175,8 @@ def _sandbox_spec(
             max_processes=spec.max_processes,
             max_open_files=spec.max_open_files,
             nice=spec.nice,
+            # SyscallGroup(...) again: a spec that crossed a Celery message holds plain str.
+            syscalls=frozenset(SyscallGroup(group) for group in spec.syscalls),
         ),
         network=network,
         read_only_binds=tuple(Path(p) for p in spec.read_only_binds),
@@ -220,10 +222,6 @@ def _run_step(
         return JobOutcome(status="cancelled", reason="cancelled", failed_step=index)
     if result.timed_out:
         reason = f"step '{step.name}' timed out after {step.timeout_seconds:g} s"
-        return JobOutcome(status="failed", reason=reason, failed_step=index)
-    if result.limit_reached is not None:
-        # Before the exit code: the process the kernel killed may not be the main one.
-        reason = f"step '{step.name}' stopped: {result.limit_reached}"
         return JobOutcome(status="failed", reason=reason, failed_step=index)
     if result.exit_code != 0:
         how = (

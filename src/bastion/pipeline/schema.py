@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import enum
 import re
 from typing import Annotated, Any, Literal
 
@@ -48,6 +49,7 @@ __all__ = [
     "PullRequestTrigger",
     "PushTrigger",
     "Step",
+    "SyscallRelaxation",
     "Triggers",
     "pipeline_json_schema",
 ]
@@ -196,6 +198,13 @@ class Step(_Model):
         return self.name or self.run.strip().splitlines()[0][:60]
 
 
+class SyscallRelaxation(enum.StrEnum):
+    """A group of system calls a job may ask back from the sandbox's seccomp filter."""
+
+    PTRACE = "ptrace"
+    PERF = "perf"
+
+
 class JobLimits(_Model):
     """Resource limits for each step of the job."""
 
@@ -203,6 +212,12 @@ class JobLimits(_Model):
     processes: int = Field(default=256, ge=8, le=65536)
     time: Duration | None = None
     open_files: int = Field(default=4096, ge=64, le=1_048_576, alias="open-files")
+    syscalls: list[SyscallRelaxation] = Field(
+        default_factory=list,
+        description="system call groups given back on top of the default seccomp filter "
+        "(ptrace: debuggers; perf: perf_event_open); refused in untrusted, internal and "
+        "dirty runs",
+    )
 
 
 def _as_entries(value: Any) -> Any:

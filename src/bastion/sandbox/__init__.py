@@ -33,6 +33,7 @@ from bastion.sandbox.interface import (
     SandboxSpec,
 )
 from bastion.sandbox.runtime import bastion_runtime_binds
+from bastion.sandbox.syscalls import SyscallGroup
 from bastion.sandbox.uids import JobUidPool
 from bastion.sandbox.unsafe import UnsafeHostRunner
 from bastion.sandbox.workspace import Workspace, grant_workspace
@@ -49,6 +50,7 @@ __all__ = [
     "Sandbox",
     "SandboxResult",
     "SandboxSpec",
+    "SyscallGroup",
     "UnsafeHostRunner",
     "Workspace",
     "bastion_runtime_binds",

@@ -13,6 +13,8 @@ What a job gets (see ``invocation.py`` for the exact command and why it is shape
   logged as a warning on every run);
 * an unprivileged uid with no capabilities: its own host uid from :class:`JobUidPool` when
   Bastion runs as root, the user's own uid in a user namespace otherwise;
+* a seccomp filter (:mod:`bastion.sandbox.syscalls`): an allow-list answering ``EPERM``
+  to the rest, no new namespaces, no 32-bit ABI; relaxed only by ``Limits.syscalls``;
 * a cleared environment with only what the spec declares plus ``PATH`` and ``HOME=/tmp``;
 * rlimits, and a timeout or cancel that kill the whole tree: SIGKILL to the namespace's init
   (the kernel then kills every process in it, setsid'd or not) and to bwrap itself, after
@@ -35,13 +37,6 @@ from pathlib import Path, PurePosixPath
 
 from bastion.errors import SandboxError
 from bastion.sandbox.availability import check_sandbox_available, find_bwrap
-from bastion.sandbox.cgroup import (
-    REQUIRE_ENV,
-    JobCgroup,
-    create_job_cgroup,
-    job_limits_required,
-    join_command,
-)
 from bastion.sandbox.interface import NetworkMode, OutputSink, SandboxResult, SandboxSpec
 from bastion.sandbox.invocation import (
     EGRESS_SOCKET,
@@ -53,6 +48,7 @@ from bastion.sandbox.invocation import (
 )
 from bastion.sandbox.paths import HiddenEntry, check_bind, hidden_etc_entries
 from bastion.sandbox.runtime import bastion_runtime_binds, forwarder_command
+from bastion.sandbox.seccomp import compile_filter
 from bastion.sandbox.supervise import Outcome, supervise
 from bastion.sandbox.uids import JobUidPool
 from bastion.sandbox.workspace import grant_workspace
@@ -200,7 +196,6 @@ class BubblewrapSandbox:
         self._denied = tuple(denied_paths) + ((state_dir,) if state_dir else ())
         self._bwrap = bwrap
         self._uid_pool = uid_pool or JobUidPool()
-        self._said_per_process = False
 
     def run(
         self,
@@ -225,30 +220,7 @@ class BubblewrapSandbox:
                 raise SandboxError(
                     f"could not prepare the sandbox for {spec.workspace}: {exc}"
                 ) from exc
-            # Entered after the uid: removed (everything in it killed) before it is released.
-            cgroup = self._job_cgroup(spec, stack)
-            return self._start(spec, inv, on_output, cancel, cgroup)
-
-    def _job_cgroup(self, spec: SandboxSpec, stack: contextlib.ExitStack) -> JobCgroup | None:
-        """The job's own cgroup (job-wide memory and process limits), removed with the sandbox.
-
-        None where none can be made: the limits are then per process, which is said once per
-        sandbox, and refused under ``BASTION_REQUIRE_JOB_LIMITS=1``.
-        """
-        cgroup, why = create_job_cgroup(spec.limits)
-        if cgroup is not None:
-            stack.callback(cgroup.remove)
-            return cgroup
-        if job_limits_required():
-            raise SandboxError(
-                f"job-wide memory and process limits are required ({REQUIRE_ENV}=1) but {why}",
-                hint="run Bastion as root or in a cgroup that delegates memory and pids, "
-                f"or unset {REQUIRE_ENV} to accept per-process limits",
-            )
-        if not self._said_per_process:
-            self._said_per_process = True
-            logger.warning("limits are per process, not per job: %s", why)
-        return None
+            return self._start(spec, inv, on_output, cancel)
 
     @contextlib.contextmanager
     def _job_uid(self) -> Iterator[int | None]:
@@ -289,6 +261,9 @@ class BubblewrapSandbox:
         file_fds = _file_fds(spec.files)
         for fd in file_fds.values():
             stack.callback(os.close, fd)
+        # Compiled (or refused, raising) before anything starts: no filter, no job.
+        seccomp_fd = _memfd(compile_filter(spec.limits.syscalls))
+        stack.callback(os.close, seccomp_fd)
         return Invocation(
             bwrap=find_bwrap(self._bwrap),
             prlimit="prlimit",
@@ -296,6 +271,7 @@ class BubblewrapSandbox:
             file_fds=file_fds,
             binds=binds,
             hidden=hidden,
+            seccomp_fd=seccomp_fd,
             job_uid=job_uid,
             inner_setpriv=inner,
             inner_prlimit=inner,
@@ -323,14 +299,10 @@ class BubblewrapSandbox:
         inv: Invocation,
         on_output: OutputSink,
         cancel: Callable[[], bool] | None,
-        cgroup: JobCgroup | None,
     ) -> SandboxResult:
         status_read, status_write = os.pipe2(os.O_CLOEXEC)
-        # The joiner puts itself in the cgroup and only then execs prlimit/bwrap: no process
-        # of the job ever runs outside it (a pid written after the start would leave a window).
-        prefix = join_command(cgroup) if cgroup is not None else []
         try:
-            process = _spawn(spec, replace(inv, status_fd=status_write), prefix)
+            process = _spawn(spec, replace(inv, status_fd=status_write))
         except BaseException:
             os.close(status_read)
             raise
@@ -344,8 +316,6 @@ class BubblewrapSandbox:
             if process.returncode is None:  # once reaped, its pid may belong to another
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
-            if cgroup is not None:
-                cgroup.kill_all()  # whatever escaped the namespace or the session
 
         assert process.stdout is not None  # noqa: S101 - stdout=PIPE guarantees it
         try:
@@ -361,34 +331,21 @@ class BubblewrapSandbox:
                     raise SandboxError("the sandbox's processes did not die after SIGKILL")
         finally:
             os.close(status_read)
-        if cgroup is None:
-            return _result(outcome, head.data, started=status.started)
-        limit = cgroup.memory_limit_reason()
-        try:
-            result = _result(outcome, head.data, started=status.started)
-        except SandboxError:
-            if limit is None:
-                raise
-            # The kernel's OOM killer may pick bwrap itself, which then never writes its
-            # marker: still the job's own failure (it reached its limit), not a set-up error.
-            result = SandboxResult(
-                outcome.exit_code, outcome.duration_seconds, signal=outcome.signal
-            )
-        return replace(result, limit_reached=limit, job_wide_limits=True)
+        return _result(outcome, head.data, started=status.started)
 
 
-def _spawn(spec: SandboxSpec, inv: Invocation, prefix: Sequence[str]) -> subprocess.Popen[bytes]:
-    """Start ``prefix`` prlimit/bwrap in a new session; bwrap's options travel in a memfd."""
+def _spawn(spec: SandboxSpec, inv: Invocation) -> subprocess.Popen[bytes]:
+    """Start prlimit/bwrap in a new session; bwrap's options travel in a memfd."""
     command = build_command(spec, inv)
     args_fd = _memfd(command.options_blob())
     try:
         return subprocess.Popen(
-            [*prefix, *command.argv(args_fd)],
+            command.argv(args_fd),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            pass_fds=(inv.status_fd, args_fd, *inv.file_fds.values()),
+            pass_fds=(inv.status_fd, args_fd, inv.seccomp_fd, *inv.file_fds.values()),
             env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
         )
     except OSError as exc:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bastion.errors import SandboxError
+from bastion.sandbox.syscalls import SyscallGroup
 
 __all__ = [
     "MAX_NICE",
@@ -60,6 +61,9 @@ class Limits:
     # decides how long everything takes (see ``bastion.engine.gate_priority``). The job
     # cannot undo it: lowering niceness needs a privilege the sandbox drops.
     nice: int = 0
+    # System call groups given back on top of the default seccomp filter
+    # (``bastion.sandbox.syscalls``); the engine allows them only in trusted runs.
+    syscalls: frozenset[SyscallGroup] = frozenset()
 
     def __post_init__(self) -> None:
         if not 0 <= self.nice <= MAX_NICE:
@@ -108,20 +112,10 @@ class SandboxResult:
     timed_out: bool = False
     cancelled: bool = False
     signal: int | None = None
-    # Set when the kernel stopped the job at a job-wide limit ("memory limit (N MiB)
-    # reached"): the job failed, whatever its exit code (a killed child's parent may exit 0).
-    limit_reached: str | None = None
-    # Whether memory and process limits bound the whole job (a cgroup) or each process.
-    job_wide_limits: bool = False
 
     @property
     def succeeded(self) -> bool:
-        return (
-            self.exit_code == 0
-            and not self.timed_out
-            and not self.cancelled
-            and self.limit_reached is None
-        )
+        return self.exit_code == 0 and not self.timed_out and not self.cancelled
 
 
 OutputSink = Callable[[bytes], None]

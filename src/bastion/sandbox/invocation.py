@@ -15,6 +15,11 @@ Two shapes, chosen by who runs Bastion:
   namespace, where the kernel (>= 5.14) counts only that namespace's processes; set outside
   it would count every process the user runs.
 
+Both shapes load the same seccomp filter (``--seccomp FD``, see ``seccomp.py``). It is what
+keeps a root-run job from making user namespaces: ``--disable-userns`` needs bwrap's own
+``--unshare-user``, which the root shape cannot have (setpriv could not then switch to a job
+uid that namespace does not map), so there the filter's ``clone``/``unshare`` rule does it.
+
 Memory is bounded with ``RLIMIT_DATA`` rather than ``RLIMIT_AS``: it counts memory a job can
 write, not address space it merely reserves, which JVMs, Go and WebAssembly runtimes reserve
 by the gigabyte. ``/tmp`` is a tmpfs capped at the same size so it cannot eat host memory.
@@ -67,6 +72,9 @@ class Invocation:
     file_fds: Mapping[str, int]
     binds: Sequence[Path]
     hidden: Sequence[HiddenEntry]
+    # The compiled seccomp program (bastion.sandbox.seccomp), read by bwrap: required, so
+    # no command can be built for a job without a filter.
+    seccomp_fd: int
     job_uid: int | None = None
     inner_setpriv: str = "/usr/bin/setpriv"
     inner_prlimit: str = "/usr/bin/prlimit"
@@ -280,6 +288,10 @@ def build_command(spec: SandboxSpec, inv: Invocation) -> Command:
         # the sandbox and ran the inner command (the job cannot write to this descriptor).
         "--json-status-fd",
         str(inv.status_fd),
+        # Loaded by bwrap just before it executes the inner command, so the filter covers
+        # setpriv or prlimit, the forwarder and every process of the job.
+        "--seccomp",
+        str(inv.seccomp_fd),
     ]
     return Command(_outer_limits(spec.limits, inv), inv.bwrap, options, _inner(spec, inv))
 
