@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bastion.errors import VaultError
+from bastion.home import bastion_home
 from bastion.vault import (
     KEK_ENV,
     NEW_KEK_ENV,
@@ -16,7 +17,6 @@ from bastion.vault import (
     Scope,
     Vault,
     VaultPaths,
-    bastion_home,
     open_default_vault,
     rotate_default_key,
 )

@@ -35,7 +35,8 @@ from bastion.audit.log import HOME_WITNESS
 from bastion.audit.witness import WitnessFile, WitnessSource, encode_line
 from bastion.cli.console import err_console, out_console
 from bastion.errors import AuditError, SigningError, UsageError
-from bastion.store import bastion_home, default_database_url, find_repo_root, open_database
+from bastion.home import ensure_bastion_home
+from bastion.store import default_database_url, find_repo_root, open_database
 
 __all__ = ["register"]
 
@@ -86,7 +87,7 @@ def _verifiers(vkey: str | None) -> list[NoteVerifier]:
     """The trusted keys: ``--vkey`` or the local audit key; none means checkpoints fail."""
     if vkey is None:
         try:
-            return [load_verifier(key_path(bastion_home()))]
+            return [load_verifier(key_path(ensure_bastion_home()))]
         except SigningError as exc:
             err_console.print(f"warning: {exc.message}; checkpoints cannot be trusted")
             return []
@@ -270,7 +271,7 @@ def export_command(
 @audit_app.command("vkey")
 def vkey_command() -> None:
     """Print the public verifier key outsiders need to check checkpoints and exports."""
-    verifier = load_verifier(key_path(bastion_home()))
+    verifier = load_verifier(key_path(ensure_bastion_home()))
     out_console.print(verifier.vkey, markup=False, highlight=False)
 
 

@@ -19,10 +19,10 @@ from rich.table import Table
 
 from bastion.cli.console import err_console, out_console
 from bastion.errors import UsageError
+from bastion.home import bastion_home
 from bastion.vault import (
     Scope,
     SecretInfo,
-    bastion_home,
     open_default_vault,
     rotate_default_key,
 )

@@ -1,5 +1,6 @@
 """The built-in secret store, scoped release to jobs, and masking of job output.
 
+>>> from bastion.home import bastion_home
 >>> from bastion.trust import Trust
 >>> from bastion.vault import Masker, RequestContext, Scope, open_default_vault
 >>> vault = open_default_vault(bastion_home(os.environ), os.environ)
@@ -17,7 +18,6 @@ from bastion.vault.masking import MASK, Masker
 from bastion.vault.rotation import (
     NEW_KEK_ENV,
     VaultPaths,
-    bastion_home,
     open_default_vault,
     rotate_default_key,
 )
@@ -42,7 +42,6 @@ __all__ = [
     "SecretInfo",
     "Vault",
     "VaultPaths",
-    "bastion_home",
     "check_secret_value",
     "default_key_provider",
     "open_default_vault",

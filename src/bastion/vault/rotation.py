@@ -17,24 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bastion.errors import VaultError
-from bastion.home import bastion_home as user_home
 from bastion.vault.keys import KEK_ENV, LocalKeyProvider, default_key_provider, write_key_file
 from bastion.vault.store import Vault
 
 __all__ = [
     "NEW_KEK_ENV",
     "VaultPaths",
-    "bastion_home",
     "open_default_vault",
     "rotate_default_key",
 ]
 
 NEW_KEK_ENV = "BASTION_VAULT_NEW_KEK"
-
-
-def bastion_home(environ: Mapping[str, str]) -> Path:
-    """``$BASTION_HOME``, else ``~/.local/share/bastion``."""
-    return user_home(environ)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bastion.errors import ToolMissingError
-from bastion.scanners.tools import Tool, ToolEnvironment, ToolManifest, bastion_home, list_tools
+from bastion.home import bastion_home
+from bastion.scanners.tools import Tool, ToolEnvironment, ToolManifest, list_tools
 
 from .tool_fakes import fake_environment
 

@@ -7,14 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bastion.home import bastion_home as user_home
+from bastion.home import bastion_home
 
-__all__ = ["bastion_home", "osv_dir"]
-
-
-def bastion_home() -> Path:
-    """Bastion's state directory: ``$BASTION_HOME`` or ``~/.local/share/bastion``."""
-    return user_home()
+__all__ = ["osv_dir"]
 
 
 def osv_dir() -> Path:

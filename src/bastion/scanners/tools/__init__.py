@@ -13,7 +13,6 @@ from bastion.scanners.tools.catalog import Tool, ToolSpec, parse_tool, spec_for
 from bastion.scanners.tools.environment import (
     ToolEnvironment,
     ToolManifest,
-    bastion_home,
     install_command,
 )
 from bastion.scanners.tools.installer import (
@@ -35,7 +34,6 @@ __all__ = [
     "ToolSpec",
     "ToolStatus",
     "WarmUp",
-    "bastion_home",
     "ensure_installed",
     "install",
     "install_command",

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bastion.errors import ToolMissingError
-from bastion.home import bastion_home as user_home
+from bastion.home import bastion_home
 from bastion.scanners.tools.catalog import Tool, ToolSpec, spec_for
 
 __all__ = [
@@ -32,18 +32,12 @@ __all__ = [
     "TOOLS_DIR_ENV",
     "ToolEnvironment",
     "ToolManifest",
-    "bastion_home",
     "install_command",
     "sandbox_environment",
 ]
 
 MANIFEST_NAME = "bastion-tool.json"
 TOOLS_DIR_ENV = "BASTION_TOOLS_DIR"
-
-
-def bastion_home() -> Path:
-    """``$BASTION_HOME``, else ``~/.local/share/bastion``."""
-    return user_home()
 
 
 def sandbox_environment() -> dict[str, str]:
