@@ -223,6 +223,10 @@ def _run_step(
     if result.timed_out:
         reason = f"step '{step.name}' timed out after {step.timeout_seconds:g} s"
         return JobOutcome(status="failed", reason=reason, failed_step=index)
+    if result.limit_reached is not None:
+        # Before the exit code: the process the kernel killed may not be the main one.
+        reason = f"step '{step.name}' stopped: {result.limit_reached}"
+        return JobOutcome(status="failed", reason=reason, failed_step=index)
     if result.exit_code != 0:
         how = (
             f"killed by signal {result.signal}"

@@ -37,6 +37,13 @@ from pathlib import Path, PurePosixPath
 
 from bastion.errors import SandboxError
 from bastion.sandbox.availability import check_sandbox_available, find_bwrap
+from bastion.sandbox.cgroup import (
+    REQUIRE_ENV,
+    JobCgroup,
+    create_job_cgroup,
+    job_limits_required,
+    join_command,
+)
 from bastion.sandbox.interface import NetworkMode, OutputSink, SandboxResult, SandboxSpec
 from bastion.sandbox.invocation import (
     EGRESS_SOCKET,
@@ -196,6 +203,7 @@ class BubblewrapSandbox:
         self._denied = tuple(denied_paths) + ((state_dir,) if state_dir else ())
         self._bwrap = bwrap
         self._uid_pool = uid_pool or JobUidPool()
+        self._said_per_process = False
 
     def run(
         self,
@@ -220,7 +228,30 @@ class BubblewrapSandbox:
                 raise SandboxError(
                     f"could not prepare the sandbox for {spec.workspace}: {exc}"
                 ) from exc
-            return self._start(spec, inv, on_output, cancel)
+            # Entered after the uid: removed (everything in it killed) before it is released.
+            cgroup = self._job_cgroup(spec, stack)
+            return self._start(spec, inv, on_output, cancel, cgroup)
+
+    def _job_cgroup(self, spec: SandboxSpec, stack: contextlib.ExitStack) -> JobCgroup | None:
+        """The job's own cgroup (job-wide memory and process limits), removed with the sandbox.
+
+        None where none can be made: the limits are then per process, which is said once per
+        sandbox, and refused under ``BASTION_REQUIRE_JOB_LIMITS=1``.
+        """
+        cgroup, why = create_job_cgroup(spec.limits)
+        if cgroup is not None:
+            stack.callback(cgroup.remove)
+            return cgroup
+        if job_limits_required():
+            raise SandboxError(
+                f"job-wide memory and process limits are required ({REQUIRE_ENV}=1) but {why}",
+                hint="run Bastion as root or in a cgroup that delegates memory and pids, "
+                f"or unset {REQUIRE_ENV} to accept per-process limits",
+            )
+        if not self._said_per_process:
+            self._said_per_process = True
+            logger.warning("limits are per process, not per job: %s", why)
+        return None
 
     @contextlib.contextmanager
     def _job_uid(self) -> Iterator[int | None]:
@@ -299,10 +330,14 @@ class BubblewrapSandbox:
         inv: Invocation,
         on_output: OutputSink,
         cancel: Callable[[], bool] | None,
+        cgroup: JobCgroup | None,
     ) -> SandboxResult:
         status_read, status_write = os.pipe2(os.O_CLOEXEC)
+        # The joiner puts itself in the cgroup and only then execs prlimit/bwrap: no process
+        # of the job ever runs outside it (a pid written after the start would leave a window).
+        prefix = join_command(cgroup) if cgroup is not None else []
         try:
-            process = _spawn(spec, replace(inv, status_fd=status_write))
+            process = _spawn(spec, replace(inv, status_fd=status_write), prefix)
         except BaseException:
             os.close(status_read)
             raise
@@ -316,6 +351,8 @@ class BubblewrapSandbox:
             if process.returncode is None:  # once reaped, its pid may belong to another
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
+            if cgroup is not None:
+                cgroup.kill_all()  # whatever escaped the namespace or the session
 
         assert process.stdout is not None  # noqa: S101 - stdout=PIPE guarantees it
         try:
@@ -331,16 +368,29 @@ class BubblewrapSandbox:
                     raise SandboxError("the sandbox's processes did not die after SIGKILL")
         finally:
             os.close(status_read)
-        return _result(outcome, head.data, started=status.started)
+        if cgroup is None:
+            return _result(outcome, head.data, started=status.started)
+        limit = cgroup.memory_limit_reason()
+        try:
+            result = _result(outcome, head.data, started=status.started)
+        except SandboxError:
+            if limit is None:
+                raise
+            # The kernel's OOM killer may pick bwrap itself, which then never writes its
+            # marker: still the job's own failure (it reached its limit), not a set-up error.
+            result = SandboxResult(
+                outcome.exit_code, outcome.duration_seconds, signal=outcome.signal
+            )
+        return replace(result, limit_reached=limit, job_wide_limits=True)
 
 
-def _spawn(spec: SandboxSpec, inv: Invocation) -> subprocess.Popen[bytes]:
-    """Start prlimit/bwrap in a new session; bwrap's options travel in a memfd."""
+def _spawn(spec: SandboxSpec, inv: Invocation, prefix: Sequence[str]) -> subprocess.Popen[bytes]:
+    """Start ``prefix`` prlimit/bwrap in a new session; bwrap's options travel in a memfd."""
     command = build_command(spec, inv)
     args_fd = _memfd(command.options_blob())
     try:
         return subprocess.Popen(
-            command.argv(args_fd),
+            [*prefix, *command.argv(args_fd)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

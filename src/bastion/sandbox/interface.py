@@ -112,10 +112,20 @@ class SandboxResult:
     timed_out: bool = False
     cancelled: bool = False
     signal: int | None = None
+    # Set when the kernel stopped the job at a job-wide limit ("memory limit (N MiB)
+    # reached"): the job failed, whatever its exit code (a killed child's parent may exit 0).
+    limit_reached: str | None = None
+    # Whether memory and process limits bound the whole job (a cgroup) or each process.
+    job_wide_limits: bool = False
 
     @property
     def succeeded(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out and not self.cancelled
+        return (
+            self.exit_code == 0
+            and not self.timed_out
+            and not self.cancelled
+            and self.limit_reached is None
+        )
 
 
 OutputSink = Callable[[bytes], None]
