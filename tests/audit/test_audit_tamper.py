@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bastion.audit import AuditLog, AuditTamperError, Ed25519NoteSigner, TamperKind
 from bastion.audit.merkle import PackedTree, leaf_hash
-from bastion.audit.report import VerificationReport
+from bastion.audit.report import AuditVerificationReport
 from bastion.audit.witness import WitnessFile
 from bastion.store import Database, open_database, sqlite_url
 
@@ -64,7 +64,7 @@ def sealed_log(log: AuditLog, size: int = SIZE) -> None:
     assert log.verify().ok
 
 
-def first_problem(log: AuditLog) -> tuple[TamperKind, int | None, VerificationReport]:
+def first_problem(log: AuditLog) -> tuple[TamperKind, int | None, AuditVerificationReport]:
     with pytest.raises(AuditTamperError) as info:
         log.verify()
     report = log.inspect()

@@ -12,6 +12,7 @@ import pytest
 
 from bastion.errors import PolicyError, SigningError, UsageError, VerificationError
 from bastion.supplychain import (
+    ArtifactVerificationReport,
     AttestationKind,
     Digest,
     Expectations,
@@ -19,7 +20,6 @@ from bastion.supplychain import (
     KeyAlgorithm,
     LocalBlobStore,
     TrustedKeys,
-    VerificationReport,
     attest_artifacts,
     generate_local_key,
     verify_artifact,
@@ -38,7 +38,7 @@ def _path(store: LocalBlobStore, digest: Digest, kind: AttestationKind) -> Path:
     return store.root / "attestations" / "sha256" / digest[7:] / bundle / f"{kind.value}.dsse.json"
 
 
-def _reasons(report: VerificationReport) -> dict[str, str]:
+def _reasons(report: ArtifactVerificationReport) -> dict[str, str]:
     return {c.name: c.reason for c in report.checks if not c.ok}
 
 

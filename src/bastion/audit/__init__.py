@@ -44,7 +44,7 @@ from bastion.audit.keys import (
 from bastion.audit.log import DEFAULT_ORIGIN, AuditLog
 from bastion.audit.note import Checkpoint, Ed25519NoteSigner, Ed25519NoteVerifier
 from bastion.audit.proofs import ConsistencyProof, InclusionProof
-from bastion.audit.report import Problem, VerificationReport
+from bastion.audit.report import AuditVerificationReport, Problem
 from bastion.audit.witness import WitnessDirectory, WitnessFile, WitnessSource
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "AuditEvent",
     "AuditLog",
     "AuditTamperError",
+    "AuditVerificationReport",
     "Checkpoint",
     "ConsistencyProof",
     "Ed25519NoteSigner",
@@ -66,7 +67,6 @@ __all__ = [
     "Outcome",
     "Problem",
     "TamperKind",
-    "VerificationReport",
     "WitnessDirectory",
     "WitnessFile",
     "WitnessSource",

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from bastion.audit.interface import NoteVerifier
 from bastion.audit.models import AuditCheckpointRecord, AuditEventRecord
-from bastion.audit.report import VerificationReport
+from bastion.audit.report import AuditVerificationReport
 from bastion.audit.verify import LogChecker, StoredCheckpoint
 from bastion.errors import AuditError
 from bastion.store import Database
@@ -74,7 +74,7 @@ def _leaf(obj: dict[str, Any], number: int) -> bytes:
 
 def inspect_export(
     lines: Iterable[str], verifiers: Sequence[NoteVerifier], held: Sequence[str] = ()
-) -> VerificationReport:
+) -> AuditVerificationReport:
     """Verify an export using only its lines and the trusted keys; report every problem.
 
     ``held`` are checkpoint notes the verifier kept from earlier (they catch a truncated
@@ -114,7 +114,7 @@ def inspect_export(
 
 def verify_export(
     lines: Iterable[str], verifiers: Sequence[NoteVerifier], held: Sequence[str] = ()
-) -> VerificationReport:
+) -> AuditVerificationReport:
     """Like :func:`inspect_export` but raise AuditTamperError naming the first problem."""
     report = inspect_export(lines, verifiers, held)
     report.raise_for_problems()

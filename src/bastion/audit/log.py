@@ -48,7 +48,7 @@ from bastion.audit.models import (
 )
 from bastion.audit.note import Checkpoint
 from bastion.audit.proofs import ConsistencyProof, InclusionProof
-from bastion.audit.report import VerificationReport
+from bastion.audit.report import AuditVerificationReport
 from bastion.audit.witness import WitnessDirectory, WitnessFile, WitnessSource
 from bastion.errors import AuditError, SigningError
 from bastion.store import Database, utcnow
@@ -288,7 +288,7 @@ class AuditLog:
         *,
         max_unsealed_age: timedelta | None = DEFAULT_MAX_UNSEALED_AGE,
         now: datetime | None = None,
-    ) -> VerificationReport:
+    ) -> AuditVerificationReport:
         """Recompute everything and report every problem found (never raises for tamper).
 
         ``held``: signed checkpoint notes kept elsewhere, checked against the log too, as
@@ -310,7 +310,7 @@ class AuditLog:
         *,
         max_unsealed_age: timedelta | None = DEFAULT_MAX_UNSEALED_AGE,
         now: datetime | None = None,
-    ) -> VerificationReport:
+    ) -> AuditVerificationReport:
         """Like :meth:`inspect` but raise AuditTamperError naming the first problem."""
         report = self.inspect(held, max_unsealed_age=max_unsealed_age, now=now)
         report.raise_for_problems()

@@ -7,7 +7,7 @@ from typing import Any
 
 from bastion.audit.interface import AuditTamperError, TamperKind
 
-__all__ = ["Problem", "VerificationReport"]
+__all__ = ["AuditVerificationReport", "Problem"]
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,10 @@ class Problem:
 
 
 @dataclass(frozen=True)
-class VerificationReport:
-    """What verification saw: ``size`` events hashing to ``root``, ``checkpoints`` checked.
+class AuditVerificationReport:
+    """Whether the audit log is intact: ``size`` events hashing to ``root``, ``checkpoints``
+    checked. (An artifact's signature and provenance are another report:
+    :class:`bastion.supplychain.ArtifactVerificationReport`.)
 
     ``unsealed`` counts events newer than the newest valid checkpoint: they verify against
     their own hashes but no signature covers them yet. ``more`` counts problems left out.

@@ -35,7 +35,7 @@ from bastion.audit.models import (
     AuditNodeRecord,
 )
 from bastion.audit.note import Checkpoint
-from bastion.audit.report import Problem, VerificationReport
+from bastion.audit.report import AuditVerificationReport, Problem
 from bastion.audit.witness import WitnessSource
 from bastion.audit.witness_check import Witnessed, check_witnessed
 from bastion.store import Database
@@ -159,7 +159,7 @@ class LogChecker:
         checkpoints: Sequence[StoredCheckpoint],
         held: Sequence[str] = (),
         witnessed: Witnessed | None = None,
-    ) -> VerificationReport:
+    ) -> AuditVerificationReport:
         """Classify renumbering, check every checkpoint and build the report.
 
         ``held`` are checkpoint notes kept outside the database (an earlier export), and
@@ -178,7 +178,7 @@ class LogChecker:
         sealed = max((s for s in (sealed, *covered) if s is not None), default=None)
         # Precise event-level findings first; derived-data and signature findings after.
         self.problems.sort(key=lambda p: p.kind not in _EVENT_KINDS)
-        return VerificationReport(
+        return AuditVerificationReport(
             size=tree.size,
             root=tree.root(),
             checkpoints=checked,
@@ -365,7 +365,7 @@ def inspect_database(
     *,
     witness: WitnessSource | None = None,
     freshness: Freshness | None = None,
-) -> VerificationReport:
+) -> AuditVerificationReport:
     """Check every event, column, node, the head, every checkpoint in ``db`` and ``held``.
 
     ``witness``: where this log's witness file is (None: not checked); ``freshness``: the
@@ -419,8 +419,8 @@ def _feed_events(checker: LogChecker, session: Session) -> PackedTree:
 
 
 def _check_freshness(
-    db: Database, report: VerificationReport, freshness: Freshness
-) -> VerificationReport:
+    db: Database, report: AuditVerificationReport, freshness: Freshness
+) -> AuditVerificationReport:
     """Add a problem when events no checkpoint covers are too old (or dated ahead)."""
     start = report.size - report.unsealed
     e = AuditEventRecord

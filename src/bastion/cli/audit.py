@@ -20,12 +20,12 @@ import typer
 
 from bastion.audit import (
     AuditLog,
+    AuditVerificationReport,
     Checkpoint,
     Ed25519NoteVerifier,
     InclusionProof,
     NoteError,
     NoteVerifier,
-    VerificationReport,
     inspect_export,
     key_path,
     load_verifier,
@@ -115,7 +115,7 @@ def _read_note(path: Path) -> str:
         raise UsageError(f"{path}: cannot read the checkpoint: {exc}") from exc
 
 
-def _render(report: VerificationReport, as_json: bool) -> None:
+def _render(report: AuditVerificationReport, as_json: bool) -> None:
     if as_json:
         out_console.print_json(json.dumps(report.to_json()))
     else:
@@ -195,7 +195,7 @@ def verify_command(
 
 def _verify_export(
     export: Path, vkey: str | None, held: list[str], source: WitnessSource | None
-) -> VerificationReport:
+) -> AuditVerificationReport:
     """An export is checked on its own; only an explicitly named witness adds notes."""
     if isinstance(source, WitnessFile):
         held = held + (source.read() or [])

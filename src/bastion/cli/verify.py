@@ -14,17 +14,17 @@ from bastion.cli.console import err_console, out_console
 from bastion.cli.keys import HomeOption, JsonOption, default_home
 from bastion.engine.audit_trail import record_actions, user_actor
 from bastion.supplychain import (
+    ArtifactVerificationReport,
     Expectations,
     LocalBlobStore,
     TrustedKeys,
-    VerificationReport,
     verify_artifact,
 )
 
 __all__ = ["register", "render_report"]
 
 
-def render_report(report: VerificationReport) -> None:
+def render_report(report: ArtifactVerificationReport) -> None:
     """Each check on its own line, then the verdict (to stderr)."""
     for check in report.checks:
         line = Text("ok   " if check.ok else "FAIL ", style="green" if check.ok else "red")

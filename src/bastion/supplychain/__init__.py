@@ -46,12 +46,18 @@ from bastion.supplychain.keys import (
     rotate_local_key,
 )
 from bastion.supplychain.store_local import LocalBlobStore
-from bastion.supplychain.verify import Check, Expectations, VerificationReport, verify_artifact
+from bastion.supplychain.verify import (
+    ArtifactVerificationReport,
+    Check,
+    Expectations,
+    verify_artifact,
+)
 
 __all__ = [
     "INTOTO_PAYLOAD_TYPE",
     "ArtifactRecord",
     "ArtifactStoreError",
+    "ArtifactVerificationReport",
     "AttestationKind",
     "AttestedArtifact",
     "BlobStore",
@@ -69,7 +75,6 @@ __all__ = [
     "ResolvedDependency",
     "TrustedKey",
     "TrustedKeys",
-    "VerificationReport",
     "attest_artifacts",
     "digest_bytes",
     "digest_file",

@@ -39,7 +39,7 @@ from bastion.supplychain.statement import (
     Statement,
 )
 
-__all__ = ["Check", "Expectations", "VerificationReport", "verify_artifact"]
+__all__ = ["ArtifactVerificationReport", "Check", "Expectations", "verify_artifact"]
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,10 @@ class Check:
 
 
 @dataclass(frozen=True)
-class VerificationReport:
-    """Every check made about one artifact; ``ok`` only if there are checks and all pass."""
+class ArtifactVerificationReport:
+    """Every check made about one artifact (signature, provenance, policy); ``ok`` only if
+    there are checks and all pass. (The audit log's integrity is another report:
+    :class:`bastion.audit.AuditVerificationReport`.)"""
 
     target: str
     digest: Digest | None
@@ -299,7 +301,7 @@ def verify_artifact(
     trusted: Sequence[TrustedKey],
     expectations: Expectations,
     policy_path: Path | None = None,
-) -> VerificationReport:
+) -> ArtifactVerificationReport:
     """Verify the artifact ``target`` (a file path or a ``sha256:`` digest).
 
     Every attestation bundle (one per build of these bytes) is checked, newest first; the
@@ -316,11 +318,11 @@ def verify_artifact(
         else:
             base.failed("provenance", "not-checked", "the artifact itself did not check out")
         _not_checked(base)
-        return VerificationReport(target, digest, tuple(base.checks))
+        return ArtifactVerificationReport(target, digest, tuple(base.checks))
     reports = []
     for bundle in bundles:
         checks = _verify_bundle(base, artifact_check, digest, bundle, policy_path)
-        report = VerificationReport(target, digest, tuple(checks), bundle, len(bundles))
+        report = ArtifactVerificationReport(target, digest, tuple(checks), bundle, len(bundles))
         if report.ok:
             return report
         reports.append(report)
