@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from bastion.engine.job_resources import JobResources, Locator, prepare_job_resources
+from bastion.audit import AuditEvent
+from bastion.engine.job_resources import (
+    AuditRecord,
+    JobResources,
+    Locator,
+    prepare_job_resources,
+)
 from bastion.engine.model import RunContext, Trust
-from bastion.errors import PipelineError, VaultError
+from bastion.errors import PipelineError, StoreError, VaultError
 from bastion.executors import JobSpec, WorkspaceSource
 from bastion.pipeline import parse_pipeline, plan_pipeline
 from bastion.vault import Scope, open_default_vault
@@ -33,7 +40,13 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _prepare(
-    tmp_path: Path, home: Path, jobs: str, *, learn: bool = False, locate: Locator | None = None
+    tmp_path: Path,
+    home: Path,
+    jobs: str,
+    *,
+    learn: bool = False,
+    locate: Locator | None = None,
+    record: AuditRecord | None = None,
 ) -> JobResources:
     loaded = parse_pipeline(f"jobs:\n{jobs}", source="pipeline.yml")
     scratch = tmp_path / "scratch"
@@ -46,6 +59,7 @@ def _prepare(
         home=home,
         scratch=scratch,
         log_dir=tmp_path / "logs" / "7",
+        record=record or (lambda _events: None),
         learn_egress=learn,
         locate=locate,
     )
@@ -60,13 +74,23 @@ def test_secrets_reach_only_their_job_and_are_audited(tmp_path: Path, home: Path
         "  deploy:\n    secrets: [TOKEN]\n    steps: [{run: 'true'}]\n"
         "  lint:\n    steps: [{run: 'true'}]\n"
     )
-    resources = _prepare(tmp_path, home, jobs)
+    audited: list[AuditEvent] = []
+    resources = _prepare(tmp_path, home, jobs, record=audited.extend)
     assert resources.env_for == {"deploy": {"TOKEN": _VALUE}}
     assert resources.files_for == {"deploy": {"TOKEN": _VALUE.encode()}}
-    assert [(e.action, e.subject, e.details) for e in resources.audit_events] == [
+    assert [(e.action, e.subject, e.details) for e in audited] == [
         ("secret.released", "secret/TOKEN", {"job": "deploy", "run": "7"})
     ]
     resources.close()
+
+
+def test_a_release_that_cannot_be_audited_hands_out_nothing(tmp_path: Path, home: Path) -> None:
+    def refuse(_events: Sequence[AuditEvent]) -> None:
+        raise StoreError("cannot write the audit log in sqlite:///x: disk full")
+
+    jobs = "  deploy:\n    secrets: [TOKEN]\n    steps: [{run: 'true'}]\n"
+    with pytest.raises(StoreError, match="disk full"):
+        _prepare(tmp_path, home, jobs, record=refuse)
 
 
 def test_the_output_filter_masks_across_chunks_in_every_job(tmp_path: Path, home: Path) -> None:

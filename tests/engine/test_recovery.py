@@ -6,6 +6,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bastion.audit import AuditLog, Ed25519NoteSigner
 from bastion.engine.model import RunContext, Trust
 from bastion.engine.recorder import create_run
 from bastion.engine.recovery import (
@@ -22,6 +23,11 @@ CONTEXT = RunContext("repo", None, None, "local", Trust.DIRTY)
 def test_only_unlocked_runs_are_closed(tmp_path: Path) -> None:
     db = open_database(f"sqlite:///{tmp_path / 'state.db'}")
     state = tmp_path / "state"
+    log = AuditLog(db, Ed25519NoteSigner.generate("test.local/audit"), witness=None)
+
+    def audit() -> AuditLog:
+        return log
+
     dead, live, fresh = (create_run(db, CONTEXT, "p", "") for _ in range(3))
     long_ago = datetime.now(UTC) - timedelta(minutes=5)
     with db.session() as session:
@@ -37,7 +43,7 @@ def test_only_unlocked_runs_are_closed(tmp_path: Path) -> None:
     (leftover / "ws" / "file").write_text("x")
     (leftover / "ws").chmod(0o500)  # a job made its workspace read-only
     with hold_run_lock(state, live):
-        assert recover_interrupted_runs(db, state) == [dead]
+        assert recover_interrupted_runs(db, state, audit) == [dead]
     assert not leftover.exists()
     with db.session() as session:
         run = session.get(RunRecord, dead)
@@ -52,5 +58,25 @@ def test_only_unlocked_runs_are_closed(tmp_path: Path) -> None:
         assert live_run.status == "running"
         assert fresh_run.status == "queued"  # within the grace period, not yet locked
     # once its process is gone, the live run is closed too
-    assert recover_interrupted_runs(db, state) == [live]
+    assert recover_interrupted_runs(db, state, audit) == [live]
+    # each closing is in the audit log with its reason, and sealed by a checkpoint
+    events = [(e.event.action, e.event.subject, e.event.details) for e in log.entries()]
+    assert events == [
+        ("run.interrupted", f"run/{dead}", {"reason": INTERRUPTED}),
+        ("run.interrupted", f"run/{live}", {"reason": INTERRUPTED}),
+    ]
+    checkpoint = log.latest_checkpoint()
+    assert checkpoint is not None
+    assert checkpoint.size == 2
+    assert log.verify().ok
+    db.dispose()
+
+
+def test_nothing_to_recover_opens_no_audit_log(tmp_path: Path) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'state.db'}")
+
+    def audit() -> AuditLog:
+        raise AssertionError("the audit log was opened with no run to close")
+
+    assert recover_interrupted_runs(db, tmp_path / "state", audit) == []
     db.dispose()

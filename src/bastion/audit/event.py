@@ -47,6 +47,7 @@ class Action(StrEnum):
 
     RUN_STARTED = "run.started"
     RUN_FINISHED = "run.finished"
+    RUN_INTERRUPTED = "run.interrupted"
     JOB_STARTED = "job.started"
     JOB_FINISHED = "job.finished"
     GATE_DECIDED = "gate.decided"

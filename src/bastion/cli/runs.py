@@ -11,12 +11,14 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from bastion.audit import open_local_log
 from bastion.cli.console import err_console, out_console
 from bastion.cli.progress import STATE_STYLE
 from bastion.engine.history import get_run, list_runs, read_log
 from bastion.engine.recovery import recover_interrupted_runs
 from bastion.store import (
     Database,
+    bastion_home,
     default_database_url,
     find_repo_root,
     open_database,
@@ -34,7 +36,7 @@ def _db(project: Path) -> Database:
     root = find_repo_root(project)
     db = open_database(default_database_url(root))
     # Runs whose process died show as `error` (interrupted), not forever `running`.
-    recover_interrupted_runs(db, state_dir(root))
+    recover_interrupted_runs(db, state_dir(root), lambda: open_local_log(db, bastion_home())[0])
     return db
 
 

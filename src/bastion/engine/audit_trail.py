@@ -1,22 +1,32 @@
-"""An observer that writes a run's story into the tamper-evident audit log.
+"""An observer that writes a run's story into the tamper-evident audit log as it happens.
 
-Events are buffered during the run and appended in one batch when it ends (one transaction,
-not one per job), then a signed checkpoint is written: the issue asks for one after every
-run. Artifacts, signatures and secret releases are appended by :meth:`AuditTrail.record`.
+Each event is appended in its own committed transaction the moment it is reported, before
+the action it records goes on (a group reported together, such as an artifact and its
+signature, shares one). Nothing waits in memory: a run killed with ``kill -9`` leaves every
+event up to that moment in the log, and the recovery that closes it appends
+``run.interrupted`` (:mod:`bastion.engine.recovery`). Signed checkpoints are written every
+``checkpoint_every`` events or ``checkpoint_seconds``, and when the run is sealed.
+
+A log that cannot be written raises :class:`~bastion.errors.StoreError` (exit 3) naming the
+database, from the thread doing the action, so the run stops instead of going on unlogged.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bastion.audit import Action, AuditEvent, AuditLog, Outcome, open_local_log
 from bastion.engine.events import CachePoisoned, Event, JobChanged, RunFinished, RunStarted
-from bastion.engine.model import JobState, RunState
+from bastion.engine.model import JobState, RunContext, RunId, RunState
+from bastion.errors import StoreError
 from bastion.store import open_database
 
 __all__ = ["AuditTrail", "record_actions", "user_actor"]
@@ -41,79 +51,152 @@ def _when(timestamp: float) -> datetime:
 
 
 class AuditTrail:
-    """Collects audit events of one run; :meth:`close` appends them and checkpoints."""
+    """Appends the audit events of one run as they happen; :meth:`seal` checkpoints the end."""
 
-    def __init__(self, log: AuditLog, actor: str) -> None:
+    def __init__(
+        self,
+        log: AuditLog,
+        actor: str,
+        *,
+        checkpoint_every: int = 100,
+        checkpoint_seconds: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.log = log
         self.actor = actor
         self.subject = "run"
-        self._events: list[AuditEvent] = []
+        self._every = checkpoint_every
+        self._seconds = checkpoint_seconds
+        self._clock = clock
+        self._lock = threading.Lock()  # the scheduler's thread and the preparing one append
+        self._unsealed = 0
+        self._sealed_at = clock()
+        self._broken = False
+        self._began = False
+
+    def begin(
+        self,
+        run_id: RunId,
+        context: RunContext,
+        pipeline: tuple[str, str],
+        jobs: Sequence[str],
+        at: float,
+    ) -> None:
+        """Record ``run.started`` now, before secrets are released or any job starts.
+
+        ``pipeline`` is the file's (source, digest).
+        """
+        self._began = True
+        self.subject = f"run/{run_id}"
+        details = {
+            "repo": context.repo,
+            "commit": context.commit,
+            "ref": context.ref,
+            "event": context.event,
+            "trust": context.trust.value,
+            "pipeline": pipeline[0],
+            "pipeline_digest": pipeline[1],
+            "jobs": list(jobs),
+        }
+        self._add(Action.RUN_STARTED, self.subject, Outcome.SUCCESS, at, details)
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
-            self.subject = f"run/{event.run_id}"
-            self._add(
-                Action.RUN_STARTED,
-                self.subject,
-                Outcome.SUCCESS,
-                event.at,
-                {
-                    "repo": event.context.repo,
-                    "commit": event.context.commit,
-                    "ref": event.context.ref,
-                    "event": event.context.event,
-                    "trust": event.context.trust.value,
-                    "pipeline": event.pipeline_source,
-                    "pipeline_digest": event.pipeline_digest,
-                    "jobs": list(event.jobs),
-                },
-            )
-        elif isinstance(event, JobChanged) and event.state.final:
-            subject = f"{self.subject}/job/{event.job}"
-            outcome = _JOB_OUTCOME.get(event.state, Outcome.FAILURE)
-            details = {"state": event.state.value, "reason": event.reason}
-            if event.verdict is not None:
-                self._add(
-                    Action.GATE_DECIDED,
-                    subject,
-                    outcome,
-                    event.at,
-                    {
-                        "passed": event.verdict.passed,
-                        "reasons": list(event.verdict.reasons)[:20],
-                        "findings": event.verdict.summary.get("findings"),
-                    },
-                )
-            self._add(Action.JOB_FINISHED, subject, outcome, event.at, details)
+            if not self._began:  # the engine may have begun the trail before the scheduler
+                source = (event.pipeline_source, event.pipeline_digest)
+                self.begin(event.run_id, event.context, source, event.jobs, event.at)
+        elif isinstance(event, JobChanged):
+            self._job_changed(event)
         elif isinstance(event, CachePoisoned):
             subject = f"{self.subject}/job/{event.job}"
             self._add(Action.CACHE_POISONED, subject, Outcome.DENIED, event.at, event.details)
         elif isinstance(event, RunFinished):
+            details = {"state": event.state.value}
             self._add(
-                Action.RUN_FINISHED,
-                self.subject,
-                _RUN_OUTCOME[event.state],
-                event.at,
-                {"state": event.state.value},
+                Action.RUN_FINISHED, self.subject, _RUN_OUTCOME[event.state], event.at, details
             )
+
+    def _job_changed(self, event: JobChanged) -> None:
+        subject = f"{self.subject}/job/{event.job}"
+        if event.state is JobState.RUNNING:
+            self._add(Action.JOB_STARTED, subject, Outcome.SUCCESS, event.at, {})
+            return
+        if not event.state.final:
+            return
+        outcome = _JOB_OUTCOME.get(event.state, Outcome.FAILURE)
+        finished = AuditEvent(
+            self.actor,
+            Action.JOB_FINISHED.value,
+            subject,
+            outcome,
+            {"state": event.state.value, "reason": event.reason},
+            _when(event.at),
+        )
+        if event.verdict is None:
+            self.record([finished])
+            return
+        decided = AuditEvent(
+            self.actor,
+            Action.GATE_DECIDED.value,
+            subject,
+            outcome,
+            {
+                "passed": event.verdict.passed,
+                "reasons": list(event.verdict.reasons)[:20],
+                "findings": event.verdict.summary.get("findings"),
+            },
+            _when(event.at),
+        )
+        # The decision and the job's end are one fact: one transaction.
+        self.record([decided, finished])
 
     def _add(
         self, action: Action, subject: str, outcome: Outcome, at: float, details: Mapping[str, Any]
     ) -> None:
-        self._events.append(
-            AuditEvent(self.actor, action.value, subject, outcome, details, _when(at))
-        )
+        self.record([AuditEvent(self.actor, action.value, subject, outcome, details, _when(at))])
 
     def record(self, events: Iterable[AuditEvent]) -> None:
-        """Add events that happen outside the scheduler (artifacts, signatures)."""
-        self._events.extend(events)
+        """Append ``events`` now, in one committed transaction (artifacts, signatures, secrets).
 
-    def close(self) -> None:
-        """Append everything collected and write a signed checkpoint."""
-        if self._events:
-            self.log.append_many(self._events)
-            self._events.clear()
+        Raises StoreError naming the database when the log cannot be written; the caller's
+        action must not go on.
+        """
+        batch = list(events)
+        if not batch:
+            return
+        with self._lock, self._writing():
+            self.log.append_many(batch)
+            self._unsealed += len(batch)
+            if self._unsealed >= self._every or self._clock() - self._sealed_at >= self._seconds:
+                self._checkpoint()
+
+    def seal(self) -> None:
+        """Write a signed checkpoint over everything appended (nothing when the log broke)."""
+        if self._broken:
+            return  # the error that broke it is already on its way to the user
+        with self._lock, self._writing():
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
         self.log.checkpoint()
+        self._unsealed = 0
+        self._sealed_at = self._clock()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Name the database when it refuses a write, and remember that it did."""
+        try:
+            yield
+        except StoreError as exc:
+            self._broken = True
+            raise StoreError(
+                f"cannot write the audit log in {self._where()}: {exc.message}",
+                hint="make the state database writable (disk space, permissions, server); "
+                "the run stopped before its next action rather than go on unlogged",
+            ) from exc
+
+    def _where(self) -> str:
+        return self.log.db.engine.url.render_as_string(hide_password=True)
 
 
 def record_actions(events: Sequence[AuditEvent], *, home: Path) -> None:

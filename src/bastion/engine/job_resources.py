@@ -2,8 +2,9 @@
 
 - Secrets: every job's ``secrets:`` are released from the vault *before the first job
   starts*; a secret out of scope stops the run with the vault's reason (nothing has run).
-  Each release is an audit event. Values reach the job as environment variables and as
-  files in ``/run/bastion`` (a tmpfs that vanishes with the sandbox), never in the spec.
+  Each release is an audit event, appended (``record``) before the value is handed on.
+  Values reach the job as environment variables and as files in ``/run/bastion`` (a tmpfs
+  that vanishes with the sandbox), never in the spec.
 - Masking: every byte of every job's output passes a streaming masker of all released values.
 - Egress: a job with a host allow-list gets its own logging proxy on a Unix socket; each
   request is appended to ``<logs>/<run>/<job>.egress.jsonl`` (and, in learn mode, the hosts
@@ -16,7 +17,7 @@ import ipaddress
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from bastion.trust import RunContext
 from bastion.vault import Masker, RequestContext
 from bastion.vault.rotation import open_default_vault
 
-__all__ = ["JobResources", "Locator", "prepare_job_resources"]
+__all__ = ["AuditRecord", "JobResources", "Locator", "prepare_job_resources"]
 
 Locator = Callable[[tuple[str | int, ...]], tuple[int, int] | None]
 """Where a value of the pipeline file is: (line, column), 1-based, or None if unknown."""
@@ -49,7 +50,6 @@ class JobResources:
     env_for: dict[str, dict[str, str]] = field(default_factory=dict)
     files_for: dict[str, dict[str, bytes]] = field(default_factory=dict)
     proxy_sockets: dict[str, str] = field(default_factory=dict)
-    audit_events: list[AuditEvent] = field(default_factory=list)
     learner: LearningRecorder | None = None
     _values: list[str] = field(default_factory=list)
     _proxies: list[EgressProxy] = field(default_factory=list)
@@ -67,8 +67,17 @@ class JobResources:
         self._proxies.clear()
 
 
+AuditRecord = Callable[[Sequence[AuditEvent]], None]
+"""Appends audit events now; raises when they cannot be written (the release stops)."""
+
+
 def _release_secrets(
-    plan: Plan, context: RunContext, run_id: int, home: Path, resources: JobResources
+    plan: Plan,
+    context: RunContext,
+    run_id: int,
+    home: Path,
+    resources: JobResources,
+    record: AuditRecord,
 ) -> None:
     wanted = {name: job for name, job in plan.jobs.items() if job.secrets}
     if not wanted:
@@ -76,13 +85,16 @@ def _release_secrets(
     vault = open_default_vault(home, os.environ)
 
     def on_release(name: str, job: str, run: str) -> None:
-        resources.audit_events.append(
-            AuditEvent(
-                "bastion",
-                Action.SECRET_RELEASED.value,
-                f"secret/{name}",
-                details={"job": job, "run": run},
-            )
+        # Logged before the value leaves the vault's call, let alone reaches a sandbox.
+        record(
+            [
+                AuditEvent(
+                    "bastion",
+                    Action.SECRET_RELEASED.value,
+                    f"secret/{name}",
+                    details={"job": job, "run": run},
+                )
+            ]
         )
 
     for name, job in wanted.items():
@@ -189,6 +201,7 @@ def prepare_job_resources(
     home: Path,
     scratch: Path,
     log_dir: Path,
+    record: AuditRecord,
     learn_egress: bool = False,
     locate: Locator | None = None,
 ) -> JobResources:
@@ -199,7 +212,7 @@ def prepare_job_resources(
     """
     resources = JobResources(learner=LearningRecorder() if learn_egress else None)
     try:
-        _release_secrets(plan, context, run_id, home, resources)
+        _release_secrets(plan, context, run_id, home, resources, record)
         _start_proxies(plan, pipeline_source, scratch, log_dir, learn_egress, resources, locate)
     except BaseException:
         resources.close()

@@ -13,13 +13,15 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bastion.audit import open_local_log
+from bastion.audit import AuditLog, open_local_log
 from bastion.engine.artifact_handoff import ArtifactHandoff
 from bastion.engine.attestation import AttestationInputs, JobAttester
 from bastion.engine.audit_trail import AuditTrail
@@ -159,7 +161,8 @@ def run_local(
     plan = plan_pipeline(prepared.loaded.pipeline, source=prepared.loaded.source)
     if options.jobs:
         plan = _only(plan, options.jobs, prepared.loaded)
-    for stale in recover_interrupted_runs(prepared.db, prepared.state):
+    audit_log = partial(_audit_log, prepared.db)
+    for stale in recover_interrupted_runs(prepared.db, prepared.state, audit_log):
         say(f"run {stale} was interrupted (its Bastion process stopped); marked as error")
     run_id = create_run(
         prepared.db, prepared.context, prepared.loaded.source, prepared.loaded.digest
@@ -197,10 +200,15 @@ def _execute(
     if key_created:
         say("created the audit log's checkpoint key (Ed25519) under BASTION_HOME/keys")
     trail = AuditTrail(audit_log, actor=f"user:{getpass.getuser()}")
+    # Logged before any secret is released or job started: a run killed from here on
+    # leaves its story in the log (each event is committed as it happens).
+    source = (prepared.loaded.source, prepared.loaded.digest)
+    trail.begin(run_id, prepared.context, source, plan.order, time.time())
     scratch = Path(tempfile.mkdtemp(prefix=scratch_prefix(prepared.state, run_id)))
     resources: JobResources | None = None
     try:
         resources = prepare_job_resources(
+            record=trail.record,
             plan=plan,
             context=prepared.context,
             run_id=run_id,
@@ -263,17 +271,22 @@ def _execute(
         finally:
             executor.shutdown()
         resources.close()
-        trail.record(resources.audit_events)
         if resources.learner is not None:
             say("hosts the jobs contacted; paste under the job's `network:`:")
             say(render_allow_list(resources.learner.contacted))
-        trail.close()
         return replace(result, attestations=tuple(_summary(a) for a in handoff.attested))
     finally:
+        # Sealed however the run ended; an error on the way out still gets its checkpoint.
+        trail.seal()
         if resources is not None:
             resources.close()
         shutil.rmtree(scratch, ignore_errors=True)
         prepared.db.dispose()
+
+
+def _audit_log(db: Database) -> AuditLog:
+    """The project's audit log, checkpoints signed with the key under BASTION_HOME."""
+    return open_local_log(db, bastion_home())[0]
 
 
 def _handoff(

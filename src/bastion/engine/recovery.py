@@ -5,7 +5,10 @@ While a run executes, its process holds an exclusive ``flock`` on
 Before a new run starts (and when runs are listed), every run still recorded as queued or
 running whose lock nobody holds is marked ``error`` with the reason, its unfinished jobs
 too, and its scratch directory (workspaces of jobs that were cut off) is removed. Nothing
-recorded is lost: finished jobs, logs and audit events stay as they were.
+recorded is lost: finished jobs, logs and audit events stay as they were, because the run
+appended each audit event when it happened (:mod:`bastion.engine.audit_trail`). Recovery
+then appends ``run.interrupted`` with the reason and signs a checkpoint, so the dead run's
+last events are sealed too and ``bastion audit verify`` passes.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
+from bastion.audit import Action, AuditEvent, AuditLog, Outcome
 from bastion.store import Database, JobRecord, RunRecord
 
 __all__ = ["INTERRUPTED", "hold_run_lock", "recover_interrupted_runs", "scratch_prefix"]
@@ -87,27 +91,55 @@ def _remove_tree(path: Path) -> None:
     shutil.rmtree(path, onerror=make_writable)
 
 
-def recover_interrupted_runs(db: Database, state: Path) -> list[int]:
-    """Close every abandoned run of this project; returns their ids."""
+def recover_interrupted_runs(
+    db: Database, state: Path, audit_log: Callable[[], AuditLog]
+) -> list[int]:
+    """Close every abandoned run of this project; returns their ids.
+
+    ``audit_log`` opens the log to append ``run.interrupted`` to; it is called only when a
+    run is found, so listing runs creates no key.
+    """
     now = datetime.now(UTC)
-    recovered: list[int] = []
     with db.session() as session:
         runs = session.scalars(
             select(RunRecord).where(RunRecord.status.in_(("queued", "running")))
         ).all()
-        for run in runs:
-            if not _abandoned(state, run, now):
-                continue
-            run.status = "error"
-            run.reason = INTERRUPTED
-            run.finished_at = now
-            for job in session.scalars(select(JobRecord).where(JobRecord.run_id == run.id)):
-                if job.status in ("queued", "running"):
-                    job.status = "error"
-                    job.reason = INTERRUPTED
-                    job.finished_at = now
-            recovered.append(run.id)
+    recovered = [run.id for run in runs if _abandoned(state, run, now)]
+    if not recovered:
+        return []
+    # Logged before the runs are closed: a crash in between logs one twice, never none.
+    log = audit_log()
+    log.append_many(_interrupted_event(run_id, now) for run_id in recovered)
+    log.checkpoint()
+    _close(db, recovered, now)
     for run_id in recovered:
         for leftover in Path(tempfile.gettempdir()).glob(scratch_prefix(state, run_id) + "*"):
             _remove_tree(leftover)
     return recovered
+
+
+def _interrupted_event(run_id: int, now: datetime) -> AuditEvent:
+    return AuditEvent(
+        "bastion",
+        Action.RUN_INTERRUPTED.value,
+        f"run/{run_id}",
+        Outcome.ERROR,
+        {"reason": INTERRUPTED},
+        now,
+    )
+
+
+def _close(db: Database, run_ids: list[int], now: datetime) -> None:
+    """Mark the runs and their unfinished jobs as error, interrupted."""
+    with db.session() as session:
+        for run in session.scalars(select(RunRecord).where(RunRecord.id.in_(run_ids))):
+            run.status = "error"
+            run.reason = INTERRUPTED
+            run.finished_at = now
+        unfinished = select(JobRecord).where(
+            JobRecord.run_id.in_(run_ids), JobRecord.status.in_(("queued", "running"))
+        )
+        for job in session.scalars(unfinished):
+            job.status = "error"
+            job.reason = INTERRUPTED
+            job.finished_at = now
