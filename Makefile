@@ -35,6 +35,7 @@ demo: setup tools
 lint: setup
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/lint-imports
 
 types: setup
 	$(BIN)/mypy
