@@ -59,3 +59,24 @@ def test_inline_allow_needs_the_rule_and_a_reason() -> None:
     no_reason = judge(SPECIFIC, b"Zk29dLq0pW8xR4tY", "a.py", b"x # bastion:allow secret-github-pat")
     assert no_reason.action is Action.KEEP
     assert "without a reason" in no_reason.reason
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'PRIVATE_KEY_ID = "Zq8vL2pW9xR4tY7uK3mN5bV1"',
+        b'SECRET_NAME = "Zq8vL2pW9xR4tY7uK3mN5bV1"',
+        b'MAPBOX_PUBLIC_TOKEN = "Zq8vL2pW9xR4tY7uK3mN5bV1"',
+    ],
+)
+def test_generic_match_named_as_id_path_or_public_is_dropped(line: bytes) -> None:
+    rule = next(r for r in load_rules() if r.id == "generic-secret")
+    verdict = judge(rule, b"Zq8vL2pW9xR4tY7uK3mN5bV1", "app/settings.py", line)
+    assert verdict.action is Action.DROP
+    assert "name says" in verdict.reason
+
+
+def test_generic_match_named_as_a_key_is_kept() -> None:
+    rule = next(r for r in load_rules() if r.id == "generic-secret")
+    line = b'PAYMENTS_API_KEY = "Zq8vL2pW9xR4tY7uK3mN5bV1"'
+    assert judge(rule, b"Zq8vL2pW9xR4tY7uK3mN5bV1", "app/settings.py", line).action is Action.KEEP

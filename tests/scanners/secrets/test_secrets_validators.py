@@ -10,7 +10,12 @@ from hypothesis import strategies as st
 from bastion.scanners.secrets.redact import digest, redact
 from bastion.scanners.secrets.rule import Validator
 from bastion.scanners.secrets.samples import render
-from bastion.scanners.secrets.validators import base62_crc32, check, shannon_entropy
+from bastion.scanners.secrets.validators import (
+    base62_crc32,
+    check,
+    generic_value,
+    shannon_entropy,
+)
 
 
 def test_github_checksum_accepts_valid_and_rejects_altered() -> None:
@@ -76,3 +81,20 @@ def test_digest_is_stable_and_rule_scoped() -> None:
     assert digest("a", b"s3cret") == digest("a", b"s3cret")
     assert digest("a", b"s3cret") != digest("b", b"s3cret")
     assert b"s3cret".hex() not in digest("a", b"s3cret")
+
+
+def test_generic_value_judges_randomness_by_alphabet() -> None:
+    rng = random.Random(6)
+    assert generic_value(render("<<hex:32>>", rng).encode())  # hex keys: 4 bits at most
+    assert generic_value(render("<<b62:24>>7", rng).encode())
+    assert not generic_value(render("<<uuid>>", rng).encode())
+    assert not generic_value(b"/etc/ssl/private/server.key")
+    assert not generic_value(b"v1.24.3-rc.1")
+    assert not generic_value(b"aaaabbbbccccdddd1111")
+    assert not generic_value(b"12345678901234567890")
+
+
+def test_base64_jwt_is_decoded_and_checked() -> None:
+    rng = random.Random(7)
+    assert check(Validator.JWT_BASE64, render("<<jwtb64>>", rng).encode())
+    assert not check(Validator.JWT_BASE64, render("ZXlK<<b64:80>>", rng).encode())

@@ -1,4 +1,4 @@
-"""The secrets gate: 120+ credential rules, one Hyperscan pass, tree, history and staged modes.
+"""The secrets gate: 240+ credential rules, one Hyperscan pass, tree, history and staged modes.
 
     >>> from pathlib import Path
     >>> from bastion.scanners.secrets import ScanMode, scan_secrets

@@ -2,7 +2,8 @@
 
 Rules are Python data (frozen :class:`~bastion.scanners.secrets.rule.Rule` values) split by
 domain across the ``catalog_*`` modules; this module joins them and checks what no single
-rule can check alone: identifiers are unique.
+rule can check alone: identifiers are unique. Which public credential kinds have a rule, and
+why the few without one have none, is :mod:`~bastion.scanners.secrets.coverage`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from bastion.scanners.secrets.catalog_cloud import CLOUD_RULES
 from bastion.scanners.secrets.catalog_comms import COMMS_RULES
 from bastion.scanners.secrets.catalog_dev import DEV_RULES
 from bastion.scanners.secrets.catalog_keys import KEY_RULES
+from bastion.scanners.secrets.catalog_saas import SAAS_RULES
+from bastion.scanners.secrets.catalog_vendor import VENDOR_RULES
 from bastion.scanners.secrets.rule import Rule, RuleError
 
 __all__ = ["load_rules", "validate_catalog"]
@@ -31,5 +34,5 @@ def validate_catalog(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
 @functools.cache
 def load_rules() -> tuple[Rule, ...]:
     """Every built-in rule, specific rules before generic ones."""
-    rules = CLOUD_RULES + DEV_RULES + COMMS_RULES + KEY_RULES
+    rules = CLOUD_RULES + DEV_RULES + COMMS_RULES + SAAS_RULES + VENDOR_RULES + KEY_RULES
     return validate_catalog(tuple(sorted(rules, key=lambda r: r.generic)))

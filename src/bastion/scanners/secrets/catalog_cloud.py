@@ -17,8 +17,11 @@ CLOUD_RULES: tuple[Rule, ...] = (
         id="aws-access-key-id",
         title="AWS access key ID",
         severity=_H,
-        pattern=f"{BOUNDARY_BEFORE}(?P<secret>(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{{16}})(?![A-Z2-7])",
-        keywords=("akia", "asia", "abia", "acca"),
+        pattern=(
+            f"{BOUNDARY_BEFORE}(?P<secret>(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{{16}})"
+            "(?![A-Z2-7])"
+        ),
+        keywords=("a3t", "akia", "asia", "abia", "acca"),
         entropy=3.0,
     ),
     assigned(
@@ -234,5 +237,22 @@ CLOUD_RULES: tuple[Rule, ...] = (
         _C,
         "AGE-SECRET-KEY-1",
         "[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}",
+    ),
+    Rule(
+        id="kubernetes-secret-data",
+        title="Value in a Kubernetes Secret manifest's data",
+        severity=_H,
+        pattern=(
+            r"(?m)^kind:[ \t]*[\"']?Secret[\"']?[ \t]*\r?\n(?:.*\r?\n){0,30}?"
+            r"(?:data|stringData):[ \t]*\r?\n(?:[ \t]+.*\r?\n){0,30}?"
+            r"[ \t]+[A-Za-z0-9_.\-]+:[ \t]*[\"']?"
+            r"(?P<secret>[A-Za-z0-9+/]{12,4096}={0,2})[\"']?[ \t]*$"
+        ),
+        keywords=("kind:",),
+        entropy=3.0,
+        generic=True,
+        multiline=True,
+        window=4096,
+        prefilter=r"(?m)^kind:[ \t]*[\"']?Secret",
     ),
 )

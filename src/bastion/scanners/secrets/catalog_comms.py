@@ -48,9 +48,9 @@ COMMS_RULES: tuple[Rule, ...] = (
         "slack-legacy-token",
         "Slack legacy workspace token",
         _H,
-        "xox[ars]-",
+        "xox[aors]-",
         "[0-9]{10,13}-[0-9]{10,13}(?:-[0-9]{10,13})?-[A-Za-z0-9]{24,40}",
-        keywords=("xoxa-", "xoxr-", "xoxs-"),
+        keywords=("xoxa-", "xoxo-", "xoxr-", "xoxs-"),
         validator=_SLACK,
     ),
     Rule(
@@ -145,10 +145,11 @@ COMMS_RULES: tuple[Rule, ...] = (
     ),
     prefixed(
         "stripe-test-secret-key",
-        "Stripe test-mode secret key",
+        "Stripe test-mode secret or restricted key",
         _L,
-        "sk_test_",
+        "[rs]k_test_",
         "[A-Za-z0-9]{24,99}",
+        keywords=("sk_test_", "rk_test_"),
         entropy=3.5,
     ),
     prefixed(
@@ -194,8 +195,9 @@ COMMS_RULES: tuple[Rule, ...] = (
         "flutterwave-secret-key",
         "Flutterwave secret key",
         _C,
-        "FLWSECK-",
+        "FLWSECK(?:_TEST)?-",
         "[a-f0-9]{32}-X",
+        keywords=("flwseck",),
         after=r"(?![A-Za-z0-9])",
     ),
 )

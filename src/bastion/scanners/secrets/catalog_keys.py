@@ -28,10 +28,12 @@ def _pem(rule_id: str, title: str, label: str, *, severity: Severity = _C) -> Ru
     )
 
 
+# Shell `export`, Dockerfile `ENV`/`ARG`, csh/Windows `set` before a KEY=value line.
+_DECLARE = r"(?:(?:export|env|arg|set)[ \t]+)?"
 _PASSWORD_WORDS = r"(?:password|passwd|passphrase|pwd|pass)"  # noqa: S105 - key names
 _SECRET_WORDS = (
     r"(?:secret|token|api[_\-.]?key|apikey|access[_\-.]?key|auth[_\-.]?key|private[_\-.]?key"  # noqa: S105
-    r"|client[_\-.]?secret|credentials?)"
+    r"|client[_\-.]?secret|credentials?|creds)"
 )
 
 KEY_RULES: tuple[Rule, ...] = (
@@ -142,6 +144,18 @@ KEY_RULES: tuple[Rule, ...] = (
         entropy=3.5,
     ),
     Rule(
+        id="curl-user-password",
+        title="Password passed to curl -u / --user",
+        severity=_H,
+        pattern=(
+            r"\bcurl\b[^\n]{0,300}?\s(?:-u|--user)(?:=|[ \t]{1,4})[\"']?[^\s:\"'$]{1,64}:"
+            r"(?P<secret>[^\s\"'@$]{6,128})[\"']?(?=\s|$)"
+        ),
+        keywords=("curl",),
+        generic=True,
+        entropy=2.5,
+    ),
+    Rule(
         id="netrc-password",
         title="Password in a .netrc entry",
         severity=_H,
@@ -168,7 +182,7 @@ KEY_RULES: tuple[Rule, ...] = (
         title="Hard-coded password in a configuration file",
         severity=_H,
         pattern=(
-            f"(?m)(?i:^[ \\t]{{0,20}}(?:export[ \\t]+)?[A-Za-z0-9_.\\-]{{0,30}}{_PASSWORD_WORDS}"
+            f"(?m)(?i:^[ \\t]{{0,20}}{_DECLARE}[A-Za-z0-9_.\\-]{{0,30}}{_PASSWORD_WORDS}"
             r"[A-Za-z0-9_.\-]{0,30}[ \t]{0,4}[:=][ \t]{0,4})"
             r"(?P<secret>[^\s\"'`#$<>{}()\[\],;]{8,128})[ \t]*\r?$"
         ),
@@ -187,19 +201,25 @@ KEY_RULES: tuple[Rule, ...] = (
         ),
         keywords=("secret", "token", "key", "credential"),
         generic=True,
-        entropy=3.7,
+        # A cheap floor first; the validator then asks for randomness relative to the
+        # value's own alphabet, so hex keys (4 bits at most) are not held to base64's bar.
+        entropy=2.5,
+        validator=Validator.GENERIC_VALUE,
     ),
     Rule(
         id="generic-secret-unquoted",
         title="Hard-coded secret, token or API key in a configuration file",
         severity=_H,
         pattern=(
-            f"(?m)(?i:^[ \\t]{{0,20}}(?:export[ \\t]+)?[A-Za-z0-9_.\\-]{{0,30}}{_SECRET_WORDS}"
+            f"(?m)(?i:^[ \\t]{{0,20}}{_DECLARE}[A-Za-z0-9_.\\-]{{0,30}}{_SECRET_WORDS}"
             r"[A-Za-z0-9_.\-]{0,30}[ \t]{0,4}[:=][ \t]{0,4})"
             r"(?P<secret>[A-Za-z0-9+/=_\-.~]{16,256})[ \t]*\r?$"
         ),
         keywords=("secret", "token", "key", "credential"),
         generic=True,
-        entropy=3.7,
+        # A cheap floor first; the validator then asks for randomness relative to the
+        # value's own alphabet, so hex keys (4 bits at most) are not held to base64's bar.
+        entropy=2.5,
+        validator=Validator.GENERIC_VALUE,
     ),
 )

@@ -3,8 +3,10 @@
 Every decision that is not "keep" carries a reason that ends up in the gate report, so a
 dropped candidate is never silent: lock files, obviously fake values (``EXAMPLE``, ``xxxx``,
 ``1234``), placeholders and templating (``${VAR}``, ``{{ secret }}``), identifier-like values
-caught by generic rules, test paths, and inline ``bastion:allow secret-<rule> <reason>``
-comments (a reason is required: an allow comment without one is ignored and said so).
+caught by generic rules, generic matches whose name says they are an id, a path or public
+(``API_KEY_ID``, ``PASSWORD_FILE``, ``MAPBOX_PUBLIC_TOKEN``), test paths, and inline
+``bastion:allow secret-<rule> <reason>`` comments (a reason is required: an allow comment
+without one is ignored and said so).
 """
 
 from __future__ import annotations
@@ -69,6 +71,14 @@ _IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+|
 _ALLOW = re.compile(
     rb"bastion:allow[ \t]+(secret-[a-z0-9-]+)(?:[ \t]+([^\r\n]*?))?[ \t]*(?:\*/|-->)?\s*$"
 )
+# The name a generic match is assigned to, at the end of the text before the value.
+_KEY_NAME = re.compile(rb"([A-Za-z0-9_.\-]+)[\"']?\s*(?::=|=>|==|[:=])\s*[rbuf]?[\"'`]?$")
+# Names that say the value is about a secret, not the secret: `API_KEY_ID`, `TOKEN_URL`,
+# `PASSWORD_FILE`, `SECRET_NAME`; and names that say it is public by design.
+_NOT_SECRET_NAME = re.compile(
+    rb"(?i)(?:[_.\-](?:id|ids|name|path|file|dir|url|uri|type|header|version|hash|digest|length"
+    rb"|len|ttl|expiry|expires|env|var|ref|field|prefix|format)$|public|publishable)"
+)
 _TEST_DIRS = frozenset({"test", "tests", "testdata", "fixtures", "__tests__", "spec", "specs"})
 _TEST_FILE = re.compile(r"^(?:test_.*|.*_test\.[a-z]+|.*\.(?:spec|test)\.[a-z]+|conftest\.py)$")
 
@@ -116,6 +126,12 @@ def _is_test_path(path: str) -> bool:
     )
 
 
+def _name_says_not_secret(secret: bytes, line: bytes) -> bool:
+    index = line.find(secret)
+    match = _KEY_NAME.search(line, 0, index) if index > 0 else None
+    return match is not None and _NOT_SECRET_NAME.search(match.group(1)) is not None
+
+
 def judge(rule: Rule, secret: bytes, path: str, line: bytes, previous: bytes = b"") -> Verdict:
     """Decide on one candidate found by ``rule`` in ``path`` on ``line``."""
     allowed, why = _allow_comment(rule, (line, previous))
@@ -132,6 +148,8 @@ def judge(rule: Rule, secret: bytes, path: str, line: bytes, previous: bytes = b
         return Verdict(Action.LOWER, Severity.LOW, "in a lock file")
     if rule.generic and _IDENTIFIER.fullmatch(secret):
         return Verdict(Action.DROP, rule.severity, "identifier-like value, not a secret")
+    if rule.generic and _name_says_not_secret(secret, line):
+        return Verdict(Action.DROP, rule.severity, "its name says it is an id, path or public")
     if rule.generic and _is_test_path(path):
         return Verdict(Action.LOWER, Severity.LOW, "generic match in a test path")
     if allowed:

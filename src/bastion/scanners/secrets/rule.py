@@ -42,6 +42,8 @@ class Validator(enum.StrEnum):
     BASE64_64 = "base64-64"  # base64 of exactly 64 random bytes (Azure storage keys)
     DOCKER_AUTH = "docker-auth"  # base64 of "user:password"
     DISCORD = "discord"  # first segment is the base64 of a numeric snowflake id
+    JWT_BASE64 = "jwt-base64"  # standard base64 of a whole JWT (Kubernetes secrets, env files)
+    GENERIC_VALUE = "generic-value"  # looks random for its alphabet; not a UUID, path or word
 
 
 @dataclass(frozen=True, slots=True)

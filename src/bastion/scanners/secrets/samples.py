@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
+from bastion.scanners.secrets.samples_saas import SAAS_SAMPLES, VENDOR_SAMPLES
 from bastion.scanners.secrets.validators import base62_crc32
 
 __all__ = ["SAMPLES", "render"]
@@ -145,8 +146,13 @@ def _docker_auth(rng: random.Random) -> str:
     return _b64(f"deploy:{_chars(rng, _B62, 20)}".encode())
 
 
+def _jwt_base64(rng: random.Random) -> str:
+    return _b64(_jwt(rng).encode())
+
+
 _GENERATORS: dict[str, Callable[[random.Random, str], str]] = {
     "gh": _github,
+    "jwtb64": lambda rng, _arg: _jwt_base64(rng),
     "ghbad": lambda rng, arg: _github(rng, arg, bad=True),
     "jwt": lambda rng, _arg: _jwt(rng),
     "pypi": lambda rng, _arg: _pypi(rng),
@@ -400,4 +406,6 @@ SAMPLES: dict[str, tuple[str, str]] = {
     ),
     "generic-secret": ('api_secret = "<<b62:24>>7<<b62:7>>"', 'api_secret = "{{ api_secret }}"'),
     "generic-secret-unquoted": ("API_TOKEN=<<b62:24>>7<<b62:7>>", "API_TOKEN=${API_TOKEN}"),
+    **SAAS_SAMPLES,
+    **VENDOR_SAMPLES,
 }

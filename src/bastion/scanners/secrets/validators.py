@@ -20,7 +20,14 @@ from collections.abc import Callable
 
 from bastion.scanners.secrets.rule import Validator
 
-__all__ = ["BASE62", "base62_crc32", "check", "shannon_entropy"]
+__all__ = [
+    "BASE62",
+    "GENERIC_RANDOMNESS",
+    "base62_crc32",
+    "check",
+    "generic_value",
+    "shannon_entropy",
+]
 
 BASE62 = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _OPENSSH_MAGIC = b"openssh-key-v1\x00"
@@ -159,6 +166,49 @@ def _discord(secret: bytes) -> bool:
     return raw is not None and raw.isdigit() and 17 <= len(raw) <= 20
 
 
+def _jwt_base64(secret: bytes) -> bool:
+    raw = _b64decode(secret)
+    return raw is not None and raw.count(b".") == 2 and _jwt(raw.rstrip(b"\r\n"))
+
+
+_UUID = re.compile(rb"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_PATH_LIKE = re.compile(
+    rb"^(?:\.{1,2}/|~/|[a-z]+://)|^/[A-Za-z0-9_.\-]+/[A-Za-z0-9_./\-]*$"
+    rb"|/[A-Za-z0-9_\-]+\.[A-Za-z]{1,5}$"
+)
+_VERSION_LIKE = re.compile(rb"^v?\d+(?:[._\-]\d+)+(?:[._\-][A-Za-z0-9]+)*$")
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+# The share of the most a random value of that alphabet and length could reach.
+GENERIC_RANDOMNESS = 0.75
+
+
+def _alphabet_bits(secret: bytes) -> float:
+    """log2 of the size of the smallest usual alphabet ``secret`` is drawn from."""
+    if all(byte in _HEX for byte in secret):
+        return 4.0
+    lower = any(0x61 <= b <= 0x7A for b in secret)
+    upper = any(0x41 <= b <= 0x5A for b in secret)
+    if lower and upper:
+        return math.log2(64)
+    return math.log2(36)
+
+
+def generic_value(secret: bytes) -> bool:
+    """Whether a value assigned to a secret-sounding name looks like a random credential.
+
+    Its entropy must reach :data:`GENERIC_RANDOMNESS` of what a random value of the same
+    alphabet and length reaches (a fixed floor either misses hex keys, whose ceiling is 4
+    bits, or lets base64 prose through); UUIDs (request ids, resource ids), file paths, URLs
+    and version strings are not credentials however random they look.
+    """
+    if _UUID.fullmatch(secret) or _PATH_LIKE.search(secret) or _VERSION_LIKE.match(secret):
+        return False
+    if secret.isdigit() or secret.isalpha():
+        return False  # numbers and words, however long: ids, names, not keys
+    ceiling = min(math.log2(len(secret)), _alphabet_bits(secret))
+    return shannon_entropy(secret) >= GENERIC_RANDOMNESS * ceiling
+
+
 _CHECKS: dict[Validator, Callable[[bytes], bool]] = {
     Validator.GITHUB_CRC32: _github_crc32,
     Validator.JWT: _jwt,
@@ -171,6 +221,8 @@ _CHECKS: dict[Validator, Callable[[bytes], bool]] = {
     Validator.BASE64_64: _base64_64,
     Validator.DOCKER_AUTH: _docker_auth,
     Validator.DISCORD: _discord,
+    Validator.JWT_BASE64: _jwt_base64,
+    Validator.GENERIC_VALUE: generic_value,
 }
 
 
