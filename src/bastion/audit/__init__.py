@@ -27,6 +27,7 @@ the witness is caught: push the witness elsewhere (``bastion audit witness --pus
 
 from bastion.audit.event import Action, AuditEntry, AuditEvent, Outcome, canonical_json
 from bastion.audit.export import EXPORT_FORMAT, inspect_export, verify_export
+from bastion.audit.freshness import DEFAULT_MAX_UNSEALED_AGE
 from bastion.audit.interface import (
     AuditTamperError,
     NoteError,
@@ -41,15 +42,17 @@ from bastion.audit.keys import (
     load_verifier,
     open_local_log,
 )
-from bastion.audit.log import DEFAULT_ORIGIN, AuditLog
+from bastion.audit.log import DEFAULT_ORIGIN, HOME_WITNESS, AuditLog
 from bastion.audit.note import Checkpoint, Ed25519NoteSigner, Ed25519NoteVerifier
 from bastion.audit.proofs import ConsistencyProof, InclusionProof
 from bastion.audit.report import AuditVerificationReport, Problem
-from bastion.audit.witness import WitnessDirectory, WitnessFile, WitnessSource
+from bastion.audit.witness import WitnessDirectory, WitnessFile, WitnessSource, encode_line
 
 __all__ = [
+    "DEFAULT_MAX_UNSEALED_AGE",
     "DEFAULT_ORIGIN",
     "EXPORT_FORMAT",
+    "HOME_WITNESS",
     "Action",
     "AuditEntry",
     "AuditEvent",
@@ -71,6 +74,7 @@ __all__ = [
     "WitnessFile",
     "WitnessSource",
     "canonical_json",
+    "encode_line",
     "inspect_export",
     "key_path",
     "load_or_create_signer",

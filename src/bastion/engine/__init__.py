@@ -15,6 +15,21 @@ from typing import TYPE_CHECKING, Any
 # Exports load on first use (PEP 562): ``import bastion.engine.gate_scan`` (``bastion scan``)
 # must not pull in the run machinery (store, audit log, supply chain: ~0.5 s, ~60 MB).
 _EXPORTS = {
+    "record_actions": "audit_trail",
+    "user_actor": "audit_trail",
+    "BUILDER_ID": "attestation",
+    "PolicyGateEvaluator": "gate_evaluator",
+    "GateCpuHistory": "gate_priority",
+    "PathScan": "gate_scan",
+    "scan_path": "gate_scan",
+    "AssessedFinding": "gates",
+    "GateDecision": "gates",
+    "GateOutcome": "gates",
+    "GateSpec": "gates",
+    "get_run": "history",
+    "list_runs": "history",
+    "read_log": "history",
+    "recover_interrupted_runs": "recovery",
     "Event": "events",
     "JobChanged": "events",
     "JobOutput": "events",
@@ -39,6 +54,8 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
+    from bastion.engine.attestation import BUILDER_ID
+    from bastion.engine.audit_trail import record_actions, user_actor
     from bastion.engine.events import (
         Event,
         JobChanged,
@@ -48,6 +65,11 @@ if TYPE_CHECKING:
         RunStarted,
         StepChanged,
     )
+    from bastion.engine.gate_evaluator import PolicyGateEvaluator
+    from bastion.engine.gate_priority import GateCpuHistory
+    from bastion.engine.gate_scan import PathScan, scan_path
+    from bastion.engine.gates import AssessedFinding, GateDecision, GateOutcome, GateSpec
+    from bastion.engine.history import get_run, list_runs, read_log
     from bastion.engine.local_run import LocalRunOptions, PreparedRun, prepare_run, run_local
     from bastion.engine.model import (
         GateEvaluator,
@@ -59,17 +81,26 @@ if TYPE_CHECKING:
         RunState,
         Trust,
     )
+    from bastion.engine.recovery import recover_interrupted_runs
     from bastion.engine.scheduler import Scheduler, SchedulerConfig
 
 __all__ = [
+    "BUILDER_ID",
+    "AssessedFinding",
     "Event",
+    "GateCpuHistory",
+    "GateDecision",
     "GateEvaluator",
+    "GateOutcome",
+    "GateSpec",
     "GateVerdict",
     "JobChanged",
     "JobOutput",
     "JobState",
     "LocalRunOptions",
     "Observer",
+    "PathScan",
+    "PolicyGateEvaluator",
     "PreparedRun",
     "RunContext",
     "RunFinished",
@@ -81,8 +112,15 @@ __all__ = [
     "SchedulerConfig",
     "StepChanged",
     "Trust",
+    "get_run",
+    "list_runs",
     "prepare_run",
+    "read_log",
+    "record_actions",
+    "recover_interrupted_runs",
     "run_local",
+    "scan_path",
+    "user_actor",
 ]
 
 

@@ -6,6 +6,7 @@
 ('a',)
 """
 
+from bastion.pipeline.cache_key import HashFiles, parse_key_template
 from bastion.pipeline.defaults import default_pipeline, detect_project_types
 from bastion.pipeline.loader import (
     LoadedPipeline,
@@ -22,6 +23,7 @@ from bastion.pipeline.units import parse_duration, parse_size
 
 __all__ = [
     "MAX_MATRIX_JOBS",
+    "HashFiles",
     "Job",
     "JobLimits",
     "LoadedPipeline",
@@ -35,6 +37,7 @@ __all__ = [
     "load_pipeline",
     "matches_trigger",
     "parse_duration",
+    "parse_key_template",
     "parse_pipeline",
     "parse_size",
     "pipeline_json_schema",

@@ -14,7 +14,7 @@
 
 from bastion.policy.baseline import Baseline, load_baseline_file
 from bastion.policy.engine import DECISION_QUERY, PolicyEngine
-from bastion.policy.interpreter import RegoModule
+from bastion.policy.interpreter import RegoModule, evaluate
 from bastion.policy.model import Decision, PolicyInput, Reason, RunContext
 from bastion.policy.suppressions import (
     FindingLike,
@@ -38,6 +38,7 @@ __all__ = [
     "Suppression",
     "SuppressionMatch",
     "Suppressions",
+    "evaluate",
     "load_baseline_file",
     "load_suppressions",
     "suppression_notes",

@@ -43,6 +43,7 @@ from bastion.supplychain.keys import (
     fingerprint,
     generate_local_key,
     load_local_signer,
+    local_key_paths,
     rotate_local_key,
 )
 from bastion.supplychain.store_local import LocalBlobStore
@@ -81,6 +82,7 @@ __all__ = [
     "fingerprint",
     "generate_local_key",
     "load_local_signer",
+    "local_key_paths",
     "media_type_of",
     "pae",
     "parse_digest",

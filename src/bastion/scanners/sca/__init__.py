@@ -18,19 +18,31 @@ bound read-only.
 from bastion.scanners.sca.database import Database, ImportSummary, import_path, status
 from bastion.scanners.sca.errors import ArchiveError, DatabaseError, ManifestError
 from bastion.scanners.sca.gate import ScaGate, create_gate
-from bastion.scanners.sca.update import UpdateError, ecosystems_in_tree, update
+from bastion.scanners.sca.index import IndexMeta
+from bastion.scanners.sca.paths import osv_dir
+from bastion.scanners.sca.update import (
+    DEFAULT_ECOSYSTEMS,
+    UpdateError,
+    UpdateResult,
+    ecosystems_in_tree,
+    update,
+)
 
 __all__ = [
+    "DEFAULT_ECOSYSTEMS",
     "ArchiveError",
     "Database",
     "DatabaseError",
     "ImportSummary",
+    "IndexMeta",
     "ManifestError",
     "ScaGate",
     "UpdateError",
+    "UpdateResult",
     "create_gate",
     "ecosystems_in_tree",
     "import_path",
+    "osv_dir",
     "status",
     "update",
 ]

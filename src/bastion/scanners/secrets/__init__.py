@@ -14,6 +14,7 @@ from bastion.scanners.secrets.catalog import load_rules
 from bastion.scanners.secrets.engine import Engine
 from bastion.scanners.secrets.gate import GATE_NAME, SecretsGate, scan_secrets
 from bastion.scanners.secrets.history import git_patch_command, write_git_patch
+from bastion.scanners.secrets.hook import HookResult, install_hook, uninstall_hook
 from bastion.scanners.secrets.mode import ScanMode
 from bastion.scanners.secrets.redact import redact
 from bastion.scanners.secrets.rule import Rule, RuleError, Validator
@@ -21,14 +22,17 @@ from bastion.scanners.secrets.rule import Rule, RuleError, Validator
 __all__ = [
     "GATE_NAME",
     "Engine",
+    "HookResult",
     "Rule",
     "RuleError",
     "ScanMode",
     "SecretsGate",
     "Validator",
     "git_patch_command",
+    "install_hook",
     "load_rules",
     "redact",
     "scan_secrets",
+    "uninstall_hook",
     "write_git_patch",
 ]

@@ -14,6 +14,7 @@ from bastion.scanners.tools.environment import (
     ToolEnvironment,
     ToolManifest,
     install_command,
+    sandbox_environment,
 )
 from bastion.scanners.tools.installer import (
     InstallSource,
@@ -40,6 +41,7 @@ __all__ = [
     "list_tools",
     "parse_tool",
     "run_tool",
+    "sandbox_environment",
     "set_up",
     "spec_for",
 ]
