@@ -16,10 +16,8 @@ from rich.text import Text
 from bastion.cli.console import err_console, out_console
 from bastion.cli.progress import STATE_STYLE, LineProgress, LiveProgress
 from bastion.engine.attestation import BUILDER_ID
-from bastion.engine.gate_evaluator import PolicyGateEvaluator
 from bastion.engine.local_run import LocalRunOptions, PreparedRun, run_local
-from bastion.engine.model import GateEvaluator, RunResult
-from bastion.store import find_repo_root
+from bastion.engine.model import RunResult
 
 __all__ = ["register"]
 
@@ -134,7 +132,6 @@ def run_command(
             observers=[progress],
             cancel=cancel,
             on_prepared=on_prepared,
-            gate_evaluator=_gate_evaluator(project),
             say=lambda text: err_console.print(text, highlight=False, markup=False),
         )
     finally:
@@ -166,11 +163,6 @@ def run_command(
             markup=False,
         )
     raise typer.Exit(result.state.exit_code)
-
-
-def _gate_evaluator(project: Path) -> GateEvaluator:
-    """The project's policy and suppressions; a malformed one stops the run (exit 2)."""
-    return PolicyGateEvaluator.for_project(find_repo_root(project))
 
 
 def register(app: typer.Typer) -> None:

@@ -25,6 +25,7 @@ from bastion.audit import AuditLog, open_local_log
 from bastion.engine.artifact_handoff import ArtifactHandoff
 from bastion.engine.attestation import AttestationInputs, JobAttester
 from bastion.engine.audit_trail import AuditTrail
+from bastion.engine.commit_config import gate_evaluator_at
 from bastion.engine.events import Observer
 from bastion.engine.gate_priority import GateCpuHistory, cpu_by_gate
 from bastion.engine.gates import prepare_gates
@@ -157,6 +158,10 @@ def run_local(
 ) -> RunResult:
     """Run the project's pipeline locally, every job sandboxed; returns how it ended."""
     prepared = prepare_run(options)
+    if gate_evaluator is None:
+        # With --commit, the commit's policy and suppressions decide, never the working tree's.
+        commit = prepared.git.commit if options.commit else None
+        gate_evaluator = gate_evaluator_at(prepared.root, commit)
     sandbox = make_sandbox(options.unsafe_no_sandbox, prepared.state)
     plan = plan_pipeline(prepared.loaded.pipeline, source=prepared.loaded.source)
     if options.jobs:
