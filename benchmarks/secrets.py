@@ -1,25 +1,30 @@
-"""Benchmark the secrets gate against detect-secrets and ripgrep, plus history and recall.
+"""Benchmark the secrets gate against CredSweeper and detect-secrets, then against itself.
 
-    .venv/bin/python benchmarks/secrets.py [PATH] [--runs 3] [--peer-mb 2] [--commits 10000]
+    .venv/bin/python benchmarks/secrets.py [--tree-mb 100] [--peer-mb 3] [--runs 3]
+        [--credsweeper EXE] [--detect-secrets EXE] [--legacy [PATH]]
 
-PATH defaults to this checkout's ``.venv`` site-packages (real Python source: ~290 MB, of
-which ~80 MB is text). Prints, side by side, the median files/s and MB/s (of the whole tree,
-and of the text actually scanned) of:
+Comparison (the default): a labelled corpus of our own (``bastion.scanners.secrets.corpus``:
+74 credential kinds generated now in .env, YAML, JSON, Python, shell, Terraform and
+Dockerfile files, plus hard negatives: UUIDs, digests, lorem ipsum, the docs' example keys,
+placeholders, env references, paths, public keys) is written to a temporary tree and every
+tool scans it: recall (planted secrets reported on their lines), false positives (distinct
+lines reported anywhere else) and time. Then MB/s: Bastion end to end (``python -m
+bastion.scanners.secrets``, a fresh process per run) on a TREE_MB tree (the corpus padded with
+this checkout's installed Python sources) and every tool on a PEER_MB slice of it, with the
+findings each reports on the padding (real code: all of them are false positives or noise).
 
-- ``bastion scan --gate secrets`` end to end: CLI start-up, a survey of the tree, the gate
-  in a bubblewrap sandbox over the tree shown read-only (no copy), the Rego policy (a fresh
-  process each run),
-- the gate alone in place (``python -m bastion.scanners.secrets``, what runs in the sandbox),
-- ``rg -c -i -F -f keywords``: ripgrep over the rules' literal keywords (the practical ceiling;
-  our full rule set as Rust regexes is ~1 MB/s in rg, shown on the subset below),
-- ``detect-secrets scan --all-files`` on a PEER_MB subset (it runs at well under 1 MB/s),
-  installed on first use in a throwaway venv under the temp folder, beside Bastion and
-  ``rg -f patterns`` on the same subset,
+The peers live in their own venvs, never in this project's:
 
-with the number of findings of each and the peak RSS of the largest process. Then the
-``--history`` time over a generated repository of COMMITS commits (git fast-import) with
-nine planted secrets each deleted later, recall / false positives on the generated per-rule
-samples, and the planted secrets of ``examples/vulnerable-service``.
+    python3 -m venv /tmp/peers-cs && /tmp/peers-cs/bin/pip install credsweeper
+    python3 -m venv /tmp/peers-ds && /tmp/peers-ds/bin/pip install detect-secrets
+
+found there by default, or through ``--credsweeper`` / ``--detect-secrets`` or the
+``BASTION_BENCH_CREDSWEEPER`` / ``BASTION_BENCH_DETECT_SECRETS`` environment variables.
+
+``--legacy`` runs the older measurements instead: over PATH (default: the venv's
+site-packages) ``bastion scan --gate secrets``, the gate alone, ripgrep's ceiling and
+detect-secrets on a subset; ``--history`` over a generated repository; per-rule sample recall;
+the planted secrets of ``examples/vulnerable-service``.
 """
 
 # ruff: noqa: E402 - the imports after the sys.path fix below must come after it
@@ -48,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from bastion.scanners.secrets.catalog import load_rules
+from bastion.scanners.secrets.corpus import KINDS, LabelledFile, build_corpus
 from bastion.scanners.secrets.engine import relax_pattern
 from bastion.scanners.secrets.samples import SAMPLES, render
 
@@ -255,17 +261,9 @@ def _planted_example() -> None:
     )
 
 
-def main() -> None:
-    """Run every measurement and print the table."""
-    parser = argparse.ArgumentParser()
-    default = REPO / ".venv/lib/python3.11/site-packages"
-    parser.add_argument("path", nargs="?", type=Path, default=default)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--peer-mb", type=float, default=2.0)
-    parser.add_argument("--commits", type=int, default=10_000)
-    parser.add_argument("--no-detect-secrets", action="store_true")
-    args = parser.parse_args()
-    root = args.path.resolve()
+def legacy(args: argparse.Namespace) -> None:
+    """The older measurements: whole-tree speed, ripgrep ceiling, history, sample recall."""
+    root = args.legacy.resolve()
     files, size = _tree_size(root)
     print(f"tree: {root}  {files} files, {size / 1e6:.1f} MB (all files, binaries included)")
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -364,6 +362,183 @@ def main() -> None:
             "assigned to `token =` is a generic-secret)"
         )
         _planted_example()
+
+
+_PEERS = {
+    "credsweeper": ("BASTION_BENCH_CREDSWEEPER", "/tmp/peers-cs/bin/credsweeper"),  # noqa: S108 - the documented peer venv
+    "detect-secrets": ("BASTION_BENCH_DETECT_SECRETS", "/tmp/peers-ds/bin/detect-secrets"),  # noqa: S108
+}
+_INSTALL = {
+    "credsweeper": "python3 -m venv /tmp/peers-cs && /tmp/peers-cs/bin/pip install credsweeper",
+    "detect-secrets": (
+        "python3 -m venv /tmp/peers-ds && /tmp/peers-ds/bin/pip install detect-secrets"
+    ),
+}
+Lines = set[tuple[str, int]]
+
+
+def _peer(name: str, given: str | None) -> Path | None:
+    env, default = _PEERS[name]
+    path = Path(given or os.environ.get(env) or default)
+    if path.exists():
+        return path
+    print(f"{name}: not found at {path}; install it with: {_INSTALL[name]}", file=sys.stderr)
+    return None
+
+
+def _write_corpus(root: Path) -> list[LabelledFile]:
+    files = build_corpus()
+    for item in files:
+        target = root / item.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(item.text)
+    return files
+
+
+def _pad(root: Path, target: int) -> int:
+    """Copy installed Python sources under ``root/vendor`` until the tree holds ``target``."""
+    size = _tree_size(root)[1]
+    source = REPO / ".venv/lib/python3.11/site-packages"
+    rounds = 0
+    while size < target:
+        for path in sorted(source.rglob("*.py")):
+            if size >= target:
+                break
+            if path.is_symlink() or not path.is_file():
+                continue
+            dest = root / "vendor" / str(rounds) / path.relative_to(source)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest)
+            size += dest.stat().st_size
+        rounds += 1
+    return size
+
+
+def _lines_bastion(root: Path) -> tuple[float, Lines]:
+    t, _rss, out = _measure([str(PY), "-m", "bastion.scanners.secrets", str(root)])
+    found = _parse(out)[1]
+    return t, {(f["location"]["path"], int(f["location"]["line"])) for f in found}
+
+
+def _lines_detect_secrets(exe: Path, root: Path) -> tuple[float, Lines]:
+    t, _rss, out = _measure([str(exe), "scan", "--all-files", "."], cwd=root)
+    results = json.loads(out)["results"]
+    return t, {(path, int(s["line_number"])) for path, items in results.items() for s in items}
+
+
+def _lines_credsweeper(exe: Path, root: Path, folder: Path) -> tuple[float, Lines]:
+    report = folder / "credsweeper.json"
+    argv = [str(exe), "--path", str(root), "--save-json", str(report), "--jobs", "2"]
+    t, _rss, _out = _measure(argv)
+    found: Lines = set()
+    for item in json.loads(report.read_text()):
+        for line in item["line_data_list"]:
+            path = os.path.relpath(line["path"], root)
+            found.add((path, int(line["line_num"])))
+    return t, found
+
+
+def _score(files: list[LabelledFile], found: Lines) -> tuple[int, int, int]:
+    """(planted found, kinds with every planted file found, false-positive lines)."""
+    spans = {f.path: f.lines for f in files if f.lines is not None}
+    hit_paths = set()
+    fp = 0
+    for path, line in found:
+        span = spans.get(path)
+        if span is not None and span[0] <= line <= span[1]:
+            hit_paths.add(path)
+        elif not path.startswith("vendor/"):
+            fp += 1
+    kinds = {f.kind for f in files if f.kind}
+    missed_kinds = {f.kind for f in files if f.lines is not None and f.path not in hit_paths}
+    return len(hit_paths), len(kinds - missed_kinds), fp
+
+
+def _tools(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    tools: dict[str, Any] = {"bastion": _lines_bastion}
+    cs = _peer("credsweeper", args.credsweeper)
+    if cs is not None:
+        tools["credsweeper"] = lambda root: _lines_credsweeper(cs, root, folder)
+    ds = _peer("detect-secrets", args.detect_secrets)
+    if ds is not None:
+        tools["detect-secrets"] = lambda root: _lines_detect_secrets(ds, root)
+    return tools
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Recall, false positives and MB/s of every tool on the labelled corpus; Bastion at size."""
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        corpus = tmp / "corpus"
+        files = _write_corpus(corpus)
+        planted = sum(1 for f in files if f.lines is not None)
+        negatives = sum(1 for f in files if f.lines is None)
+        print(
+            f"corpus: {planted} planted secrets of {len(KINDS)} kinds in "
+            f"{len({f.path.rsplit('/', 1)[1] for f in files})} file formats, "
+            f"{negatives} hard-negative files"
+        )
+        tools = _tools(args, tmp)
+        print(f"{'tool':<16} {'recall':>12} {'kinds':>9} {'FP lines':>9} {'seconds':>8}")
+        for name, run in tools.items():
+            t, found = run(corpus)
+            hit, kinds, fp = _score(files, found)
+            print(
+                f"{name:<16} {hit:>5}/{planted:<4} {100 * hit / planted:3.0f}% "
+                f"{kinds:>3}/{len(KINDS):<3} {fp:>9} {t:>8.2f}"
+            )
+        slice_root = tmp / "slice"
+        shutil.copytree(corpus, slice_root)
+        slice_size = _pad(slice_root, int(args.peer_mb * 1e6))
+        big = tmp / "big"
+        shutil.copytree(corpus, big)
+        big_size = _pad(big, int(args.tree_mb * 1e6))
+        print(
+            f"\nspeed (median of {args.runs} for Bastion; peers once on the slice; "
+            "'padding' = findings on real installed Python source)"
+        )
+        print(f"{'tool':<16} {'tree':>10} {'seconds':>8} {'MB/s':>8} {'padding':>8}")
+        for name, run in tools.items():
+            runs = args.runs if name == "bastion" else 1
+            times, found = [], set()
+            for _ in range(runs):
+                t, found = run(slice_root)
+                times.append(t)
+            med = statistics.median(times)
+            pad = sum(1 for p, _ in found if p.startswith("vendor/"))
+            print(
+                f"{name:<16} {slice_size / 1e6:7.1f} MB {med:8.2f} "
+                f"{slice_size / 1e6 / med:8.1f} {pad:>8}"
+            )
+        times = []
+        for _ in range(args.runs):
+            t, found = _lines_bastion(big)
+            times.append(t)
+        med = statistics.median(times)
+        pad = sum(1 for p, _ in found if p.startswith("vendor/"))
+        print(
+            f"{'bastion':<16} {big_size / 1e6:7.1f} MB {med:8.2f} "
+            f"{big_size / 1e6 / med:8.1f} {pad:>8}   (end to end, fresh process)"
+        )
+
+
+def main() -> None:
+    """Parse the arguments; run the comparison, or the older measurements with --legacy."""
+    parser = argparse.ArgumentParser()
+    default = REPO / ".venv/lib/python3.11/site-packages"
+    parser.add_argument("--legacy", nargs="?", type=Path, const=default, default=None)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--tree-mb", type=float, default=100.0)
+    parser.add_argument("--peer-mb", type=float, default=3.0)
+    parser.add_argument("--commits", type=int, default=10_000)
+    parser.add_argument("--no-detect-secrets", action="store_true")
+    parser.add_argument("--credsweeper", default=None)
+    parser.add_argument("--detect-secrets", default=None)
+    args = parser.parse_args()
+    if args.legacy is not None:
+        legacy(args)
+    else:
+        compare(args)
 
 
 if __name__ == "__main__":
