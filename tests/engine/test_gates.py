@@ -43,7 +43,7 @@ from bastion.sandbox import (
     bastion_runtime_binds,
 )
 from bastion.scanners.finding import Finding, Location, Severity
-from bastion.scanners.interface import GateReport
+from bastion.scanners.interface import Gate, GateReport, ScanRequest
 from bastion.trust import Trust
 from tests.engine.fakes import ViewSandbox
 
@@ -312,6 +312,43 @@ def test_prepare_gates_is_quiet_when_quick_and_stops_on_a_failure(
     with pytest.raises(ToolMissingError, match="could not be installed"):
         prepare_gates(["slow"], lines.append, quiet_seconds=60.0)
     assert lines == []
+
+
+def test_run_gates_prepares_every_gate_before_any_runs(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bastion scan: installs and warm-ups are a phase of their own, and a gate whose tools
+    cannot be installed is an outcome (the others still run), never run half-prepared."""
+    order: list[str] = []
+    monkeypatch.setattr("bastion.engine.gates.load_gate", lambda name: _OrderedGate(name, order))
+    sandbox = CannedSandbox(SandboxResult(1, 0.1))
+    real_run = sandbox.run
+
+    def run(spec: SandboxSpec, out: Callable[[bytes], None], cancel: Any = None) -> Any:
+        order.append("run")
+        return real_run(spec, out, cancel)
+
+    monkeypatch.setattr(sandbox, "run", run)
+    outcomes = run_gates(sandbox, [GateSpec("ok"), GateSpec("broken")], workspace)
+    assert order == ["prepare ok", "prepare broken", "run"]
+    assert isinstance(outcomes[1].error, ToolMissingError)
+    assert outcomes[0].error is not None  # the canned sandbox wrote no report
+
+
+class _OrderedGate(Gate):
+    """Records its preparation; the gate called 'broken' cannot install its tools."""
+
+    def __init__(self, name: str, order: list[str]) -> None:
+        self.name = name
+        self.order = order
+
+    def prepare(self) -> None:
+        self.order.append(f"prepare {self.name}")
+        if self.name == "broken":
+            raise ToolMissingError("bastion/broken: its tool could not be installed")
+
+    def scan(self, request: ScanRequest) -> GateReport:
+        raise AssertionError("never scanned on the host")
 
 
 def _finding(rule: str, severity: Severity, gate: str = "sast", path: str = "a.py") -> Finding:

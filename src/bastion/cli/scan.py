@@ -200,6 +200,11 @@ def _progress(outcome: GateOutcome, seconds: float) -> None:
     err_console.print(line)
 
 
+def _say(line: str) -> None:
+    # Plain text: a line naming a command in brackets must not become Rich markup.
+    err_console.print(line, markup=False, highlight=False)
+
+
 def _sandbox(unsafe: bool) -> Sandbox:
     if unsafe:
         err_console.print(
@@ -326,6 +331,7 @@ def scan_command(
         baseline_ref=baseline,
         limits=Limits(timeout_seconds=timeout),
         on_gate_done=_progress,
+        say=_say,
         cpu_history=GateCpuHistory.in_home(bastion_home()),
     )
     # --- secrets gate git modes (owner: secrets gate) ---

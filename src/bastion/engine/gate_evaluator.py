@@ -1,11 +1,12 @@
 """The engine's :class:`~bastion.engine.model.GateEvaluator`, backed by Bastion's policy.
 
 A pipeline gate job (``uses: bastion/<gate>``) runs ``python -I -m bastion.scanners`` in its
-sandbox like any step (:meth:`PolicyGateEvaluator.command`), the scheduler collects the
-report file (:meth:`report_path`), and :meth:`evaluate` decides with the same suppressions,
-baseline and Rego policy as ``bastion scan``. Every failure to read a report, and every
-error of the policy itself, becomes a *blocking* verdict that says why: a gate job never
-passes on something that could not be judged.
+sandbox like any step, with the very command ``bastion scan`` uses
+(:meth:`PolicyGateEvaluator.command`, :mod:`bastion.engine.gate_command`), the scheduler
+collects the report file (:meth:`report_path`), and :meth:`evaluate` decides with the same
+suppressions, baseline and Rego policy as ``bastion scan``. Every failure to read a report,
+and every error of the policy itself, becomes a *blocking* verdict that says why: a gate job
+never passes on something that could not be judged.
 
 Which policy: :meth:`for_project` reads ``.bastion/policy`` and ``.bastion/suppressions.yml``
 of the tree it is given. For an untrusted run (a fork's pull request) the caller should pass
@@ -16,19 +17,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bastion.engine.gate_command import gate_command, new_report_token, report_name
 from bastion.engine.gates import GateDecision, GateOutcome, evaluate_gates, gate_binds
 from bastion.engine.model import GateVerdict
 from bastion.errors import BastionError, GateError
 from bastion.policy import Baseline, PolicyEngine, Suppressions, load_suppressions
 from bastion.sandbox import bastion_runtime_binds
 from bastion.scanners.runner import decode_report
-from bastion.scanners.tools.environment import sandbox_environment
 from bastion.trust import RunContext
 
 __all__ = ["PolicyGateEvaluator"]
@@ -48,6 +48,8 @@ class PolicyGateEvaluator:
         self._suppressions = suppressions or Suppressions()
         self._baseline = baseline
         self._today = today
+        # One per run: the tree being run cannot ship a report under a name it cannot know.
+        self._report_token = new_report_token()
 
     @classmethod
     def for_project(cls, project: Path, baseline: Baseline | None = None) -> PolicyGateEvaluator:
@@ -61,27 +63,15 @@ class PolicyGateEvaluator:
 
     def report_path(self, gate: str) -> str:
         """Workspace-relative path the gate's report is written to."""
-        return f".bastion-gate-report-{gate}.json"
+        return report_name(gate, self._report_token)
 
     def command(self, gate: str, options: Mapping[str, Any], report_path: str) -> tuple[str, ...]:
-        """The argv that runs ``gate`` in the sandbox (tool environments via BASTION_HOME)."""
-        return (
-            "/usr/bin/env",
-            *(f"{name}={value}" for name, value in sandbox_environment().items()),
-            "PYTHONDONTWRITEBYTECODE=1",
-            sys.executable,
-            "-I",
-            "-m",
-            "bastion.scanners",
-            "--gate",
-            gate,
-            "--root",
-            ".",
-            "--out",
-            report_path,
-            "--options-json",
-            json.dumps(dict(options)),
-        )
+        """The argv that runs ``gate`` in the sandbox, as ``bastion scan`` runs it.
+
+        Pinned (its environment set by ``/usr/bin/env``): the secrets released to a job are
+        merged into a step's environment after the step's own.
+        """
+        return gate_command(gate, options, report_path).pinned()
 
     def binds(self, gate: str) -> tuple[str, ...]:
         """Bastion's runtime and the gate's tool environments, read-only."""

@@ -83,6 +83,8 @@ class PathScan:
     # Where to learn and remember each gate's CPU time, so that concurrent gates yield the
     # CPU to the longest (see ``gate_priority``); None: every gate at the same priority.
     cpu_history: GateCpuHistory | None = None
+    # Progress for people while a gate's tools are installed or warmed, before any gate runs.
+    say: Callable[[str], None] | None = None
 
 
 def default_gates() -> list[GateSpec]:
@@ -124,8 +126,9 @@ def scan_path(request: PathScan, sandbox: Sandbox) -> GateDecision:
                 hint="set TMPDIR to a directory outside the tree",
             )
         if request.baseline_ref is not None:
+            ref = request.baseline_ref
             baseline = _baseline_from_ref(
-                sandbox, root, request.baseline_ref, gates, scratch, request.limits, notes
+                sandbox, root, ref, gates, scratch, request.limits, notes, say=request.say
             )
         history = request.cpu_history
         with _gate_tree(sandbox, root, scratch) as tree:
@@ -139,6 +142,7 @@ def scan_path(request: PathScan, sandbox: Sandbox) -> GateDecision:
                 source=tree.source,
                 hidden_source=tree.hidden,
                 expected_cpu=history.expected(root) if history else None,
+                say=request.say,
             )
         if history is not None and len(gates) > 1:  # a lone gate has nobody to yield to
             history.remember(root, _cpu_used(outcomes))
@@ -196,6 +200,7 @@ def _baseline_from_ref(
     parent: Path,
     limits: Limits | None,
     notes: list[str],
+    say: Callable[[str], None] | None = None,
 ) -> Baseline:
     with Workspace.from_commit(root, ref, parent=parent) as checkout:
         # Our own checkout in the scan's private directory: the job uid may list its root.
@@ -208,6 +213,7 @@ def _baseline_from_ref(
                 limits=limits,
                 source=tree.source,
                 hidden_source=tree.hidden,
+                say=say,
             )
     fingerprints: list[str] = []
     for outcome in outcomes:

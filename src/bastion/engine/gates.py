@@ -20,30 +20,31 @@ baseline mark each finding, the Rego policy decides, and a gate that could not r
 blocks (no policy can waive it). :func:`scan_path` is ``bastion scan``: the same, for a
 directory, on a fresh copy of it.
 
-How a gate plugs in: a class with ``name`` and ``scan(ScanRequest) -> GateReport`` registered
-in ``bastion.scanners.registry._GATES``. Optional host-side hooks: ``prepare()`` (install
-tool environments, warm caches; :func:`prepare_gates`, before any job of a run starts, and
-before each sandboxed gate of ``bastion scan``) and ``required_binds() -> list[Path]``
-(directories the sandbox must bind read-only; :func:`gate_binds`, which never installs).
+How a gate plugs in: a subclass of :class:`bastion.scanners.Gate` named in
+:class:`bastion.scanners.GateName` and ``bastion.scanners.registry``. Its host-side hooks are
+declared there with their defaults and called directly: ``prepare()`` (install tool
+environments, warm caches) runs in a preparation phase, :func:`prepare_gates`, before any
+job of a run or any gate of ``bastion scan`` starts, never on the way to running a gate;
+``required_binds()`` (directories the sandbox binds read-only; :func:`gate_binds`) never
+installs. The in-sandbox command is :func:`bastion.engine.gate_command.gate_command`, the
+same for both.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
-import secrets
 import stat
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
+from bastion.engine.gate_command import gate_command, new_report_token, report_name
 from bastion.engine.gate_priority import limits_by_gate
 from bastion.errors import GateError, ToolMissingError
 from bastion.policy import (
@@ -62,7 +63,6 @@ from bastion.scanners.finding import Finding
 from bastion.scanners.interface import GateReport
 from bastion.scanners.registry import load_gate
 from bastion.scanners.runner import decode_report
-from bastion.scanners.tools.environment import sandbox_environment
 
 __all__ = [
     "AssessedFinding",
@@ -83,16 +83,6 @@ _TAIL_LINES = 15
 _TAIL_BYTES = 64 * 1024
 # How long preparing a gate may take before a line says what is going on (a first install).
 _QUIET_PREPARE_SECONDS = 0.5
-
-
-@runtime_checkable
-class _Prepares(Protocol):
-    def prepare(self) -> None: ...
-
-
-@runtime_checkable
-class _NeedsBinds(Protocol):
-    def required_binds(self) -> list[Path]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,9 +172,7 @@ class GateDecision:
 
 def prepare_gate(gate: str) -> None:
     """Host-side preparation of ``gate``: install its tools, warm its caches (first use)."""
-    instance = load_gate(gate)
-    if isinstance(instance, _Prepares):
-        instance.prepare()
+    load_gate(gate).prepare()
 
 
 def prepare_gates(
@@ -200,28 +188,47 @@ def prepare_gates(
     whose preparation lasts over ``quiet_seconds`` gets a line through ``say`` meanwhile.
     """
     for gate in dict.fromkeys(gates):
-        notice = threading.Timer(
-            quiet_seconds,
-            say,
-            (
-                f"preparing bastion/{gate}: installing its tools or warming their caches "
-                "(first use; `bastion tools install` does this ahead of time) ...",
-            ),
-        )
-        notice.daemon = True
-        notice.start()
+        _prepare_saying(gate, say, quiet_seconds)
+
+
+def _prepare_saying(gate: str, say: Callable[[str], None], quiet_seconds: float) -> None:
+    """:func:`prepare_gate`, with a progress line once it has taken ``quiet_seconds``."""
+    notice = threading.Timer(
+        quiet_seconds,
+        say,
+        (
+            f"preparing bastion/{gate}: installing its tools or warming their caches "
+            "(first use; `bastion tools install` does this ahead of time) ...",
+        ),
+    )
+    notice.daemon = True
+    notice.start()
+    try:
+        prepare_gate(gate)
+    finally:
+        notice.cancel()
+
+
+def _prepare_for_scan(
+    gates: Sequence[GateSpec], say: Callable[[str], None] | None
+) -> dict[str, GateError]:
+    """The preparation phase of :func:`run_gates`: each gate prepared once, one at a time.
+
+    A gate that cannot be prepared (its tools missing) is not run: its error is its outcome,
+    and the other gates still run, as a gate that fails in its sandbox would leave them.
+    """
+    failed: dict[str, GateError] = {}
+    for name in dict.fromkeys(spec.name for spec in gates):
         try:
-            prepare_gate(gate)
-        finally:
-            notice.cancel()
+            _prepare_saying(name, say or (lambda _line: None), _QUIET_PREPARE_SECONDS)
+        except GateError as exc:
+            failed[name] = exc
+    return failed
 
 
 def gate_binds(gate: str) -> list[Path]:
     """The host directories ``gate`` needs bound read-only (it installs nothing)."""
-    instance = load_gate(gate)
-    if isinstance(instance, _NeedsBinds):
-        return list(instance.required_binds())
-    return []
+    return list(load_gate(gate).required_binds())
 
 
 def shows_read_only_source(sandbox: Sandbox) -> bool:
@@ -246,26 +253,17 @@ def run_gate_sandboxed(
     """Run ``gate`` over ``workspace`` inside ``sandbox``; GateError if it cannot decide.
 
     With ``source``, the gate scans that tree shown read-only (``hidden_source`` covered)
-    and ``workspace`` only receives its report.
+    and ``workspace`` only receives its report. The gate must have been prepared
+    (:func:`prepare_gates`): running one installs nothing.
     """
-    prepare_gate(gate)  # cheap once prepared; a failure here is this gate's outcome
     binds = [*bastion_runtime_binds(), *gate_binds(gate), *extra_binds]
-    report_name = f".bastion-gate-report-{secrets.token_hex(8)}.json"
-    out = report_name if source is None else f"../{report_name}"
-    argv = [sys.executable, "-I", "-m", "bastion.scanners", "--gate", gate, "--root", "."]
-    argv += ["--out", out, "--options-json", json.dumps(dict(options or {}))]
-    if commit:
-        argv += ["--commit", commit]
+    name = report_name(gate, new_report_token())
+    out = name if source is None else f"../{name}"
+    command = gate_command(gate, options or {}, out, commit=commit)
     spec = SandboxSpec(
-        argv=argv,
+        argv=command.argv,
         workspace=workspace,
-        env={
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONUNBUFFERED": "1",
-            "LANG": "C.UTF-8",
-            # Tool environments are found by BASTION_HOME (and BASTION_TOOLS_DIR); HOME is /tmp.
-            **sandbox_environment(),
-        },
+        env=command.env,
         working_directory="." if source is None else "source",
         limits=limits or Limits(),
         read_only_binds=tuple(dict.fromkeys(binds)),
@@ -279,14 +277,14 @@ def run_gate_sandboxed(
         if on_output is not None:
             on_output(chunk)
 
-    report_path = workspace / report_name
+    report_path = workspace / name
     try:
         result = sandbox.run(spec, sink, cancel)
         if result.cancelled:
             raise GateError(f"bastion/{gate} was cancelled before it could decide")
         return _read_report(gate, report_path, result.exit_code, result.timed_out, tail)
     finally:
-        for leftover in (report_path, report_path.with_name(report_name + ".partial")):
+        for leftover in (report_path, report_path.with_name(name + ".partial")):
             leftover.unlink(missing_ok=True)
 
 
@@ -342,9 +340,12 @@ def run_gates(
     source: Path | None = None,
     hidden_source: Sequence[str] = (),
     expected_cpu: Mapping[str, float] | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> list[GateOutcome]:
-    """Run the gates; a gate that fails becomes an outcome with its error.
+    """Prepare, then run the gates; a gate that fails becomes an outcome with its error.
 
+    Every gate is prepared first (tools installed, caches warmed: :func:`prepare_gates`'s
+    progress line goes to ``say``), one at a time and before any gate runs.
     Without ``source``: one after another in the writable ``workspace``. With ``source``:
     concurrently over that tree shown read-only (``hidden_source`` covered), each gate with
     its own scratch workspace made under ``workspace``. Outcomes keep the order of
@@ -361,10 +362,13 @@ def run_gates(
         limits or Limits(),
     )
     stop = threading.Event()
+    unprepared = _prepare_for_scan(gates, say)
 
     def one(spec: GateSpec) -> GateOutcome:
         started = time.monotonic()
         try:
+            if spec.name in unprepared:
+                raise unprepared[spec.name]
             if source is None:
                 report = run_gate_sandboxed(
                     sandbox, spec.name, workspace, spec.options, limits=limits, commit=commit
@@ -393,11 +397,6 @@ def run_gates(
 
     if source is None or len(gates) < 2:
         return [one(spec) for spec in gates]
-    for spec in gates:
-        # Install tool environments one at a time, before the threads; a failure here comes
-        # back, with its outcome, when the gate's own thread prepares it again.
-        with contextlib.suppress(GateError):
-            prepare_gate(spec.name)
     with ThreadPoolExecutor(max_workers=len(gates), thread_name_prefix="bastion-gate") as pool:
         futures = [pool.submit(one, spec) for spec in gates]
         try:

@@ -144,14 +144,12 @@ class JobSpecFactory:
     def _prepare(
         self, name: str, gate: str, options: dict[str, Any]
     ) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
-        """Host-side preparation a gate asks for (``prepare_workspace``), e.g. the secrets
-        gate's git history, which the sandboxed workspace (no ``.git``) cannot read."""
-        instance = load_gate(gate)
-        prepare = getattr(instance, "prepare_workspace", None)
-        if prepare is None or self.prepare_dir is None:
+        """Host-side preparation of the workspace (``Gate.prepare_workspace``), e.g. the
+        secrets gate's git history, which the sandboxed workspace (no ``.git``) cannot read."""
+        if self.prepare_dir is None:
             return options, ()
         staging = self.prepare_dir / f"prepare-{name}"
         staging.mkdir(parents=True, exist_ok=True, mode=0o700)
-        prepared: dict[str, Any] = prepare(self.source_path, staging, options)
+        prepared = load_gate(gate).prepare_workspace(self.source_path, staging, options)
         inject = tuple((p.name, str(p)) for p in sorted(staging.iterdir()) if p.is_file())
         return prepared, inject

@@ -1,4 +1,16 @@
-"""A run's vocabulary: states, context, the verdict of a gate, the result of a run."""
+"""A run's vocabulary: states, context, the verdict of a gate, the result of a run.
+
+A gate's findings reach the run table through three result types, one per stage:
+
+1. the gate's report, :class:`bastion.scanners.GateReport` (findings and facts), held by
+   :class:`bastion.engine.gates.GateOutcome` beside the error when the gate could not report;
+2. the policy's decision, :class:`bastion.engine.gates.GateDecision`: the Rego decision
+   (:class:`bastion.policy.Decision`) with the assessed findings behind it; ``bastion scan``
+   prints it (``--json`` is its ``to_dict()``);
+3. the verdict shown and recorded, :class:`GateVerdict`: passed or blocked, the reasons, a
+   summary; the run table and events carry it, and provenance records it as
+   ``supplychain.GateResult`` (gate, pass/block, finding count).
+"""
 
 from __future__ import annotations
 

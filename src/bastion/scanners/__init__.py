@@ -4,7 +4,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from bastion.scanners.finding import Finding, Location, Severity
-from bastion.scanners.interface import Gate, GateReport, ScanRequest
+from bastion.scanners.interface import Gate, GateName, GateReport, ScanRequest
 from bastion.scanners.registry import available_gates, load_gate
 from bastion.scanners.runner import MAX_CPU_SECONDS, decode_report
 
@@ -12,6 +12,7 @@ __all__ = [
     "MAX_CPU_SECONDS",
     "Finding",
     "Gate",
+    "GateName",
     "GateReport",
     "Location",
     "ScanRequest",

@@ -2,18 +2,40 @@
 
 A gate takes a directory tree and options and returns findings; it knows nothing of runs.
 It never decides pass or block: the policy package does, from the findings.
+
+Every hook the engine calls is declared on :class:`Gate` with its default, so the engine
+calls them directly (never probing with ``getattr``) and a gate overrides only what it needs:
+
+- :meth:`Gate.scan` (abstract): inside the sandbox, the findings.
+- :meth:`Gate.required_binds`: host directories the sandbox binds read-only (default none).
+- :meth:`Gate.prepare`: host-side installs and warm-ups, done in a run's or scan's
+  preparation phase before any gate runs (default nothing).
+- :meth:`Gate.prepare_workspace`: host-side data the sandboxed workspace cannot have, such
+  as git history, staged as files (default: options unchanged, nothing staged).
 """
 
 from __future__ import annotations
 
+import abc
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from bastion.scanners.finding import Finding
 
-__all__ = ["Gate", "GateReport", "ScanRequest"]
+__all__ = ["Gate", "GateName", "GateReport", "ScanRequest"]
+
+
+class GateName(enum.StrEnum):
+    """The built-in gates, as named in ``uses: bastion/<name>``."""
+
+    SECRETS = "secrets"
+    SAST = "sast"
+    SCA = "sca"
+    IAC = "iac"
+    SARIF = "sarif"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +61,31 @@ class GateReport:
     cpu_seconds: float | None = None
 
 
-class Gate(Protocol):
+class Gate(abc.ABC):
     """A security gate. Raise ``bastion.errors.GateError`` when no decision is possible."""
 
     name: str
 
+    @abc.abstractmethod
     def scan(self, request: ScanRequest) -> GateReport:
-        """Scan ``request.root`` and report every finding."""
-        ...
+        """Scan ``request.root`` and report every finding (runs inside the sandbox)."""
+
+    def required_binds(self) -> list[Path]:
+        """Host directories the sandbox must bind read-only; installs nothing."""
+        return []
+
+    def prepare(self) -> None:  # noqa: B027 (a deliberate no-op default, not abstract)
+        """On the host, before any gate runs: install tool environments, warm caches.
+
+        The default does nothing: a gate that needs only Bastion's own runtime.
+        """
+
+    def prepare_workspace(
+        self, source: Path, staging: Path, options: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """On the host, before a sandboxed run: stage what the workspace cannot hold.
+
+        ``source`` is the real tree (with ``.git``); files written into ``staging`` are
+        injected into the job's workspace. Returns the options the sandboxed gate runs with.
+        """
+        return dict(options)

@@ -32,7 +32,7 @@ from bastion.scanners.iac.grammar_cache import (
     seed_grammar_cache,
     warm_checkov,
 )
-from bastion.scanners.interface import GateReport, ScanRequest
+from bastion.scanners.interface import Gate, GateReport, ScanRequest
 from bastion.scanners.tools.catalog import Tool
 from bastion.scanners.tools.environment import ToolEnvironment
 from bastion.scanners.tools.installer import InstallSource, ensure_installed
@@ -99,7 +99,7 @@ def _check_renderers(root: Path, frameworks: Sequence[str], exclude: Sequence[st
             )
 
 
-class IacGate:
+class IacGate(Gate):
     """Infrastructure-as-code checks: Terraform, Kubernetes, Dockerfiles, Helm, Kustomize, CFN."""
 
     name = "iac"

@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from bastion.errors import GateError, UsageError
-from bastion.scanners.interface import GateReport, ScanRequest
+from bastion.scanners.interface import Gate, GateReport, ScanRequest
 from bastion.scanners.sarif import load_sarif
 
 __all__ = ["GATE_NAME", "SarifGate", "SarifGateOptions"]
@@ -77,7 +77,7 @@ class SarifGateOptions:
         return cls(command, sarif, frozenset(codes), float(timeout))
 
 
-class SarifGate:
+class SarifGate(Gate):
     """Runs the configured command and reads its SARIF (see the module docstring)."""
 
     name = GATE_NAME

@@ -31,7 +31,7 @@ from typing import Any
 
 from bastion.errors import GateError, UsageError
 from bastion.scanners.finding import Finding, Severity
-from bastion.scanners.interface import GateReport, ScanRequest
+from bastion.scanners.interface import Gate, GateReport, ScanRequest
 from bastion.scanners.sast.bandit import bandit_argv, parse_bandit_report
 from bastion.scanners.sast.ruleset import bandit_fixes, rules_dir, shipped_rules
 from bastion.scanners.sast.semgrep import parse_semgrep_output, repository_rules, semgrep_argv
@@ -100,7 +100,7 @@ def _selected_tools(options: Mapping[str, Any]) -> tuple[Tool, ...]:
     return chosen
 
 
-class SastGate:
+class SastGate(Gate):
     """Static analysis of the source: Bandit for Python, Semgrep with Bastion's rules."""
 
     name = "sast"

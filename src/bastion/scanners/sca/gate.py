@@ -31,7 +31,7 @@ from typing import Any
 
 from bastion.errors import UsageError
 from bastion.scanners.finding import Finding, Location, Severity
-from bastion.scanners.interface import GateReport, ScanRequest
+from bastion.scanners.interface import Gate, GateReport, ScanRequest
 from bastion.scanners.sca.database import Database
 from bastion.scanners.sca.errors import DatabaseError
 from bastion.scanners.sca.matcher import Match, SortKey, match_dependency, smallest_fix
@@ -108,7 +108,7 @@ def _finding(match: Match, database: tuple[str | None, str | None]) -> Finding:
     )
 
 
-class ScaGate:
+class ScaGate(Gate):
     """Judges every dependency manifest under the scanned tree against OSV data."""
 
     name = GATE_NAME

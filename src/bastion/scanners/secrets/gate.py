@@ -21,7 +21,7 @@ from typing import Any
 from bastion.errors import UsageError
 from bastion.home import bastion_home as user_home
 from bastion.scanners.finding import Finding, Location
-from bastion.scanners.interface import GateReport, ScanRequest
+from bastion.scanners.interface import Gate, GateReport, ScanRequest
 from bastion.scanners.secrets.catalog import load_rules
 from bastion.scanners.secrets.engine import Engine, prepare_shared_cache, shared_cache_dir
 from bastion.scanners.secrets.history import (
@@ -188,7 +188,7 @@ def scan_secrets(
     return _report(mode, hits, facts, skipped)
 
 
-class SecretsGate:
+class SecretsGate(Gate):
     """The ``bastion/secrets`` gate (see the module docstring for its options)."""
 
     name = GATE_NAME
