@@ -19,7 +19,9 @@ from pathlib import Path
 
 from bastion.engine.git_context import read_git_state
 from bastion.store import find_repo_root
-from bastion.vault import Scope, TrustLevel, bastion_home, open_default_vault
+from bastion.home import bastion_home
+from bastion.trust import Trust
+from bastion.vault import Scope, open_default_vault
 
 NAME = "PUBLISH_TOKEN"
 LOCAL_RUNS = ("local", "dirty")
@@ -45,7 +47,7 @@ def main() -> int:
             branches=scope.branches,
             tags=scope.tags,
             environments=scope.environments,
-            trust=scope.trust | {TrustLevel(level) for level in LOCAL_RUNS},
+            trust=scope.trust | {Trust(level) for level in LOCAL_RUNS},
         )
 
     vault.update_scope(NAME, widened)  # keeps the value; a no-op when already in scope
