@@ -298,6 +298,7 @@ def test_severity_counts_lists_every_severity_worst_first() -> None:
     assert counts == {
         Severity.CRITICAL: 0,
         Severity.HIGH: 0,
+        Severity.UNKNOWN: 0,  # issue 23: a level of its own
         Severity.MEDIUM: 0,
         Severity.LOW: 2,
         Severity.INFO: 1,

@@ -213,3 +213,22 @@ def test_a_decision_under_a_replaced_default_says_so() -> None:
     assert decision.allowed
     assert any("replaces Bastion's default policy" in note for note in decision.notes)
     assert not decide(PolicyEngine.load(DATA / "missing")).notes
+
+
+def test_default_blocks_unknown_severity_saying_so(default: PolicyEngine) -> None:
+    # Issue 23: a vulnerability no record scores is not waved through as a medium one.
+    decision = decide(default, finding("u", "unknown", gate="sca"), finding("m", "medium"))
+    assert not decision.allowed
+    (reason,) = decision.reasons
+    assert reason.fingerprints == ("u",)
+    assert "severity unknown" in reason.message
+
+
+def test_a_user_policy_can_relax_unknown_severity() -> None:
+    relax = RegoModule(
+        "relax.rego",
+        "package bastion.config\nimport rego.v1\nblock_unknown_severity := false\n",
+    )
+    decision = decide(PolicyEngine.from_modules([relax]), finding("u", "unknown", gate="sca"))
+    assert decision.allowed
+    assert any("severity unknown" in w.message for w in decision.warnings)

@@ -25,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bastion.cli.console import err_console, out_console
+from bastion.cli.osv_data import fetch_vulnerability_data
 from bastion.engine.gate_priority import GateCpuHistory
 from bastion.engine.gate_scan import PathScan, scan_path
 from bastion.engine.gates import AssessedFinding, GateDecision, GateOutcome, GateSpec
@@ -52,6 +53,7 @@ __all__ = [
 _STYLE = {
     Severity.CRITICAL: "bold white on red",
     Severity.HIGH: "bold red",
+    Severity.UNKNOWN: "bold magenta",
     Severity.MEDIUM: "yellow",
     Severity.LOW: "cyan",
     Severity.INFO: "dim",
@@ -177,7 +179,12 @@ def severity_counts(findings: Iterable[AssessedFinding]) -> dict[Severity, int]:
 def render_summary(console: Console, result: GateDecision) -> None:
     """One line: the decision's mark and word, the findings by severity, new and suppressed."""
     findings = result.findings
-    breakdown = ", ".join(f"{n} {s.value}" for s, n in severity_counts(findings).items())
+    # Unknown is named only when present: most gates always know their severities.
+    breakdown = ", ".join(
+        f"{n} {s.value}"
+        for s, n in severity_counts(findings).items()
+        if n or s is not Severity.UNKNOWN
+    )
     new = sum(1 for a in findings if a.new)
     suppressed = sum(1 for a in findings if a.suppressed)
     mark, word, style = ("✓", "PASS", "green") if result.allowed else ("✗", "BLOCKED", "red")
@@ -195,6 +202,10 @@ def _progress(outcome: GateOutcome, seconds: float) -> None:
     if outcome.report is not None:
         count = len(outcome.report.findings)
         line = Text(f"· bastion/{outcome.gate}: {count} finding(s) in {seconds:.1f} s")
+        date = outcome.report.facts.get("database_date")
+        if date:  # which data judged the dependencies, said before the verdict
+            bundled = outcome.report.facts.get("database_bundled_snapshot")
+            line.append(f" (OSV data of {date}{', bundled snapshot' if bundled else ''})")
     else:
         line = Text(f"✗ bastion/{outcome.gate}: could not decide ({seconds:.1f} s)", "red")
     err_console.print(line)
@@ -309,6 +320,10 @@ def scan_command(
         bool,
         typer.Option("--unsafe-no-sandbox", help="Run scanners on the host WITHOUT isolation."),
     ] = False,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="Download no vulnerability data (also BASTION_OFFLINE=1)."),
+    ] = False,
     # --- secrets gate git modes (owner: secrets gate) ---
     history: Annotated[
         bool, typer.Option("--history", help="Secrets gate: every commit of the repository.")
@@ -334,6 +349,9 @@ def scan_command(
         say=_say,
         cpu_history=GateCpuHistory.in_home(bastion_home()),
     )
+    if not request.gates or any(spec.name == "sca" for spec in request.gates):
+        # On the host, before the sandboxed gate (which has no network): issue 23.
+        fetch_vulnerability_data(path, offline=offline)
     # --- secrets gate git modes (owner: secrets gate) ---
     git_mode = _secrets_git_mode(history, staged, since)
     if git_mode is not None:

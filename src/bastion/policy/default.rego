@@ -63,6 +63,34 @@ deny contains {
 	"fingerprints": secrets,
 } if count(secrets) > 0
 
+# Any new, unsuppressed finding of unknown severity blocks: no record gave a score or a
+# rating, and a missing severity must not pass as a harmless one (fail closed). To relax
+# it, set in a user policy:
+#   package bastion.config
+#   block_unknown_severity := false
+unknown_severity := [fingerprint |
+	some g in input.finding_groups
+	lib.actionable(g)
+	g.severity == "unknown"
+	some fingerprint in g.fingerprints
+]
+
+deny contains {
+	"msg": sprintf("%d new finding(s) of severity unknown (no CVSS score or rating in any record): judge and fix or suppress them, or set bastion.config.block_unknown_severity := false", [count(unknown_severity)]),
+	"fingerprints": unknown_severity,
+} if {
+	count(unknown_severity) > 0
+	not data.bastion.config.block_unknown_severity == false
+}
+
+warn contains {
+	"msg": sprintf("%d new finding(s) of severity unknown (not blocking: bastion.config.block_unknown_severity is false)", [count(unknown_severity)]),
+	"fingerprints": unknown_severity,
+} if {
+	count(unknown_severity) > 0
+	data.bastion.config.block_unknown_severity == false
+}
+
 # New medium findings are reported but do not block.
 medium := [fingerprint |
 	some g in input.finding_groups

@@ -25,7 +25,9 @@ from bastion.policy.model import PolicyInput
 __all__ = ["GROUP_KEYS", "finding_groups", "input_json", "reads_findings"]
 
 GROUP_KEYS = ("gate", "severity", "new", "suppressed")
-_SEVERITY_ORDER = {name: rank for rank, name in enumerate(("critical", "high", "medium", "low"))}
+_SEVERITY_ORDER = {
+    name: rank for rank, name in enumerate(("critical", "high", "unknown", "medium", "low"))
+}
 # ``input`` followed by anything but one of the paths that never hold findings.
 _FINDINGS_USE = re.compile(r"\binput\b(?!\s*\.\s*(?:context|gates|suppressions|finding_groups)\b)")
 _CODE_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|#[^\n]*')

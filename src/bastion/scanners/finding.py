@@ -27,17 +27,23 @@ __all__ = ["Finding", "Location", "Severity", "normalise_match_text"]
 
 
 class Severity(enum.StrEnum):
-    """Severity levels, most severe first."""
+    """Severity levels, most severe first.
+
+    ``unknown`` is a level of its own, not a guess: a vulnerability whose records give no
+    score or rating. It ranks between high and medium, and the default policy blocks it (a
+    missing severity must not read as harmless); a user policy may relax that.
+    """
 
     CRITICAL = "critical"
     HIGH = "high"
+    UNKNOWN = "unknown"
     MEDIUM = "medium"
     LOW = "low"
     INFO = "info"
 
     @property
     def rank(self) -> int:
-        """4 for critical down to 0 for info: larger is worse."""
+        """5 for critical down to 0 for info (unknown 3, between high and medium)."""
         return _RANK[self]
 
     @classmethod
@@ -49,8 +55,9 @@ class Severity(enum.StrEnum):
 
 
 _RANK = {
-    Severity.CRITICAL: 4,
-    Severity.HIGH: 3,
+    Severity.CRITICAL: 5,
+    Severity.HIGH: 4,
+    Severity.UNKNOWN: 3,
     Severity.MEDIUM: 2,
     Severity.LOW: 1,
     Severity.INFO: 0,
@@ -62,7 +69,6 @@ _SYNONYMS = {
     "note": "low",
     "none": "info",
     "informational": "info",
-    "unknown": "medium",
 }
 
 

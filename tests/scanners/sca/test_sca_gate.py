@@ -49,7 +49,7 @@ def test_example_service_against_the_bundled_snapshot(tmp_path: Path) -> None:
     assert werkzeug.severity is Severity.HIGH
     assert werkzeug.properties["cvss_score"] == 7.5
     # ...and never guessed where there is none.
-    assert requests_old.severity is Severity.MEDIUM
+    assert requests_old.severity is Severity.UNKNOWN  # issue 23: unknown, not medium
     assert "no CVSS vector" in requests_old.properties["severity_source"]
     # The unpinned range is reported with the vulnerable versions it admits.
     urllib3 = [f for f in report.findings if f.properties["package"] == "urllib3"]
@@ -71,7 +71,7 @@ def test_example_service_against_the_bundled_snapshot(tmp_path: Path) -> None:
     ]
     assert summary["werkzeug"]["highest_severity"] == "high"
     assert (
-        "requests 2.19.1: 2 vulnerabilities (medium); upgrade to 2.31.0 fixes all known"
+        "requests 2.19.1: 2 vulnerabilities (severity unknown); upgrade to 2.31.0 fixes all known"
         in report.notes
     )
     json.dumps(dict(facts))  # facts travel as JSON to the policy engine
@@ -239,3 +239,15 @@ def test_registry_and_sandbox_binds(tmp_path: Path) -> None:
     assert gate.name == "sca"
     assert ScaGate(database_dir=tmp_path / "missing").required_binds() == []
     assert ScaGate(database_dir=tmp_path).required_binds() == [tmp_path]
+
+
+def test_admitted_versions_message_is_complete_or_says_how_many_more(tmp_path: Path) -> None:
+    # Issue 23: "requests >=2.20.0 admits 2.20.0 … 2.23.0" hid that 2.24-2.30 are affected too.
+    (tmp_path / "requirements.txt").write_text("requests>=2.20.0\n")
+    report = ScaGate(database_dir=tmp_path / "none").scan(ScanRequest(root=tmp_path))
+    (finding,) = [f for f in report.findings if f.rule_id == "CVE-2023-32681"]
+    admitted = finding.properties["admitted_versions"]
+    assert "2.30.0" in admitted
+    assert len(admitted) > 5
+    assert f"…and {len(admitted) - 5} more" in finding.message
+    assert ", ".join(admitted[:5]) in finding.message

@@ -25,6 +25,8 @@ FINGERPRINT_KEY = "bastion/v1"
 _LEVEL = {
     Severity.CRITICAL: "error",
     Severity.HIGH: "error",
+    # Unknown blocks by default, so viewers should show it as one that does.
+    Severity.UNKNOWN: "error",
     Severity.MEDIUM: "warning",
     Severity.LOW: "note",
     Severity.INFO: "note",

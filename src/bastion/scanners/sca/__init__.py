@@ -17,6 +17,7 @@ bound read-only.
 
 from bastion.scanners.sca.database import Database, ImportSummary, import_path, status
 from bastion.scanners.sca.errors import ArchiveError, DatabaseError, ManifestError
+from bastion.scanners.sca.fetch import FetchOutcome, ensure_data
 from bastion.scanners.sca.gate import ScaGate, create_gate
 from bastion.scanners.sca.index import IndexMeta
 from bastion.scanners.sca.paths import osv_dir
@@ -33,6 +34,7 @@ __all__ = [
     "ArchiveError",
     "Database",
     "DatabaseError",
+    "FetchOutcome",
     "ImportSummary",
     "IndexMeta",
     "ManifestError",
@@ -41,6 +43,7 @@ __all__ = [
     "UpdateResult",
     "create_gate",
     "ecosystems_in_tree",
+    "ensure_data",
     "import_path",
     "osv_dir",
     "status",

@@ -25,9 +25,15 @@ from bastion.scanners.sca.osv import check_record
 from bastion.scanners.sca.paths import osv_dir
 from bastion.scanners.sca.versions import base_ecosystem
 
-__all__ = ["Database", "ImportSummary", "import_path", "status"]
+__all__ = ["IMPORT_LAYOUTS", "Database", "ImportSummary", "import_path", "status"]
 
 SNAPSHOT_RESOURCE = "osv-snapshot.json"
+# What `bastion db import PATH` reads (``bastion.scanners.sca.layouts``), for messages.
+IMPORT_LAYOUTS = (
+    "a zip or directory of OSV .json/.yaml records (such as OSV's <Ecosystem>/all.zip), or a "
+    "clone of pypa/advisory-database, golang/vulndb, github/advisory-database or the osv "
+    "branch of rustsec/advisory-db"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +108,7 @@ def import_path(
         raise ArchiveError(
             f"{path} holds no OSV records{wanted} (read as {plan.layout.name}: "
             f"{len(plan.records)} record files, {len(plan.skipped)} other files skipped)",
-            hint="give a zip or directory of OSV .json/.yaml records, or a clone of "
-            "pypa/advisory-database, golang/vulndb, github/advisory-database or the osv branch "
-            "of rustsec/advisory-db; nothing was changed",
+            hint=f"give {IMPORT_LAYOUTS}; nothing was changed",
         )
     metas = builder.commit()
     return ImportSummary(
@@ -177,8 +181,8 @@ class Database:
                 where = "the bundled snapshot" if self.bundled else str(self.directory)
                 raise DatabaseError(
                     f"no {base} vulnerability data in {where}: {base} packages cannot be judged",
-                    hint=f"run `bastion db update --ecosystem {base}` "
-                    "(or `bastion db import PATH` with OSV records for it)",
+                    hint=f"run `bastion db update --ecosystem {base}` where the network "
+                    f"reaches OSV, or `bastion db import PATH` with {IMPORT_LAYOUTS}",
                 )
             self._indexes[base] = EcosystemIndex.open(self.directory, base)
         return self._indexes[base]

@@ -24,7 +24,8 @@ still gets its own finding with its own location.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from bastion.scanners.finding import Finding, Location, Severity
 from bastion.scanners.interface import Gate, GateReport, ScanRequest
 from bastion.scanners.sca.database import Database
 from bastion.scanners.sca.errors import DatabaseError
+from bastion.scanners.sca.fetch import ensure_data
 from bastion.scanners.sca.matcher import Match, SortKey, match_dependency, smallest_fix
 from bastion.scanners.sca.model import Dependency
 from bastion.scanners.sca.osv import Advisory
@@ -43,6 +45,20 @@ from bastion.scanners.sca.paths import osv_dir
 __all__ = ["GATE_NAME", "ScaGate", "create_gate"]
 
 GATE_NAME = "sca"
+_log = logging.getLogger("bastion.sca")
+# How many admitted versions a message names before "…and N more".
+_ADMITTED_SHOWN = 5
+
+
+def listed(items: Sequence[str], limit: int) -> str:
+    """``items`` joined by commas, complete or ending with '…and N more' (never cut silently).
+
+    >>> listed(["2.20.0", "2.21.0", "2.22.0"], 2)
+    '2.20.0, 2.21.0, …and 1 more'
+    """
+    shown = ", ".join(items[:limit])
+    rest = len(items) - limit
+    return f"{shown}, …and {rest} more" if rest > 0 else shown
 
 
 @dataclass
@@ -66,7 +82,7 @@ def _finding(match: Match, database: tuple[str | None, str | None]) -> Finding:
         message = f"{subject} ({dep.relation}) is affected by {match.primary_id}"
         fix = f"upgrade {dep.name} to {match.fixed_in}" if match.fixed_in else None
     else:
-        shown = ", ".join(match.admitted)
+        shown = listed(match.admitted, _ADMITTED_SHOWN)
         message = f"{subject} admits vulnerable versions ({shown}) of {match.primary_id}"
         fix = f"require {dep.name}>={match.fixed_in}" if match.fixed_in else None
     if others:
@@ -112,6 +128,8 @@ class ScaGate(Gate):
     """Judges every dependency manifest under the scanned tree against OSV data."""
 
     name = GATE_NAME
+    option_keys = frozenset({"exclude", "installed", "database", "require_database"})
+    list_option_keys = frozenset({"exclude"})
 
     def __init__(self, database_dir: Path | None = None) -> None:
         self.database_dir = database_dir
@@ -127,8 +145,24 @@ class ScaGate(Gate):
         directory = self._dir()
         return [directory] if directory.is_dir() else []
 
+    def prepare_workspace(
+        self, source: Path, staging: Path, options: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """On the host, before the sandboxed gate: fetch the OSV data ``source`` needs.
+
+        Ecosystems with no data or data past its age are downloaded (:mod:`.fetch`), since
+        the gate itself has no network; offline, a message says what to import instead.
+        Options are returned unchanged; a pipeline's own ``database`` is never refreshed.
+        """
+        if options.get("database") is None:
+            outcome = ensure_data(source, directory=self._dir())
+            for message in outcome.messages:
+                _log.warning("%s", message)
+        return dict(options)
+
     def scan(self, request: ScanRequest) -> GateReport:
         """Find manifests under ``request.root``, match them, report findings and facts."""
+        self.check_options(request.options)  # in the sandbox too: a caller may skip the host
         installed = _installed_option(request.root, request.options)
         discovery = discover(request.root, installed, _exclude_option(request.options))
         if not discovery.dependencies:
@@ -239,6 +273,8 @@ def _summary_note(entry: Mapping[str, Any]) -> str:
         else "no single release fixes all known; see each finding"
     )
     worst = entry["highest_severity"]
+    if worst == Severity.UNKNOWN.value:
+        worst = "severity unknown"
     return f"{entry['package']} {current}: {count} vulnerabilities ({worst}); {advice}"
 
 

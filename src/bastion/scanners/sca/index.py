@@ -6,6 +6,11 @@ microseconds and the file opens in a read-only bind mount (``immutable=1``, no l
 Each ecosystem is its own file so updating one replaces it atomically (write, then rename)
 while scans that already opened the old file keep reading it.
 
+A record with no severity of its own (most PYSEC and Go records) borrows one at import time
+from a record it aliases, when the same import holds one that has it (a GHSA, RUSTSEC or
+PYSEC twin with a CVSS vector or a ``database_specific.severity``); the row then says whose
+(``severity_from``). Why at import: only then are all the tree's records in view.
+
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> builder = IndexBuilder(d, source="example")
@@ -32,7 +37,7 @@ from typing import Any
 
 from bastion.atomic import fsync_directory
 from bastion.scanners.sca.errors import DatabaseError
-from bastion.scanners.sca.osv import Advisory, compact_record
+from bastion.scanners.sca.osv import Advisory, compact_record, severity_evidence
 from bastion.scanners.sca.versions import base_ecosystem, normalize_name
 
 __all__ = ["EcosystemIndex", "IndexBuilder", "IndexMeta", "index_path"]
@@ -163,6 +168,8 @@ class _Writer:
         self.withdrawn = 0
         self.newest = ""
         self.packages: set[tuple[str, str]] = set()
+        # Rows with no severity evidence, resolved against aliases at commit.
+        self.unscored: list[tuple[tuple[str, str, str], dict[str, Any]]] = []
         connection.executescript(_SCHEMA)
 
     def add(self, record: Mapping[str, Any], entries: list[Mapping[str, Any]]) -> None:
@@ -180,10 +187,28 @@ class _Writer:
                 compact = compact_record(record, package["ecosystem"], package["name"])
                 rows[key] = json.dumps(compact, separators=(",", ":"))
                 self.packages.add(key[:2])
+                if not compact["severity"] and not compact["db_severity"]:
+                    self.unscored.append((key, compact))
         self.connection.executemany(
             "INSERT OR REPLACE INTO advisory VALUES (?, ?, ?, ?)",
             [(*key, data) for key, data in rows.items()],
         )
+
+    def borrow_severities(self, evidence: Mapping[str, tuple[str, dict[str, Any]]]) -> None:
+        """Give each unscored row the severity of the first alias (sorted) that has one."""
+        updates: list[tuple[str, str, str, str]] = []
+        for key, compact in self.unscored:
+            for alias in compact["aliases"]:
+                found = evidence.get(alias)
+                if found is None or found[0] == compact["id"]:
+                    continue
+                compact.update(found[1], severity_from=found[0])
+                updates.append((json.dumps(compact, separators=(",", ":")), *key))
+                break
+        self.connection.executemany(
+            "UPDATE advisory SET data = ? WHERE ecosystem = ? AND name = ? AND id = ?", updates
+        )
+        self.unscored.clear()
 
     def finish(self, source: str, snapshot_date: str | None) -> IndexMeta:
         meta = IndexMeta(
@@ -234,6 +259,8 @@ class IndexBuilder:
         self.snapshot_date = snapshot_date
         self.only = frozenset(ecosystems) if ecosystems is not None else None
         self._writers: dict[str, _Writer] = {}
+        # Severity evidence by record id and alias, from every record read (any ecosystem).
+        self._evidence: dict[str, tuple[str, dict[str, Any]]] = {}
 
     def _writer(self, ecosystem: str) -> _Writer:
         writer = self._writers.get(ecosystem)
@@ -261,11 +288,21 @@ class IndexBuilder:
             base = base_ecosystem(package["ecosystem"])
             if self.only is None or base in self.only:
                 by_ecosystem.setdefault(base, []).append(entry)
+        self._remember_severity(record)
         try:
             for base, entries in by_ecosystem.items():
                 self._writer(base).add(record, entries)
         except sqlite3.DatabaseError as exc:
             raise DatabaseError(f"cannot build the vulnerability index: {exc}") from exc
+
+    def _remember_severity(self, record: Mapping[str, Any]) -> None:
+        if record.get("withdrawn"):
+            return
+        evidence = severity_evidence(record)
+        if evidence is None:
+            return
+        for name in (str(record["id"]), *(str(a) for a in record.get("aliases", []))):
+            self._evidence.setdefault(name, (str(record["id"]), evidence))
 
     def ecosystems(self) -> list[str]:
         """Ecosystems seen so far."""
@@ -276,6 +313,7 @@ class IndexBuilder:
         metas: list[IndexMeta] = []
         try:
             for writer in self._writers.values():
+                writer.borrow_severities(self._evidence)
                 metas.append(writer.finish(self.source, self.snapshot_date))
                 if writer.temp is not None and self.directory is not None:
                     writer.connection.close()

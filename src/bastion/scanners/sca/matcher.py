@@ -35,8 +35,6 @@ __all__ = [
     "try_parse",
 ]
 
-_MAX_ADMITTED_SHOWN = 5
-
 
 @dataclass(frozen=True, slots=True)
 class Match:
@@ -49,6 +47,7 @@ class Match:
     severity: SeverityJudgement
     affected_ranges: str
     fixed_in: str | None
+    # Every affected version the specifier admits (a message shows the first few).
     admitted: tuple[str, ...] = ()
     uncertain: tuple[str, ...] = ()
 
@@ -183,7 +182,7 @@ def match_dependency(dependency: Dependency, advisories: Sequence[Advisory]) -> 
                 severity=judge_severity(group),
                 affected_ranges=" | ".join(dict.fromkeys(describe_ranges(a) for a in group)),
                 fixed_in=smallest_fix(ecosystem, group, dependency.version),
-                admitted=admitted[:_MAX_ADMITTED_SHOWN] if admitted else (),
+                admitted=admitted,
                 uncertain=tuple(sorted({u for a in group for u in hits[a.id][2]})),
             )
         )

@@ -96,6 +96,22 @@ def _record_severity(
     return None
 
 
+def severity_evidence(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The record's severity vectors and word (any package's), or None when it has neither.
+
+    What another record aliasing this one may borrow (see ``bastion.scanners.sca.index``).
+    """
+    entries = list(record.get("affected", []))
+    vectors = [
+        {"type": str(s.get("type")), "score": str(s.get("score"))}
+        for s in [*record.get("severity", []), *(x for e in entries for x in e.get("severity", []))]
+    ]
+    word = _record_severity(record, entries)
+    if not vectors and word is None:
+        return None
+    return {"severity": vectors, "db_severity": word}
+
+
 def compact_record(record: Mapping[str, Any], ecosystem: str, name: str) -> dict[str, Any]:
     """The part of ``record`` the index keeps for one package (``ecosystem``, ``name``)."""
     key = normalize_name(ecosystem, name)
@@ -154,6 +170,8 @@ class Advisory:
     severity: tuple[tuple[str, str], ...]
     db_severity: str | None
     affected: tuple[Affected, ...]
+    # The aliased record the severity was borrowed from, when the record had none.
+    severity_from: str | None = None
 
     @classmethod
     def from_index(cls, data: Mapping[str, Any]) -> Advisory:
@@ -174,6 +192,7 @@ class Advisory:
                 )
                 for a in data["affected"]
             ),
+            severity_from=data.get("severity_from"),
         )
 
     @property

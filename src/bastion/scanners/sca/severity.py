@@ -1,8 +1,11 @@
 """A vulnerability's severity: computed from its CVSS vector, never guessed.
 
-Order of evidence: the highest base score computable from a CVSS v3.x or v2 vector in the
-record; else the record's own severity word (GHSA's ``database_specific.severity``); else
-``medium`` with the reason recorded, so a reader sees that no score was available.
+Order of evidence: the highest base score computable from a CVSS v4.0, v3.x or v2 vector in
+the record (or, when the record has none, in the records it aliases: the index borrows those
+at import time, see :mod:`bastion.scanners.sca.index`); else the record's own severity word
+(GHSA's ``database_specific.severity``); else ``unknown``, a level of its own that the default
+policy blocks, with the reason recorded ("severity unknown: ..."): a missing score is never
+read as a moderate one.
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ def _from_rating(text: str) -> Severity:
     return Severity.INFO if text == "none" else Severity.parse(text)
 
 
+def _borrowed(advisory: Advisory) -> str:
+    return f" (from alias {advisory.severity_from})" if advisory.severity_from else ""
+
+
 def judge_severity(advisories: Iterable[Advisory]) -> SeverityJudgement:
     """The severity of one vulnerability known under one or more merged records."""
     group = list(advisories)
@@ -46,7 +53,7 @@ def judge_severity(advisories: Iterable[Advisory]) -> SeverityJudgement:
             if best is None or (best.score or 0.0) < result.score:
                 best = SeverityJudgement(
                     _from_rating(result.rating),
-                    f"CVSS {result.version} base score",
+                    f"CVSS {result.version} base score{_borrowed(advisory)}",
                     result.score,
                     vector,
                 )
@@ -56,13 +63,14 @@ def judge_severity(advisories: Iterable[Advisory]) -> SeverityJudgement:
         if advisory.db_severity:
             try:
                 return SeverityJudgement(
-                    Severity.parse(advisory.db_severity), f"{advisory.id} database severity"
+                    Severity.parse(advisory.db_severity),
+                    f"{advisory.severity_from or advisory.id} database severity",
                 )
             except ValueError:
                 unscored.append(advisory.db_severity)
     reason = (
-        f"medium by default: {', '.join(sorted(set(unscored)))} not scored"
+        f"severity unknown: {', '.join(sorted(set(unscored)))} not scored"
         if unscored
-        else "medium by default: the record gives no CVSS vector or severity"
+        else "severity unknown: no CVSS vector or severity in the record or its aliases"
     )
-    return SeverityJudgement(Severity.MEDIUM, reason)
+    return SeverityJudgement(Severity.UNKNOWN, reason)

@@ -39,6 +39,7 @@ from bastion.scanners.sca.versions import base_ecosystem
 __all__ = [
     "DEFAULT_ECOSYSTEMS",
     "PUBLIC_SOURCE",
+    "Progress",
     "UpdateError",
     "UpdateFailure",
     "UpdateResult",
@@ -55,6 +56,8 @@ _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
 Opener = Callable[[str, float], IO[bytes]]
+# Download progress for people: (ecosystem, bytes so far, bytes announced or None).
+Progress = Callable[[str, int, int | None], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +105,11 @@ def _fetch_sidecar(url: str, timeout: float, opener: Opener) -> str | None:
 
 
 def _download(
-    url: str, target: IO[bytes], timeout: float, opener: Opener
+    url: str,
+    target: IO[bytes],
+    timeout: float,
+    opener: Opener,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> tuple[int, str, str | None, str | None]:
     """Stream ``url`` into ``target``; return size, sha256, GCS md5 (base64) and Last-Modified."""
     sha256, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
@@ -120,6 +127,8 @@ def _download(
                 sha256.update(chunk)
                 md5.update(chunk)
                 target.write(chunk)
+                if progress is not None:
+                    progress(size, int(declared) if declared and declared.isdigit() else None)
     except urllib.error.HTTPError as exc:
         exc.close()  # an HTTPError holds the response's socket open
         raise DatabaseError(f"cannot download {url}: HTTP {exc.code} {exc.reason}") from exc
@@ -154,7 +163,13 @@ def _date_of(last_modified: str | None) -> str:
 
 
 def update_one(
-    ecosystem: str, *, mirror: str | None, directory: Path, timeout: float, opener: Opener
+    ecosystem: str,
+    *,
+    mirror: str | None,
+    directory: Path,
+    timeout: float,
+    opener: Opener,
+    progress: Progress | None = None,
 ) -> UpdateResult:
     """Download, verify and import one ecosystem's archive."""
     url = archive_url(ecosystem, mirror)
@@ -162,7 +177,8 @@ def update_one(
     handle, name = tempfile.mkstemp(prefix=f".{ecosystem}.", suffix=".zip", dir=directory)
     try:
         with os.fdopen(handle, "wb") as target:
-            size, digest, gcs_md5, modified = _download(url, target, timeout, opener)
+            step = (lambda done, total: progress(ecosystem, done, total)) if progress else None
+            size, digest, gcs_md5, modified = _download(url, target, timeout, opener, step)
         published = _fetch_sidecar(url, timeout, opener)
         if published is not None and published != digest:
             raise ArchiveError(f"{url}: SHA-256 {digest} does not match the published {published}")
@@ -237,6 +253,7 @@ def update(
     directory: Path | None = None,
     timeout: float = 60.0,
     opener: Opener = _open,
+    progress: Progress | None = None,
 ) -> list[UpdateResult]:
     """Update each ecosystem on its own; :class:`UpdateError` names every one that failed.
 
@@ -250,7 +267,12 @@ def update(
         try:
             results.append(
                 update_one(
-                    ecosystem, mirror=mirror, directory=target, timeout=timeout, opener=opener
+                    ecosystem,
+                    mirror=mirror,
+                    directory=target,
+                    timeout=timeout,
+                    opener=opener,
+                    progress=progress,
                 )
             )
         except DatabaseError as exc:
