@@ -80,3 +80,23 @@ def test_whole_go_and_rustsec_sets_import(tmp_path: Path) -> None:
     index = EcosystemIndex.open(tmp_path, "Go")
     assert index.lookup("Go", "github.com/gin-gonic/gin")[0].id == "GO-2020-0001"
     index.close()
+
+
+def test_django_2_2_6_blocks_under_the_default_policy_with_the_full_data(tmp_path: Path) -> None:
+    # Issue 23: its PYSEC records carry no CVSS vector; 'medium by default' let it pass.
+    from bastion.policy import PolicyEngine, PolicyInput, RunContext
+    from bastion.scanners.interface import ScanRequest
+    from bastion.scanners.sca.gate import ScaGate
+    from bastion.trust import Trust
+
+    import_path(_shared("pypa"), tmp_path / "osv")
+    tree = tmp_path / "shop"
+    tree.mkdir()
+    (tree / "requirements.txt").write_text("django==2.2.6\n")
+    report = ScaGate(database_dir=tmp_path / "osv").scan(ScanRequest(root=tree))
+    assert {"CVE-2019-19844", "CVE-2022-28346"} <= {f.rule_id for f in report.findings}
+    findings = [{**f.to_dict(), "new": True, "suppressed": False} for f in report.findings]
+    context = RunContext(repo="shop", ref="main", trust=Trust.TRUSTED, event="push", commit=None)
+    decision = PolicyEngine.load(None).decide(PolicyInput(context=context, findings=findings))
+    assert not decision.allowed
+    assert any("severity unknown" in r.message for r in decision.reasons)
