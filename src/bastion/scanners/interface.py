@@ -12,6 +12,10 @@ calls them directly (never probing with ``getattr``) and a gate overrides only w
   preparation phase before any gate runs (default nothing).
 - :meth:`Gate.prepare_workspace`: host-side data the sandboxed workspace cannot have, such
   as git history, staged as files (default: options unchanged, nothing staged).
+- :meth:`Gate.check_options`: on the host, before anything runs, the ``with:`` or
+  ``--option`` keys against :attr:`Gate.option_keys` (an unknown key is a usage error).
+- :meth:`Gate.tool_versions`: the external tools behind the gate and their pinned versions,
+  for SARIF's ``tool.extensions`` (default none: the gate is Bastion's own code).
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from bastion.scanners.finding import Finding
+from bastion.scanners.gate_options import check_option_keys
 
 __all__ = ["Gate", "GateName", "GateReport", "ScanRequest"]
 
@@ -65,6 +70,10 @@ class Gate(abc.ABC):
     """A security gate. Raise ``bastion.errors.GateError`` when no decision is possible."""
 
     name: str
+    # Every ``with:`` key the gate understands; any other is refused before the gate runs.
+    option_keys: ClassVar[frozenset[str]] = frozenset()
+    # The keys whose value is a list: ``--option`` repeated (or given a comma list) adds to it.
+    list_option_keys: ClassVar[frozenset[str]] = frozenset()
 
     @abc.abstractmethod
     def scan(self, request: ScanRequest) -> GateReport:
@@ -89,3 +98,14 @@ class Gate(abc.ABC):
         injected into the job's workspace. Returns the options the sandboxed gate runs with.
         """
         return dict(options)
+
+    def check_options(self, options: Mapping[str, Any]) -> None:
+        """Refuse a key outside :attr:`option_keys` (``UnknownOptionError``, did-you-mean).
+
+        Only the keys: each gate checks the values itself when it parses them.
+        """
+        check_option_keys(self.name, options, self.option_keys)
+
+    def tool_versions(self) -> dict[str, str]:
+        """External tool name to pinned version, for the tools this gate drives."""
+        return {}

@@ -33,10 +33,10 @@ from bastion.scanners.iac.grammar_cache import (
     warm_checkov,
 )
 from bastion.scanners.interface import Gate, GateReport, ScanRequest
-from bastion.scanners.tools.catalog import Tool
+from bastion.scanners.tools.catalog import Tool, spec_for
 from bastion.scanners.tools.environment import ToolEnvironment
 from bastion.scanners.tools.installer import InstallSource, ensure_installed
-from bastion.scanners.tools.options import ToolGateOptions, string_list
+from bastion.scanners.tools.options import COMMON_OPTIONS, ToolGateOptions, string_list
 from bastion.scanners.tools.process import run_tool
 
 __all__ = ["DEFAULT_FRAMEWORKS", "KNOWN_FRAMEWORKS", "IacGate"]
@@ -103,9 +103,15 @@ class IacGate(Gate):
     """Infrastructure-as-code checks: Terraform, Kubernetes, Dockerfiles, Helm, Kustomize, CFN."""
 
     name = "iac"
+    option_keys = COMMON_OPTIONS | {"frameworks"}
+    list_option_keys = frozenset({"exclude", "frameworks"})
 
     def __init__(self, home: Path | None = None) -> None:
         self._home = home
+
+    def tool_versions(self) -> dict[str, str]:
+        """Checkov's pinned version."""
+        return {Tool.CHECKOV.value: spec_for(Tool.CHECKOV).version}
 
     def _env(self) -> ToolEnvironment:
         return ToolEnvironment.for_tool(Tool.CHECKOV, self._home)
@@ -131,7 +137,7 @@ class IacGate(Gate):
         root = request.root.resolve()
         if not root.is_dir():
             raise GateError(f"bastion/iac: {root} is not a directory")
-        options = ToolGateOptions.parse("iac", request.options, frozenset({"frameworks"}))
+        options = ToolGateOptions.parse("iac", request.options, self.option_keys)
         frameworks = _frameworks(request.options)
         executable = self._env().executable()
         _check_renderers(root, frameworks, options.exclude)

@@ -27,13 +27,14 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from bastion.errors import GateError, UsageError
+from bastion.scanners.gate_options import check_option_keys
 from bastion.scanners.interface import Gate, GateReport, ScanRequest
 from bastion.scanners.sarif import load_sarif
 
 __all__ = ["GATE_NAME", "SarifGate", "SarifGateOptions"]
 
 GATE_NAME = "sarif"
-_KNOWN = {"command", "sarif", "exit_codes", "timeout"}
+_KNOWN = frozenset({"command", "sarif", "exit_codes", "timeout"})
 _DEFAULT_SARIF = PurePosixPath("results.sarif")
 
 
@@ -49,12 +50,7 @@ class SarifGateOptions:
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> SarifGateOptions:
         """Check ``options``; UsageError naming the bad option otherwise."""
-        unknown = sorted(set(options) - _KNOWN)
-        if unknown:
-            raise UsageError(
-                f"bastion/sarif: unknown option {unknown[0]!r}",
-                hint=f"options: {', '.join(sorted(_KNOWN))}",
-            )
+        check_option_keys(GATE_NAME, options, _KNOWN)
         command = options.get("command")
         if not isinstance(command, str) or not command.strip():
             raise UsageError(
@@ -81,6 +77,8 @@ class SarifGate(Gate):
     """Runs the configured command and reads its SARIF (see the module docstring)."""
 
     name = GATE_NAME
+    option_keys = _KNOWN
+    list_option_keys = frozenset({"exit_codes"})
 
     def scan(self, request: ScanRequest) -> GateReport:
         """Run the command in ``request.root`` and turn its SARIF results into findings."""

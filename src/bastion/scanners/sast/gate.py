@@ -35,10 +35,10 @@ from bastion.scanners.interface import Gate, GateReport, ScanRequest
 from bastion.scanners.sast.bandit import bandit_argv, parse_bandit_report
 from bastion.scanners.sast.ruleset import bandit_fixes, rules_dir, shipped_rules
 from bastion.scanners.sast.semgrep import parse_semgrep_output, repository_rules, semgrep_argv
-from bastion.scanners.tools.catalog import Tool
+from bastion.scanners.tools.catalog import Tool, spec_for
 from bastion.scanners.tools.environment import ToolEnvironment
 from bastion.scanners.tools.installer import InstallSource, ensure_installed
-from bastion.scanners.tools.options import ToolGateOptions, string_list
+from bastion.scanners.tools.options import COMMON_OPTIONS, ToolGateOptions, string_list
 from bastion.scanners.tools.process import run_tool
 
 __all__ = ["SEMGREP_MIN_ADDRESS_SPACE", "SastGate", "check_address_space", "merge_findings"]
@@ -104,6 +104,8 @@ class SastGate(Gate):
     """Static analysis of the source: Bandit for Python, Semgrep with Bastion's rules."""
 
     name = "sast"
+    option_keys = COMMON_OPTIONS | {"tools", "rules"}
+    list_option_keys = frozenset({"exclude", "tools", "rules"})
 
     def __init__(self, home: Path | None = None, *, jobs: int | None = None) -> None:
         self._home = home
@@ -118,6 +120,10 @@ class SastGate(Gate):
         for tool in _TOOLS:
             ensure_installed(self._env(tool), source)
 
+    def tool_versions(self) -> dict[str, str]:
+        """Bandit's and Semgrep's pinned versions."""
+        return {tool.value: spec_for(tool).version for tool in _TOOLS}
+
     def required_binds(self) -> list[Path]:
         """Host directories the sandbox must bind read-only (tool envs, their base Python)."""
         binds: list[Path] = []
@@ -130,7 +136,7 @@ class SastGate(Gate):
         root = request.root.resolve()
         if not root.is_dir():
             raise GateError(f"bastion/sast: {root} is not a directory")
-        options = ToolGateOptions.parse("sast", request.options, frozenset({"tools", "rules"}))
+        options = ToolGateOptions.parse("sast", request.options, self.option_keys)
         tools = _selected_tools(request.options)
         extra_rules = repository_rules(
             "sast", root, string_list("sast", "rules", request.options.get("rules", []))

@@ -21,6 +21,7 @@ from typing import Any
 from bastion.errors import UsageError
 from bastion.home import bastion_home as user_home
 from bastion.scanners.finding import Finding, Location
+from bastion.scanners.gate_options import check_option_keys
 from bastion.scanners.interface import Gate, GateReport, ScanRequest
 from bastion.scanners.secrets.catalog import load_rules
 from bastion.scanners.secrets.engine import Engine, prepare_shared_cache, shared_cache_dir
@@ -50,12 +51,7 @@ _OPTIONS = frozenset({"mode", "since", "patch", "exclude", "max_file_size", "job
 
 
 def _tree_options(options: Mapping[str, Any]) -> TreeOptions:
-    unknown = sorted(set(options) - _OPTIONS)
-    if unknown:
-        raise UsageError(
-            f"unknown option(s) for bastion/secrets: {', '.join(unknown)}",
-            hint=f"known options: {', '.join(sorted(_OPTIONS))}",
-        )
+    check_option_keys(GATE_NAME, options, _OPTIONS)
     exclude = options.get("exclude", ())
     if isinstance(exclude, str) or not all(isinstance(p, str) for p in exclude):
         raise UsageError("bastion/secrets option 'exclude' must be a list of glob strings")
@@ -192,6 +188,8 @@ class SecretsGate(Gate):
     """The ``bastion/secrets`` gate (see the module docstring for its options)."""
 
     name = GATE_NAME
+    option_keys = _OPTIONS
+    list_option_keys = frozenset({"exclude"})
 
     def prepare(self) -> None:
         """Host side: compile the rules once into the shared cache the sandbox reads."""

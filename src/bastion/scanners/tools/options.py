@@ -15,8 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from bastion.errors import UsageError
+from bastion.scanners.gate_options import check_option_keys
 
-__all__ = ["DEFAULT_EXCLUDES", "DEFAULT_TIMEOUT_SECONDS", "ToolGateOptions", "string_list"]
+__all__ = [
+    "COMMON_OPTIONS",
+    "DEFAULT_EXCLUDES",
+    "DEFAULT_TIMEOUT_SECONDS",
+    "ToolGateOptions",
+    "string_list",
+]
 
 DEFAULT_TIMEOUT_SECONDS = 600.0
 
@@ -38,7 +45,8 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     ".terraform",
 )
 
-_COMMON = frozenset({"timeout", "exclude"})
+# The keys every tool-driven gate accepts; a gate adds its own (``Gate.option_keys``).
+COMMON_OPTIONS = frozenset({"timeout", "exclude"})
 
 
 def string_list(gate: str, name: str, value: Any) -> tuple[str, ...]:
@@ -73,13 +81,7 @@ class ToolGateOptions:
     @classmethod
     def parse(cls, gate: str, options: Mapping[str, Any], extra: frozenset[str]) -> ToolGateOptions:
         """Check ``options`` (``extra`` names the gate's own keys, parsed by the gate)."""
-        known = _COMMON | extra
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise UsageError(
-                f"bastion/{gate}: unknown option(s) {', '.join(map(repr, unknown))}",
-                hint=f"known options: {', '.join(sorted(known))}",
-            )
+        check_option_keys(gate, options, COMMON_OPTIONS | extra)
         timeout = _timeout(gate, options.get("timeout", DEFAULT_TIMEOUT_SECONDS))
         exclude = DEFAULT_EXCLUDES
         if "exclude" in options:
