@@ -103,7 +103,7 @@ def test_dropped_candidates_are_recorded_with_reasons(tmp_path: Path) -> None:
     report = scan_secrets(tmp_path)
     assert report.findings == ()
     reasons = [d["reason"] for d in report.facts["dropped"]]
-    assert any("fake" in r for r in reasons)
+    assert any("documentation example" in r for r in reasons)
     assert "AKIAIOSFODNN7EXAMPLE" not in json.dumps(report.facts["dropped"])
 
 
@@ -172,4 +172,17 @@ def test_noise_corpus_has_no_findings_and_says_why() -> None:
     assert report.findings == (), [str(f.location) for f in report.findings]
     reasons = {d["path"]: d["reason"] for d in report.facts["dropped"]}
     assert "lock file" in reasons["package-lock.json"]
-    assert "fake" in reasons["settings.example.env"]
+    assert "placeholder" in reasons["settings.example.env"]
+
+
+def test_passwords_holding_a_digit_run_are_reported(tmp_path: Path) -> None:
+    """Issue 23: a value merely containing ``1234`` is a password, not a placeholder."""
+    (tmp_path / "main.tf").write_text(
+        'resource "azurerm_mssql_server" "db" {\n'
+        '  administrator_login          = "sqladmin"\n'
+        '  administrator_login_password = "Zq9#Lm2x1234Vt"\n'
+        "}\n"
+    )
+    (tmp_path / "settings.py").write_text('DB_PASSWORD = "Aa12345678"\n')
+    report = scan_secrets(tmp_path)
+    assert sorted(str(f.location) for f in report.findings) == ["main.tf:3", "settings.py:1"]

@@ -16,9 +16,14 @@ SPECIFIC = RULES["github-pat"]
 @pytest.mark.parametrize(
     ("secret", "reason"),
     [
-        (b"AKIAIOSFODNN7EXAMPLE", "fake"),
-        (b"xxxxxxxxxxxxxxxx", "fake"),
-        (b"sk_live_1234abcdZZZZ", "fake"),
+        (b"AKIAIOSFODNN7EXAMPLE", "documentation example"),
+        (b"xxxxxxxxxxxxxxxx", "placeholder value"),
+        (b"sk_live_xxxxxxxxxxxxxxxxxxxxxxxx", "placeholder value"),
+        (b"1234", "placeholder value"),
+        (b"changeme", "placeholder value"),
+        (b"REPLACE_ME_WITH_TOKEN", "placeholder value"),
+        (b"********", "placeholder value"),
+        (b"<password>", "placeholder"),
         (b"${DB_PASSWORD}", "placeholder"),
         (b"{{ secret }}", "placeholder"),
         (b"<your-token-here>", "placeholder"),
@@ -28,6 +33,19 @@ def test_fixtures_and_placeholders_are_dropped(secret: bytes, reason: str) -> No
     verdict = judge(SPECIFIC, secret, "app.py", b"x = " + secret)
     assert verdict.action is Action.DROP
     assert reason in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("line", "secret"),
+    [
+        (b'administrator_login_password = "Zq9#Lm2x1234Vt"', b"Zq9#Lm2x1234Vt"),
+        (b'DB_PASSWORD = "Aa12345678"', b"Aa12345678"),
+    ],
+)
+def test_value_merely_containing_a_run_is_kept(line: bytes, secret: bytes) -> None:
+    """Issue 23: a real password holding ``1234`` was dropped as "obviously fake"."""
+    verdict = judge(GENERIC, secret, "infra/main.tf", line)
+    assert verdict.action is Action.KEEP
 
 
 def test_lock_files_drop_generic_and_lower_specific() -> None:

@@ -1,8 +1,9 @@
 """Context and noise: which candidates are kept, lowered or dropped, and why.
 
 Every decision that is not "keep" carries a reason that ends up in the gate report, so a
-dropped candidate is never silent: lock files, obviously fake values (``EXAMPLE``, ``xxxx``,
-``1234``), placeholders and templating (``${VAR}``, ``{{ secret }}``), identifier-like values
+dropped candidate is never silent: lock files, values that are placeholders as a whole
+(``1234``, ``changeme``, ``xxxx``, ``${VAR}``, ``{{ secret }}``; see ``placeholder``: a value
+that merely contains such a run is kept), identifier-like values
 caught by generic rules, generic matches whose name says they are an id, a path or public
 (``API_KEY_ID``, ``PASSWORD_FILE``, ``MAPBOX_PUBLIC_TOKEN``), test paths, and inline
 ``bastion:allow secret-<rule> <reason>`` comments (a reason is required: an allow comment
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from bastion.scanners.finding import Severity
+from bastion.scanners.secrets.placeholder import placeholder_reason
 from bastion.scanners.secrets.rule import Rule
 
 __all__ = ["Action", "Verdict", "judge"]
@@ -41,29 +43,6 @@ LOCK_FILES = frozenset(
         "podfile.lock",
         "flake.lock",
     }
-)
-_FAKE_MARKERS = (
-    "example",
-    "xxxx",
-    "****",
-    "0000",
-    "1234",
-    "abcdef",
-    "dummy",
-    "fake",
-    "sample",
-    "placeholder",
-    "changeme",
-    "change_me",
-    "redacted",
-    "your_",
-    "your-",
-    "insert",
-    "todo",
-)
-_FAKE_MAX_LEN = 128
-_PLACEHOLDER = re.compile(
-    rb"\$\{|\{\{|\}\}|^\$[A-Za-z_]|^%\(|^<[^>]*>$|#\{|^\{[A-Za-z_]+\}$|<<[A-Za-z0-9_:]+>>"
 )
 # Dotted names and digit-less words: what code assigns to "password" and "token" names far
 # more often than a secret (generic rules only; specific rules have their own structure).
@@ -112,13 +91,6 @@ def _allow_comment(rule: Rule, lines: tuple[bytes, ...]) -> tuple[bool, str]:
     return False, ""
 
 
-def _fake_marker(secret: bytes) -> str | None:
-    if len(secret) > _FAKE_MAX_LEN:
-        return None  # in a long random body (a private key) a marker is chance, not intent
-    lowered = secret.decode("latin-1").lower()
-    return next((m for m in _FAKE_MARKERS if m in lowered), None)
-
-
 def _is_test_path(path: str) -> bool:
     pure = PurePosixPath(path)
     return bool(_TEST_DIRS.intersection(p.lower() for p in pure.parts[:-1])) or bool(
@@ -137,11 +109,9 @@ def judge(rule: Rule, secret: bytes, path: str, line: bytes, previous: bytes = b
     allowed, why = _allow_comment(rule, (line, previous))
     if allowed and why:
         return Verdict(Action.DROP, rule.severity, f"inline allow: {why}")
-    if _PLACEHOLDER.search(secret):
-        return Verdict(Action.DROP, rule.severity, "placeholder or template expression")
-    marker = _fake_marker(secret)
-    if marker is not None:
-        return Verdict(Action.DROP, rule.severity, f"obviously fake value (contains {marker!r})")
+    placeholder = placeholder_reason(secret)
+    if placeholder is not None:
+        return Verdict(Action.DROP, rule.severity, placeholder)
     if PurePosixPath(path).name.lower() in LOCK_FILES:
         if rule.generic:
             return Verdict(Action.DROP, rule.severity, "generic match in a lock file")
