@@ -29,6 +29,7 @@ class ViewSandbox:
         self.seconds = seconds
         self.cpu = dict(cpu or {})
         self.specs: list[SandboxSpec] = []
+        self.intervals: list[tuple[float, float]] = []  # (start, end) of each run, monotonic
 
     def run(
         self,
@@ -41,7 +42,9 @@ class ViewSandbox:
         gate = _gate_of(spec)
         out = Path(argv[argv.index("--out") + 1])
         assert out.parent == Path("..")  # the report goes beside the view, not into it
+        began = time.monotonic()
         time.sleep(self.seconds)
+        self.intervals.append((began, time.monotonic()))
         report = encode_report(GateReport(gate, (), cpu_seconds=self.cpu.get(gate)))
         (spec.workspace / out.name).write_text(json.dumps(report))
         return SandboxResult(0, self.seconds)

@@ -203,7 +203,7 @@ def test_symlinked_report_is_not_followed(workspace: Path, tmp_path: Path) -> No
     def plant(spec: SandboxSpec) -> None:
         _report_path(spec).symlink_to(outside)
 
-    with pytest.raises(GateError, match="crashed"):
+    with pytest.raises(GateError, match="symbolic link"):
         run_gate_sandboxed(CannedSandbox(SandboxResult(0, 0.1), write=plant), "sarif", workspace)
 
 
@@ -446,7 +446,6 @@ def test_gates_over_a_view_run_concurrently(tmp_path: Path) -> None:
     scratch.mkdir()
     sandbox = ViewSandbox(1.0)
     done: list[str] = []
-    started = time.monotonic()
     outcomes = run_gates(
         sandbox,
         [GateSpec("secrets"), GateSpec("sarif")],
@@ -455,8 +454,9 @@ def test_gates_over_a_view_run_concurrently(tmp_path: Path) -> None:
         hidden_source=[".git"],
         on_done=lambda outcome, _seconds: done.append(outcome.gate),
     )
-    elapsed = time.monotonic() - started
-    assert elapsed < 1.8, f"two 1 s gates took {elapsed:.2f} s: they did not overlap"
+    # Overlap, not wall time: on a loaded machine two concurrent 1 s sleeps can take 1.9 s.
+    (first_start, first_end), (second_start, second_end) = sandbox.intervals
+    assert max(first_start, second_start) < min(first_end, second_end), "gates ran one by one"
     assert [o.gate for o in outcomes] == ["secrets", "sarif"]  # the order asked for
     assert all(o.report is not None and o.error is None for o in outcomes)
     assert sorted(done) == ["sarif", "secrets"]

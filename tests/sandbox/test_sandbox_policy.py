@@ -227,4 +227,5 @@ def test_bind_parents_are_created_traversable(tmp_path: Path) -> None:
     binds = [Path("/root/.pyenv/versions/3.11.7"), Path("/root/.pyenv/other"), Path("/usr/lib/x")]
     argv = build_argv(spec, _inv(binds=binds))
     made = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--dir"]
-    assert made == ["/root", "/root/.pyenv", "/root/.pyenv/versions"]
+    # /var first, always: bwrap would make it 0700 as the parent of /var/tmp (a home in /var)
+    assert made == ["/var", "/root", "/root/.pyenv", "/root/.pyenv/versions"]
