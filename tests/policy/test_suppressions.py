@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -12,7 +14,7 @@ from hypothesis import strategies as st
 
 from bastion.errors import PolicyError
 from bastion.policy import load_suppressions, suppression_notes
-from bastion.policy.suppressions import glob_to_regex
+from bastion.policy.suppressions import Suppressions, glob_to_regex
 
 DATA = Path(__file__).parents[1] / "data" / "policy" / "suppressions"
 TODAY = dt.date(2026, 11, 22)
@@ -21,6 +23,7 @@ TODAY = dt.date(2026, 11, 22)
 @dataclass(frozen=True)
 class _Loc:
     path: str
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class _Finding:
     rule_id: str
     gate: str
     location: _Loc
+    properties: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _f(fp: str = "ff", rule: str = "r", gate: str = "sast", path: str = "a.py") -> _Finding:
@@ -123,3 +127,47 @@ def test_glob(pattern: str, path: str, matches: bool) -> None:
 def test_literal_paths_match_themselves_and_double_star_matches_all(path: str) -> None:
     assert glob_to_regex(path).fullmatch(path)
     assert glob_to_regex("**").fullmatch(path)
+
+
+def _marked(marker: str = "# nosec B602") -> _Finding:
+    line = f"subprocess.run(cmd, shell=True)  {marker}"
+    recorded = {"inline_suppression": {"marker": marker, "line": line}}
+    return _Finding("ab", "B602", "sast", _Loc("app/run.py", 12), recorded)
+
+
+def test_inline_marker_is_a_suppression_owned_by_inline_with_the_line_as_reason() -> None:
+    match = Suppressions().match(_marked(), TODAY)
+    assert match.active is not None
+    assert match.active.owner == "inline"
+    assert match.active.reason == "subprocess.run(cmd, shell=True)  # nosec B602"
+    assert match.active.inline
+    assert match.active.describe() == "inline in the source (app/run.py:12)"
+    assert not Suppressions().match(_f(), TODAY).suppressed
+
+
+def test_inline_suppressions_false_refuses_markers(tmp_path: Path) -> None:
+    path = tmp_path / "suppressions.yml"
+    path.write_text("inline_suppressions: false\n")
+    refused = load_suppressions(path)
+    assert not refused.inline
+    assert not refused.match(_marked(), TODAY).suppressed
+    path.write_text("inline_suppressions: true\nsuppressions: []\n")
+    assert load_suppressions(path).match(_marked(), TODAY).suppressed
+
+
+def test_inline_suppressions_must_be_a_boolean(tmp_path: Path) -> None:
+    path = tmp_path / "suppressions.yml"
+    path.write_text("inline_suppressions: no-thanks\n")
+    with pytest.raises(PolicyError, match="true or false"):
+        load_suppressions(path)
+
+
+def test_a_file_entry_wins_over_an_inline_marker() -> None:
+    entry = load_suppressions(DATA / "valid.yml").entries[0]
+    finding = _marked()
+    sup = Suppressions((entry,))
+    assert entry.fingerprint is not None
+    pinned = _Finding(entry.fingerprint, "B602", "sast", _Loc("app/run.py", 12), finding.properties)
+    active = sup.match(pinned, TODAY).active
+    assert active is not None
+    assert not active.inline

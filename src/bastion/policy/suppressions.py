@@ -12,10 +12,17 @@
         reason: asserts are how tests check
         expires: 2027-03-01
 
+    inline_suppressions: false          # refuse `# nosec` / `# nosemgrep` (default: true)
+
 Every entry needs ``owner``, ``reason`` and ``expires``; a missing or empty one, an unknown
 key (a typo like ``expiry``) or an entry with both or neither of fingerprint and rule+path is a
 :class:`PolicyError` with file and line (exit 2): a suppression nobody answers for, or that
 never ends, is refused. An entry past its date stops suppressing and is reported as expired.
+
+Inline markers: a finding whose gate recorded a covering ``# nosec`` or ``# nosemgrep``
+(``properties["inline_suppression"]``, see ``bastion.scanners.sast.inline``) is suppressed
+by an entry owned by ``inline`` whose reason is the marked source line, never expiring, unless
+the file says ``inline_suppressions: false``. An entry of the file wins over a marker.
 
 Globs are matched by our own small translator because ``PurePath.full_match`` (``**``
 across folders) arrives only in Python 3.13 and ``fnmatch`` lets ``*`` cross ``/``.
@@ -40,6 +47,7 @@ __all__ = [
     "SuppressionMatch",
     "Suppressions",
     "glob_to_regex",
+    "inline_suppression",
     "load_suppressions",
     "suppression_notes",
 ]
@@ -47,11 +55,16 @@ __all__ = [
 _REQUIRED = ("owner", "reason", "expires")
 _KNOWN = {"fingerprint", "rule", "path", "gate", *_REQUIRED}
 _MAX_BYTES = 1024 * 1024
+_TOP_KEYS = frozenset({"suppressions", "inline_suppressions"})
+INLINE_OWNER = "inline"
+_INLINE_KEY = "inline_suppression"  # the finding property a gate records a marker under
 
 
 class _HasPath(Protocol):
     @property
     def path(self) -> str: ...
+    @property
+    def line(self) -> int | None: ...
 
 
 class FindingLike(Protocol):
@@ -65,6 +78,8 @@ class FindingLike(Protocol):
     def gate(self) -> str: ...
     @property
     def location(self) -> _HasPath: ...
+    @property
+    def properties(self) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +94,17 @@ class Suppression:
     rule: str | None = None
     path: str | None = None
     gate: str | None = None
+
+    @property
+    def inline(self) -> bool:
+        """True for a marker in the source (``# nosec``), not an entry of the file."""
+        return self.owner == INLINE_OWNER and self.source.startswith(f"{INLINE_OWNER}:")
+
+    def describe(self) -> str:
+        """Who accepts it and until when, for people."""
+        if self.inline:
+            return f"inline in the source ({self.source.removeprefix(INLINE_OWNER + ':')})"
+        return f"by {self.owner} until {self.expires.isoformat()}"
 
     def target(self) -> str:
         """What it covers, for people: a fingerprint or ``rule on path``."""
@@ -159,9 +185,11 @@ class Suppressions:
     """Every entry of a suppressions file (possibly none)."""
 
     entries: tuple[Suppression, ...] = ()
+    inline: bool = True
 
     def match(self, finding: FindingLike, today: dt.date) -> SuppressionMatch:
-        """The first active entry covering ``finding``, and an expired one if no active."""
+        """The first active entry covering ``finding`` (the file's first, then an inline
+        marker when allowed), and an expired one if no active."""
         expired: Suppression | None = None
         for entry in self.entries:
             if not entry.matches(finding):
@@ -169,7 +197,26 @@ class Suppressions:
             if not entry.expired_on(today):
                 return SuppressionMatch(active=entry)
             expired = expired or entry
+        marker = inline_suppression(finding) if self.inline else None
+        if marker is not None:
+            return SuppressionMatch(active=marker)
         return SuppressionMatch(expired=expired)
+
+
+def inline_suppression(finding: FindingLike) -> Suppression | None:
+    """The suppression a gate-recorded inline marker stands for, or None."""
+    recorded = finding.properties.get(_INLINE_KEY)
+    if not isinstance(recorded, Mapping) or not str(recorded.get("marker", "")).strip():
+        return None
+    line = str(recorded.get("line", "")).strip() or str(recorded["marker"])
+    where = finding.location.path + (f":{finding.location.line}" if finding.location.line else "")
+    return Suppression(
+        owner=INLINE_OWNER,
+        reason=line,
+        expires=dt.date.max,  # a marker lasts as long as the line that holds it
+        source=f"{INLINE_OWNER}:{where}",
+        fingerprint=finding.fingerprint,
+    )
 
 
 def load_suppressions(path: Path) -> Suppressions:
@@ -195,15 +242,23 @@ def load_suppressions(path: Path) -> Suppressions:
         raise PolicyError(f"{where}: not valid YAML: {exc}") from exc
     if data is None:
         return Suppressions()
-    items = data.get("suppressions") if isinstance(data, dict) else None
-    if not isinstance(data, dict) or set(data) - {"suppressions"} or not isinstance(items, list):
+    items = data.get("suppressions", []) if isinstance(data, dict) else None
+    if not isinstance(data, dict) or set(data) - _TOP_KEYS or not isinstance(items, list):
         raise PolicyError(
-            f"{path}:1: expected a mapping with one key `suppressions` holding a list",
+            f"{path}:1: expected a mapping with a key `suppressions` holding a list "
+            "(and optionally `inline_suppressions: true|false`)",
             hint="see `bastion scan --help` or the README for the format",
+        )
+    inline = data.get("inline_suppressions", True)
+    if not isinstance(inline, bool):
+        raise PolicyError(
+            f"{path}: inline_suppressions must be true or false, got {inline!r}",
+            hint="write `inline_suppressions: false` to refuse `# nosec` and `# nosemgrep`",
         )
     item_nodes = _item_nodes(root)
     return Suppressions(
-        tuple(_entry(item, f"{path}:{line}") for item, line in zip(items, item_nodes, strict=True))
+        tuple(_entry(item, f"{path}:{line}") for item, line in zip(items, item_nodes, strict=True)),
+        inline=inline,
     )
 
 

@@ -13,6 +13,7 @@ True
 from bastion.scanners.sarif.levels import FINGERPRINT_KEY
 from bastion.scanners.sarif.reader import load_sarif, sarif_to_findings
 from bastion.scanners.sarif.writer import (
+    INLINE_JUSTIFICATION,
     SARIF_SCHEMA_URI,
     SRCROOT,
     ToolInfo,
@@ -22,6 +23,7 @@ from bastion.scanners.sarif.writer import (
 
 __all__ = [
     "FINGERPRINT_KEY",
+    "INLINE_JUSTIFICATION",
     "SARIF_SCHEMA_URI",
     "SRCROOT",
     "ToolInfo",

@@ -15,7 +15,8 @@ Choices, and why:
 - Rules carry ``help`` (the fix hint), ``helpUri`` when a gate gives one, CWE tags in GitHub's
   ``external/cwe/cwe-N`` form and ``security-severity`` (the worst severity seen for the rule).
 - Findings accepted in ``.bastion/suppressions.yml`` carry a SARIF ``suppressions`` entry
-  (``external``, ``accepted``, with the reason), so GitHub shows them as dismissed; with a
+  (``external``, ``accepted``, with the reason), so GitHub shows them as dismissed; one
+  accepted by an inline marker (justification starting ``inline: ``) is ``inSource``; with a
   baseline, ``baselineState`` says ``new`` or ``unchanged``.
 - Each result's ``properties.bastion`` holds what SARIF has no slot for (exact severity, fix,
   ids, commit, gate properties), so reading our own SARIF back gives the same findings.
@@ -34,11 +35,20 @@ from typing import IO, Any
 from bastion.scanners.finding import Finding
 from bastion.scanners.sarif.levels import FINGERPRINT_KEY, level_for, security_severity_for
 
-__all__ = ["SARIF_SCHEMA_URI", "SRCROOT", "ToolInfo", "findings_to_sarif", "write_sarif"]
+__all__ = [
+    "INLINE_JUSTIFICATION",
+    "SARIF_SCHEMA_URI",
+    "SRCROOT",
+    "ToolInfo",
+    "findings_to_sarif",
+    "write_sarif",
+]
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
 _BASTION_URI = "https://github.com/bastion-ci/bastion"
+# How a caller marks the justification of an inline (in-source) suppression.
+INLINE_JUSTIFICATION = "inline: "
 _CWE_NUMBER = re.compile(r"(?i)^(?:cwe-)?(\d+)$")
 
 
@@ -212,9 +222,10 @@ def _result(finding: Finding, rule_index: int, marks: _Marks) -> dict[str, Any]:
         result["locations"] = [{"physicalLocation": _physical(finding)}]
     reason = marks.suppressed.get(finding.fingerprint)
     if reason is not None:
-        result["suppressions"] = [
-            {"kind": "external", "status": "accepted", "justification": reason}
-        ]
+        # A `# nosec` / `# nosemgrep` the gate recorded (bastion.scanners.sast.inline) and
+        # the suppressions honoured is SARIF's in-source kind; a suppressions.yml entry is not.
+        kind = "inSource" if reason.startswith(INLINE_JUSTIFICATION) else "external"
+        result["suppressions"] = [{"kind": kind, "status": "accepted", "justification": reason}]
     if marks.new is not None:
         result["baselineState"] = "new" if finding.fingerprint in marks.new else "unchanged"
     return result

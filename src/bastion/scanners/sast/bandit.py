@@ -62,7 +62,9 @@ def bandit_argv(executable: Path, report: Path, exclude: tuple[str, ...]) -> lis
     """Bandit over the current directory, JSON to ``report``, ``exclude`` dirs skipped."""
     # Bandit matches -x entries as globs against each path it walks.
     patterns = ",".join(f"*/{name}/*,./{name}" for name in exclude)
-    return [str(executable), "-r", ".", "-f", "json", "-o", str(report), "-q", "-x", patterns]
+    argv = [str(executable), "-r", ".", "-f", "json", "-o", str(report), "-q", "-x", patterns]
+    # `# nosec` is judged by the gate (sast.inline), visibly, not dropped here.
+    return [*argv, "--ignore-nosec"]
 
 
 def _load(run: ToolRun, report: Path) -> Mapping[str, Any]:
@@ -97,7 +99,12 @@ def _finding(root: Path, item: Mapping[str, Any], fixes: Mapping[str, str]) -> F
         title=str(item.get("test_name", test_id)),
         severity=bandit_severity(str(item["issue_severity"]), str(item["issue_confidence"])),
         message=redact(test_id, str(item["issue_text"])),
-        location=Location(path, line, column=int(item.get("col_offset", 0)) + 1),
+        location=Location(
+            path,
+            line,
+            column=int(item.get("col_offset", 0)) + 1,
+            end_line=max([line, *(int(n) for n in item.get("line_range") or ())]),
+        ),
         match_key=text or f"{path}:{line}",
         cwe=(f"CWE-{int(cwe_id)}",) if cwe_id else (),
         fix=fix,

@@ -16,6 +16,10 @@ result on the same file and line as a Semgrep result whose rule lists that Bandi
 message and fix); the finding keeps the worse severity and records the Bandit test id under
 ``properties["corroborated_by"]``. Bandit's bare import notices (B401-B412: the risky *use*
 is reported separately) and B101 (``assert``, idiomatic in tests) are not reported.
+
+Inline markers (``# nosec``, ``# nosemgrep``) never drop a finding inside the tools: the gate
+records the marker on the finding (:mod:`bastion.scanners.sast.inline`) and the suppressions
+decide, visibly, whether it is honoured.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from bastion.errors import GateError, UsageError
 from bastion.scanners.finding import Finding, Severity
 from bastion.scanners.interface import Gate, GateReport, ScanRequest
 from bastion.scanners.sast.bandit import bandit_argv, parse_bandit_report
+from bastion.scanners.sast.inline import mark_inline_suppressions
 from bastion.scanners.sast.ruleset import bandit_fixes, rules_dir, shipped_rules
 from bastion.scanners.sast.semgrep import parse_semgrep_output, repository_rules, semgrep_argv
 from bastion.scanners.tools.catalog import Tool, spec_for
@@ -162,17 +167,21 @@ class SastGate(Gate):
                         extra_rules,
                     )
                 outcomes = {tool: future.result() for tool, future in futures.items()}
-        return self._report(outcomes, tools, len(extra_rules))
+        return self._report(root, outcomes, tools, len(extra_rules))
 
     def _report(
-        self, outcomes: Mapping[Tool, _Outcome], tools: Sequence[Tool], extra_rules: int
+        self,
+        root: Path,
+        outcomes: Mapping[Tool, _Outcome],
+        tools: Sequence[Tool],
+        extra_rules: int,
     ) -> GateReport:
         empty: _Outcome = ([], [], 0)
         bandit, bandit_notes, _ = outcomes.get(Tool.BANDIT, empty)
         semgrep, semgrep_notes, scanned = outcomes.get(Tool.SEMGREP, empty)
         return GateReport(
             gate=self.name,
-            findings=tuple(merge_findings(semgrep, bandit)),
+            findings=tuple(mark_inline_suppressions(root, merge_findings(semgrep, bandit))),
             facts={
                 "tools": {tool.value: self._env(tool).spec.version for tool in tools},
                 "semgrep_files_scanned": scanned,

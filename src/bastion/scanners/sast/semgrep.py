@@ -59,6 +59,8 @@ def semgrep_argv(
     argv += ["--disable-version-check", "--no-rewrite-rule-ids", "--no-git-ignore"]
     # Semgrep's default ignore list skips test folders; Bastion passes its own excludes.
     argv += ["--x-ignore-semgrepignore-files", f"--jobs={jobs}"]
+    # `# nosemgrep` is judged by the gate (sast.inline), visibly, not dropped here.
+    argv += ["--disable-nosem"]
     for config in configs:
         argv += ["--config", str(config)]
     for name in exclude:
