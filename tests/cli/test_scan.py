@@ -186,7 +186,7 @@ def test_baseline_git_ref_blocks_only_new_findings(tree: Path) -> None:
     ("args", "kind", "expected"),
     [
         (["--option", "nodot=1"], UsageError, "not GATE.KEY=VALUE"),
-        (["--option", "sast.x=1"], UsageError, "not selected"),
+        (["--option", "sca.excludes=x"], UsageError, "bastion/sca: unknown option 'excludes'"),
         (["--baseline", "main", "--baseline-file", "x.json"], UsageError, "either a baseline"),
     ],
 )
@@ -325,5 +325,5 @@ def test_json_report_is_the_decision_document(tree: Path, tmp_path: Path) -> Non
     report = tmp_path / "r.json"
     scan(tree, "--json", "-o", str(report))
     doc = json.loads(report.read_text())
-    assert set(doc) == {"allowed", "decision", "baseline", "gates", "findings"}
+    assert set(doc) == {"format", "allowed", "decision", "baseline", "gates", "findings"}
     assert len(report.read_text().splitlines()) == 2 + len(doc["findings"])  # a line each

@@ -14,12 +14,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bastion import __version__
 from bastion.scanners.finding import Finding, Location, Severity
 from bastion.scanners.sarif import (
     FINGERPRINT_KEY,
+    LOCATION_FINGERPRINT_KEY,
     SRCROOT,
     ToolInfo,
     findings_to_sarif,
+    location_fingerprint,
     sarif_to_findings,
     write_sarif,
 )
@@ -98,7 +101,10 @@ def test_github_fields() -> None:
     assert rule["help"]["text"] == "Use ast.literal_eval."
     assert result["ruleIndex"] == 0
     assert result["level"] == "error"
-    assert result["partialFingerprints"] == {FINGERPRINT_KEY: _finding().fingerprint}
+    assert result["partialFingerprints"] == {
+        FINGERPRINT_KEY: _finding().fingerprint,
+        LOCATION_FINGERPRINT_KEY: location_fingerprint(_finding()),
+    }
     physical = result["locations"][0]["physicalLocation"]
     assert physical["artifactLocation"] == {"uri": "app/views.py", "uriBaseId": SRCROOT}
     assert physical["region"] == {"startLine": 12, "startColumn": 5, "endLine": 13}
@@ -207,6 +213,8 @@ def test_streamed_log_is_the_same_document(findings: list[Finding], gates: list[
         "suppressed": {f.fingerprint: "accepted" for f in findings[:1]},
         "new": [f.fingerprint for f in findings[1:]],
         "source_root": Path("/srv/project"),
+        "failures": {"sca": "no vulnerability database"},
+        "tools": {"iac": ToolInfo("bastion/iac", extensions={"checkov": "3.3.30"})},
     }
     handle = io.StringIO()
     write_sarif(handle, findings, **options)
@@ -265,3 +273,52 @@ def test_every_base_id_used_is_defined(findings: list[Finding]) -> None:
                 for loc in result.get("locations", [])
             }
             assert used <= set(run["originalUriBaseIds"])
+
+
+def test_one_secret_on_seven_lines_has_seven_distinct_partial_fingerprint_sets() -> None:
+    # Issue 23: identical partialFingerprints at 7 places in one file; GitHub folds them.
+    findings = [
+        _finding(gate="secrets", rule_id="aws-key", location=Location("conf.py", line))
+        for line in range(1, 8)
+    ]
+    doc = findings_to_sarif(findings)
+    _VALIDATOR.validate(doc)
+    results = doc["runs"][0]["results"]
+    partial = [tuple(sorted(r["partialFingerprints"].items())) for r in results]
+    assert len(set(partial)) == 7
+    # The primary fingerprint, which suppressions and baselines name, is unchanged.
+    assert {r["partialFingerprints"][FINGERPRINT_KEY] for r in results} == {
+        findings[0].fingerprint
+    }
+
+
+def test_every_run_says_whether_its_gate_decided(tmp_path: Path) -> None:
+    # Issue 23: a gate that could not decide wrote an empty run that looked clean.
+    doc = findings_to_sarif(
+        [_finding()], gates=["sast", "iac"], failures={"sca": "no vulnerability database"}
+    )
+    _VALIDATOR.validate(doc)
+    runs = {run["automationDetails"]["id"]: run for run in doc["runs"]}
+    assert set(runs) == {"bastion/iac/", "bastion/sast/", "bastion/sca/"}
+    assert runs["bastion/sast/"]["invocations"] == [{"executionSuccessful": True}]
+    assert runs["bastion/iac/"]["invocations"] == [{"executionSuccessful": True}]
+    (failed,) = runs["bastion/sca/"]["invocations"]
+    assert failed["executionSuccessful"] is False
+    (notice,) = failed["toolExecutionNotifications"]
+    assert notice["level"] == "error"
+    assert "no vulnerability database" in notice["message"]["text"]
+    assert runs["bastion/sca/"]["results"] == []
+
+
+def test_driver_version_is_bastions_and_tools_are_extensions() -> None:
+    tools = {"sast": ToolInfo("bastion/sast", extensions={"semgrep": "1.1", "bandit": "1.9"})}
+    doc = findings_to_sarif([_finding()], gates=["sca"], tools=tools)
+    _VALIDATOR.validate(doc)
+    sast, sca = doc["runs"]
+    assert sast["tool"]["driver"]["version"] == __version__
+    assert sast["tool"]["extensions"] == [
+        {"name": "bandit", "version": "1.9"},
+        {"name": "semgrep", "version": "1.1"},
+    ]
+    assert sca["tool"]["driver"]["version"] == __version__
+    assert "extensions" not in sca["tool"]

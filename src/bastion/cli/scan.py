@@ -15,7 +15,7 @@ import dataclasses
 import enum
 import json
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any
 
@@ -24,22 +24,25 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bastion import __version__
 from bastion.cli.console import err_console, out_console
 from bastion.cli.osv_data import fetch_vulnerability_data
+from bastion.cli.scan_options import parse_gate_options, unused_option_gates
 from bastion.engine.gate_priority import GateCpuHistory
 from bastion.engine.gate_scan import PathScan, scan_path
 from bastion.engine.gates import AssessedFinding, GateDecision, GateOutcome, GateSpec
 from bastion.errors import UsageError
 from bastion.home import bastion_home
-from bastion.policy import Suppression
 from bastion.sandbox import BubblewrapSandbox, Limits, Sandbox, UnsafeHostRunner
+from bastion.scanners import load_gate
 from bastion.scanners.finding import Severity
-from bastion.scanners.sarif import INLINE_JUSTIFICATION, write_sarif
+from bastion.scanners.sarif import ToolInfo, write_sarif
 
 if TYPE_CHECKING:
     from bastion.scanners.secrets import ScanMode
 
 __all__ = [
+    "JSON_FORMAT",
     "OutputFormat",
     "parse_gate_options",
     "register",
@@ -60,6 +63,8 @@ _STYLE = {
     Severity.INFO: "dim",
 }
 _DETAIL_LIMIT = 10
+# The JSON report's format and version; the number changes when a reader would misread it.
+JSON_FORMAT = "bastion-scan/1"
 _SUPPRESS_HINT = (
     "to suppress a finding: add `- fingerprint: <fp>` with owner, reason and expires "
     "(YYYY-MM-DD) under `suppressions:` in .bastion/suppressions.yml"
@@ -74,34 +79,10 @@ class OutputFormat(enum.StrEnum):
     SARIF = "sarif"
 
 
-def parse_gate_options(gates: Sequence[str], options: Sequence[str]) -> list[GateSpec]:
-    """``--gate`` names and ``--option GATE.KEY=VALUE`` pairs as gate specs.
-
-    A value that reads as JSON (``5``, ``[0, 1]``, ``true``) takes that type; anything else is
-    a string.
-    """
-    by_gate: dict[str, dict[str, Any]] = {name: {} for name in gates}
-    for item in options:
-        target, sep, raw = item.partition("=")
-        gate, dot, key = target.partition(".")
-        if not sep or not dot or not gate or not key:
-            raise UsageError(
-                f"--option {item!r} is not GATE.KEY=VALUE",
-                hint="e.g. --option sarif.command='mytool --sarif -o \"$BASTION_SARIF\"'",
-            )
-        if gate not in by_gate:
-            raise UsageError(f"--option {item!r} is for gate {gate!r}, which is not selected")
-        try:
-            value: Any = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        by_gate[gate][key] = value
-    return [GateSpec(name, options) for name, options in by_gate.items()]
-
-
 def _status(item: AssessedFinding) -> Text:
     if item.suppression is not None:
-        return Text(f"suppressed {item.suppression.describe()}", "green")
+        entry = item.suppression
+        return Text(f"suppressed by {entry.owner} until {entry.expires.isoformat()}", "green")
     text = Text("new" if item.new else "in baseline", "bold" if item.new else "dim")
     if item.expired_suppression is not None:
         text.append(f"\nsuppression expired {item.expired_suppression.expires}", "red")
@@ -145,27 +126,42 @@ def render_table(console: Console, result: GateDecision) -> None:
 
 def render_decision(console: Console, result: GateDecision, *, brief: bool = False) -> None:
     """PASS or BLOCKED with the reasons (and, unless ``brief``, the findings they name)."""
-    by_fp = {a.finding.fingerprint: a.finding for a in result.findings}
+    # Findings may share a fingerprint (one vulnerable pin in several manifests, one secret
+    # on several lines): a reason names the fingerprint once, and each place is listed.
+    by_fp: dict[str, list[AssessedFinding]] = {}
+    for item in result.findings:
+        by_fp.setdefault(item.finding.fingerprint, []).append(item)
     decision = result.decision
     verdict = Text("PASS", "bold green") if decision.allowed else Text("BLOCKED", "bold red")
     console.print(Text.assemble("policy decision: ", verdict))
     for reason in decision.reasons:
         console.print(Text(f"  ✗ {reason.message}", "red"))
-        if brief:
-            continue
-        for fp in reason.fingerprints[:_DETAIL_LIMIT]:
-            finding = by_fp.get(fp)
-            if finding is not None:
-                line = f"{finding.severity.value.upper()} {finding.gate}/{finding.rule_id}"
-                console.print(Text(f"      {line} at {finding.location or '(no file)'}"))
-        if len(reason.fingerprints) > _DETAIL_LIMIT:
-            console.print(Text(f"      … and {len(reason.fingerprints) - _DETAIL_LIMIT} more"))
+        if not brief:
+            _reason_places(
+                console, [by_fp.get(fp, []) for fp in dict.fromkeys(reason.fingerprints)]
+            )
     for warning in decision.warnings:
         console.print(Text(f"  ! {warning.message}", "yellow"))
     for note in decision.notes:
         console.print(Text(f"  note: {note}", "yellow"))
     if not decision.allowed and not brief:
         console.print(Text(_SUPPRESS_HINT, "dim"))
+
+
+def _reason_places(console: Console, groups: list[list[AssessedFinding]]) -> None:
+    """Each finding a reason names, with its place: all of them, or ending '…and N more'."""
+    lines = [
+        f"{a.finding.severity.value.upper()} {a.finding.gate}/{a.finding.rule_id} "
+        f"at {a.finding.location or '(no file)'}"
+        for group in groups
+        for a in sorted(
+            group, key=lambda a: (a.finding.location.path, a.finding.location.line or 0)
+        )
+    ]
+    for line in lines[:_DETAIL_LIMIT]:
+        console.print(Text(f"      {line}"))
+    if len(lines) > _DETAIL_LIMIT:
+        console.print(Text(f"      …and {len(lines) - _DETAIL_LIMIT} more"))
 
 
 def severity_counts(findings: Iterable[AssessedFinding]) -> dict[Severity, int]:
@@ -226,13 +222,6 @@ def _sandbox(unsafe: bool) -> Sandbox:
     return BubblewrapSandbox()
 
 
-def _justification(entry: Suppression) -> str:
-    """Why a finding is accepted, as SARIF's ``justification`` (inline ones marked so)."""
-    if entry.inline:
-        return f"{INLINE_JUSTIFICATION}{entry.reason}"
-    return f"{entry.reason} ({entry.owner}, until {entry.expires.isoformat()})"
-
-
 def _write_document(handle: IO[str], result: GateDecision, fmt: OutputFormat, root: Path) -> None:
     """The JSON or SARIF report, written piece by piece to ``handle``."""
     if fmt is OutputFormat.JSON:
@@ -244,17 +233,33 @@ def _write_document(handle: IO[str], result: GateDecision, fmt: OutputFormat, ro
         gates=[o.gate for o in result.outcomes],
         source_root=root,
         suppressed={
-            a.finding.fingerprint: _justification(a.suppression)
+            a.finding.fingerprint: f"{a.suppression.reason} ({a.suppression.owner}, "
+            f"until {a.suppression.expires.isoformat()})"
             for a in result.findings
             if a.suppression is not None
         },
         new=[a.finding.fingerprint for a in result.findings if a.new] if result.baseline else None,
+        failures={o.gate: _failure(o) for o in result.outcomes if o.report is None},
+        tools={o.gate: _tool_info(o.gate) for o in result.outcomes},
     )
+
+
+def _failure(outcome: GateOutcome) -> str:
+    """Why a gate could not decide, for its SARIF run's notification."""
+    if outcome.error is None:
+        return "the gate gave no report"
+    return outcome.error.message + (f" ({outcome.error.hint})" if outcome.error.hint else "")
+
+
+def _tool_info(gate: str) -> ToolInfo:
+    """The gate as SARIF's driver (Bastion's version) with the tools it drives, pinned."""
+    return ToolInfo(f"bastion/{gate}", __version__, extensions=load_gate(gate).tool_versions())
 
 
 def _write_json(handle: IO[str], result: GateDecision) -> None:
     """``GateDecision.to_dict()`` as JSON: the head on a line, then one line per finding."""
-    doc = result.to_dict()
+    # The format's name and version first, so a reader can tell what it holds before parsing.
+    doc = {"format": JSON_FORMAT, **result.to_dict()}
     findings = doc.pop("findings")
     handle.write(json.dumps(doc, default=str)[:-1] + ', "findings": [')
     for number, finding in enumerate(findings):
@@ -343,9 +348,15 @@ def scan_command(
     # --- end secrets gate git modes ---
 ) -> None:
     """Run the security gates over PATH and apply the policy (exit 1 when blocked)."""
+    git_mode = _secrets_git_mode(history, staged, since)
+    # A git mode runs the secrets gate alone unless gates are named (then checked below).
+    named = gate or (["secrets"] if git_mode is not None else [])
+    specs = parse_gate_options(named, option or [])
+    for unused in unused_option_gates(specs, option or []):
+        _say(f"note: --option {unused}.* is not used: bastion/{unused} does not run (-g {unused})")
     request = PathScan(
         root=path,
-        gates=parse_gate_options(gate or [], option or []),
+        gates=specs,
         policy_dir=policy,
         suppressions_file=suppressions,
         baseline_file=baseline_file,
@@ -359,7 +370,6 @@ def scan_command(
         # On the host, before the sandboxed gate (which has no network): issue 23.
         fetch_vulnerability_data(path, offline=offline)
     # --- secrets gate git modes (owner: secrets gate) ---
-    git_mode = _secrets_git_mode(history, staged, since)
     if git_mode is not None:
         result = _scan_git_mode(request, git_mode, since, _sandbox(unsafe_no_sandbox))
     else:

@@ -21,6 +21,7 @@ _EXPORTS = {
     "PolicyGateEvaluator": "gate_evaluator",
     "GateCpuHistory": "gate_priority",
     "PathScan": "gate_scan",
+    "default_gates": "gate_scan",
     "scan_path": "gate_scan",
     "AssessedFinding": "gates",
     "GateDecision": "gates",
@@ -67,7 +68,7 @@ if TYPE_CHECKING:
     )
     from bastion.engine.gate_evaluator import PolicyGateEvaluator
     from bastion.engine.gate_priority import GateCpuHistory
-    from bastion.engine.gate_scan import PathScan, scan_path
+    from bastion.engine.gate_scan import PathScan, default_gates, scan_path
     from bastion.engine.gates import AssessedFinding, GateDecision, GateOutcome, GateSpec
     from bastion.engine.history import get_run, list_runs, read_log
     from bastion.engine.local_run import LocalRunOptions, PreparedRun, prepare_run, run_local
@@ -112,6 +113,7 @@ __all__ = [
     "SchedulerConfig",
     "StepChanged",
     "Trust",
+    "default_gates",
     "get_run",
     "list_runs",
     "prepare_run",

@@ -13,22 +13,24 @@ True
 from bastion.scanners.sarif.levels import FINGERPRINT_KEY
 from bastion.scanners.sarif.reader import load_sarif, sarif_to_findings
 from bastion.scanners.sarif.writer import (
-    INLINE_JUSTIFICATION,
+    LOCATION_FINGERPRINT_KEY,
     SARIF_SCHEMA_URI,
     SRCROOT,
     ToolInfo,
     findings_to_sarif,
+    location_fingerprint,
     write_sarif,
 )
 
 __all__ = [
     "FINGERPRINT_KEY",
-    "INLINE_JUSTIFICATION",
+    "LOCATION_FINGERPRINT_KEY",
     "SARIF_SCHEMA_URI",
     "SRCROOT",
     "ToolInfo",
     "findings_to_sarif",
     "load_sarif",
+    "location_fingerprint",
     "sarif_to_findings",
     "write_sarif",
 ]

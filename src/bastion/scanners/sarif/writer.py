@@ -11,12 +11,20 @@ Choices, and why:
 - :func:`write_sarif` streams the log, one compact line per result, instead of building one
   document and indenting it: Python's indenting encoder took seconds for thousands of results.
 - ``partialFingerprints["bastion/v1"]`` carries our fingerprint, so the same finding keeps its
-  identity across runs, branches and renames, in GitHub and in our own baselines.
+  identity across runs, branches and renames, in GitHub and in our own baselines. It is left
+  as it is (suppressions and baselines name it), so findings that share it, such as one
+  secret on several lines, would share every partial fingerprint and GitHub would fold them
+  into one alert: ``bastion/v1-location`` hashes it with the place (path, line, column),
+  which makes each result's set unique.
+- Every run has ``invocations`` saying whether the gate decided (``executionSuccessful``);
+  a gate that could not decide gets a run with no results and a ``toolExecutionNotifications``
+  entry giving the reason, so an empty run never reads as a clean one.
+- ``tool.driver.version`` is Bastion's version (the gates are Bastion's code); a gate that
+  drives external tools lists them with their pinned versions in ``tool.extensions``.
 - Rules carry ``help`` (the fix hint), ``helpUri`` when a gate gives one, CWE tags in GitHub's
   ``external/cwe/cwe-N`` form and ``security-severity`` (the worst severity seen for the rule).
 - Findings accepted in ``.bastion/suppressions.yml`` carry a SARIF ``suppressions`` entry
-  (``external``, ``accepted``, with the reason), so GitHub shows them as dismissed; one
-  accepted by an inline marker (justification starting ``inline: ``) is ``inSource``; with a
+  (``external``, ``accepted``, with the reason), so GitHub shows them as dismissed; with a
   baseline, ``baselineState`` says ``new`` or ``unchanged``.
 - Each result's ``properties.bastion`` holds what SARIF has no slot for (exact severity, fix,
   ids, commit, gate properties), so reading our own SARIF back gives the same findings.
@@ -24,6 +32,7 @@ Choices, and why:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import urllib.parse
@@ -32,24 +41,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from bastion import __version__
 from bastion.scanners.finding import Finding
 from bastion.scanners.sarif.levels import FINGERPRINT_KEY, level_for, security_severity_for
 
 __all__ = [
-    "INLINE_JUSTIFICATION",
+    "LOCATION_FINGERPRINT_KEY",
     "SARIF_SCHEMA_URI",
     "SRCROOT",
     "ToolInfo",
     "findings_to_sarif",
+    "location_fingerprint",
     "write_sarif",
 ]
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
 _BASTION_URI = "https://github.com/bastion-ci/bastion"
-# How a caller marks the justification of an inline (in-source) suppression.
-INLINE_JUSTIFICATION = "inline: "
 _CWE_NUMBER = re.compile(r"(?i)^(?:cwe-)?(\d+)$")
+# The secondary partial fingerprint: ours joined with the place (see the module docstring).
+LOCATION_FINGERPRINT_KEY = "bastion/v1-location"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +70,8 @@ class ToolInfo:
     name: str
     version: str | None = None
     information_uri: str | None = None
+    # External tools the gate drives, name to pinned version (SARIF ``tool.extensions``).
+    extensions: Mapping[str, str] | None = None
 
 
 def findings_to_sarif(
@@ -69,17 +82,20 @@ def findings_to_sarif(
     source_root: Path | None = None,
     suppressed: Mapping[str, str] | None = None,
     new: Collection[str] | None = None,
+    failures: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A SARIF 2.1.0 log with one run per gate.
 
     ``gates`` lists gates that ran (so empty ones still get a run); gates of findings are
     added. ``tools`` names each gate's scanner (default: ``bastion/<gate>``).
     ``suppressed`` maps fingerprints to the reason they are accepted; ``new``, when given,
-    holds the fingerprints not in the baseline.
+    holds the fingerprints not in the baseline. ``failures`` maps each gate that could not
+    decide to the reason, said in its run's ``invocations``.
     """
+    marks = _Marks(suppressed or {}, None if new is None else frozenset(new), failures or {})
     runs = [
         {**head, "results": list(results)}
-        for head, results in _runs(findings, gates, tools, source_root, suppressed, new)
+        for head, results in _runs(findings, gates, tools, source_root, marks)
     ]
     return {"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": runs}
 
@@ -93,16 +109,16 @@ def write_sarif(
     source_root: Path | None = None,
     suppressed: Mapping[str, str] | None = None,
     new: Collection[str] | None = None,
+    failures: Mapping[str, str] | None = None,
 ) -> None:
     """Write the log :func:`findings_to_sarif` makes to ``handle``, result by result.
 
     The same JSON value, in compact form: each run's head on a line, then one line per
     result, so the text is still readable and diffable.
     """
+    marks = _Marks(suppressed or {}, None if new is None else frozenset(new), failures or {})
     handle.write(f'{{"$schema": {json.dumps(SARIF_SCHEMA_URI)}, "version": "2.1.0", "runs": [')
-    for number, (head, results) in enumerate(
-        _runs(findings, gates, tools, source_root, suppressed, new)
-    ):
+    for number, (head, results) in enumerate(_runs(findings, gates, tools, source_root, marks)):
         # A run's head is a non-empty object: its text without the closing brace is open
         # for the results member, which SARIF places anywhere in the run.
         handle.write(("," if number else "") + "\n" + json.dumps(head)[:-1] + ', "results": [')
@@ -117,12 +133,10 @@ def _runs(
     gates: Sequence[str],
     tools: Mapping[str, ToolInfo] | None,
     source_root: Path | None,
-    suppressed: Mapping[str, str] | None,
-    new: Collection[str] | None,
+    marks: _Marks,
 ) -> Iterator[tuple[dict[str, Any], Iterator[dict[str, Any]]]]:
     """Each run's head (everything but results) and its results, gates in name order."""
-    marks = _Marks(suppressed or {}, None if new is None else frozenset(new))
-    by_gate: dict[str, list[Finding]] = {gate: [] for gate in gates}
+    by_gate: dict[str, list[Finding]] = {gate: [] for gate in [*gates, *marks.failures]}
     for finding in findings:
         by_gate.setdefault(finding.gate, []).append(finding)
     known_tools = tools or {}
@@ -133,8 +147,11 @@ def _runs(
 
 @dataclass(frozen=True, slots=True)
 class _Marks:
+    """What the caller says about findings and gates beyond the findings themselves."""
+
     suppressed: Mapping[str, str]
     new: frozenset[str] | None
+    failures: Mapping[str, str]
 
 
 def _base_ids(root: Path | None) -> dict[str, Any]:
@@ -159,18 +176,42 @@ def _run(
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     driver: dict[str, Any] = {
         "name": tool.name if tool else f"bastion/{gate}",
+        "version": (tool.version if tool else None) or __version__,
         "informationUri": (tool.information_uri if tool else None) or _BASTION_URI,
         "rules": [_rule(rule_id, by_rule[rule_id]) for rule_id in rule_ids],
     }
-    if tool and tool.version:
-        driver["version"] = tool.version
     head: dict[str, Any] = {
-        "tool": {"driver": driver},
+        "tool": _tool(driver, tool),
+        "invocations": [_invocation(marks.failures.get(gate))],
         "automationDetails": {"id": f"bastion/{gate}/"},
         "columnKind": "unicodeCodePoints",
         "originalUriBaseIds": base_ids,
     }
     return head, (_result(f, index[f.rule_id], marks) for f in ordered)
+
+
+def _tool(driver: dict[str, Any], tool: ToolInfo | None) -> dict[str, Any]:
+    extensions = [
+        {"name": name, "version": version}
+        for name, version in sorted(((tool.extensions if tool else None) or {}).items())
+    ]
+    return {"driver": driver, **({"extensions": extensions} if extensions else {})}
+
+
+def _invocation(failure: str | None) -> dict[str, Any]:
+    """Whether the gate decided; when it could not, why (a run with no results is no pass)."""
+    if failure is None:
+        return {"executionSuccessful": True}
+    return {
+        "executionSuccessful": False,
+        "toolExecutionNotifications": [
+            {
+                "level": "error",
+                "message": {"text": f"the gate could not decide: {failure}"},
+                "descriptor": {"id": "bastion/gate-could-not-decide"},
+            }
+        ],
+    }
 
 
 def _rule(rule_id: str, findings: list[Finding]) -> dict[str, Any]:
@@ -215,20 +256,29 @@ def _result(finding: Finding, rule_index: int, marks: _Marks) -> dict[str, Any]:
         "ruleIndex": rule_index,
         "level": level_for(finding.severity),
         "message": {"text": finding.message or finding.rule_id},
-        "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
+        "partialFingerprints": {
+            FINGERPRINT_KEY: finding.fingerprint,
+            LOCATION_FINGERPRINT_KEY: location_fingerprint(finding),
+        },
         "properties": {"bastion": _extras(finding)},
     }
     if finding.location.path:
         result["locations"] = [{"physicalLocation": _physical(finding)}]
     reason = marks.suppressed.get(finding.fingerprint)
     if reason is not None:
-        # A `# nosec` / `# nosemgrep` the gate recorded (bastion.scanners.sast.inline) and
-        # the suppressions honoured is SARIF's in-source kind; a suppressions.yml entry is not.
-        kind = "inSource" if reason.startswith(INLINE_JUSTIFICATION) else "external"
-        result["suppressions"] = [{"kind": kind, "status": "accepted", "justification": reason}]
+        result["suppressions"] = [
+            {"kind": "external", "status": "accepted", "justification": reason}
+        ]
     if marks.new is not None:
         result["baselineState"] = "new" if finding.fingerprint in marks.new else "unchanged"
     return result
+
+
+def location_fingerprint(finding: Finding) -> str:
+    """The finding's fingerprint hashed with its place: unique per location, unlike it."""
+    loc = finding.location
+    place = (finding.fingerprint, loc.path, str(loc.line or ""), str(loc.column or ""))
+    return hashlib.sha256("\x1f".join(place).encode()).hexdigest()[:32]
 
 
 def _physical(finding: Finding) -> dict[str, Any]:
