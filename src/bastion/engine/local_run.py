@@ -27,6 +27,7 @@ from bastion.engine.attestation import AttestationInputs, JobAttester
 from bastion.engine.audit_trail import AuditTrail
 from bastion.engine.commit_config import gate_evaluator_at
 from bastion.engine.events import Observer
+from bastion.engine.gate_job_options import check_gate_job_options
 from bastion.engine.gate_priority import GateCpuHistory, cpu_by_gate
 from bastion.engine.gates import prepare_gates
 from bastion.engine.git_context import GitState, read_file_at_commit, read_git_state
@@ -117,6 +118,7 @@ def prepare_run(options: LocalRunOptions) -> PreparedRun:
     root = find_repo_root(options.project)
     git = read_git_state(root, options.commit)
     loaded = _load(root, options, git)
+    check_gate_job_options(loaded)  # a misspelt `with:` key stops here, located in the file
     context = RunContext(
         repo=git.remote or str(root),
         commit=git.commit,
