@@ -126,3 +126,28 @@ def test_exit_codes_through_the_real_entry_point(tmp_path: Path) -> None:
     assert "refusing secret API_TOKEN" in weak.stderr
     assert "sunshine" not in weak.stderr
     assert not (tmp_path / "vault" / "vault.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "force", "code"),
+    [
+        ("sunshine", False, 2),  # a common word: refused
+        ("sunshine", True, 0),  # ...unless forced
+        ("ab3$x", False, 2),  # fewer than 6 characters: refused
+        ("ab3$x", True, 2),  # ...even forced: it cannot be masked
+        ("short1!", True, 2),  # under 8: the masker refuses it, so --force does not help
+    ],
+)
+def test_force_exit_codes(tmp_path: Path, value: str, force: bool, code: int) -> None:
+    bastion = Path(sys.executable).with_name("bastion")
+    env = {**os.environ, "BASTION_HOME": str(tmp_path)}
+    env.pop("BASTION_VAULT_KEK", None)
+    args = [str(bastion), "secrets", "set", "API_TOKEN", *(["--force"] if force else [])]
+    result = subprocess.run(args, input=value, capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == code, result.stderr
+    assert value not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+    stored = (tmp_path / "vault" / "vault.json").exists()
+    assert stored is (code == 0)
+    if code == 2 and len(value) < 8:
+        assert "cannot be masked" in result.stderr

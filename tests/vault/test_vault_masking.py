@@ -100,11 +100,10 @@ def test_hold_back_is_only_a_possible_secret_start() -> None:
     raw = SECRET.encode()
     assert masker.feed(b"token=" + raw[:5]) == b"token="
     assert masker.feed(b"x") == raw[:5] + b"x"
-    longest = max(len(v) for v in secret_variants(SECRET))
-    hex_start = raw.hex().encode()
-    shown = masker.feed(b"a" * 1000 + hex_start[: longest - 1])
+    hex_start = raw.hex().encode()[:-1]  # all but the last digit: not yet a match
+    shown = masker.feed(b"a" * 1000 + hex_start)
     assert shown == b"a" * 1000
-    assert masker.flush() == hex_start[: longest - 1]
+    assert masker.flush() == hex_start
     assert masker.flush() == b""
 
 

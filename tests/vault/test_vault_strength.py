@@ -47,3 +47,16 @@ def test_refusals_explain_without_showing_the_value(value: str, reason: str) -> 
 )
 def test_strong_values_pass(value: str) -> None:
     check_secret_value("API_TOKEN", value)
+
+
+@pytest.mark.parametrize("value", ["sunshine", "aaaaaaaaaaaa", "qwertyuiop", "202405171234"])
+def test_force_lifts_guessability_rules(value: str) -> None:
+    with pytest.raises(VaultError):
+        check_secret_value("API_TOKEN", value)
+    check_secret_value("API_TOKEN", value, force=True)
+
+
+@pytest.mark.parametrize("value", ["abc", "ab3$x", "short1!", "has\0nul-byte"])
+def test_force_never_lifts_length_or_nul(value: str) -> None:
+    with pytest.raises(VaultError, match="refusing secret API_TOKEN"):
+        check_secret_value("API_TOKEN", value, force=True)

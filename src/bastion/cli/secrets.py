@@ -97,6 +97,14 @@ def set_command(
             help="internal, trusted, release, local or dirty (default trusted+release).",
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Store a guessable value (common word, run, repetition) anyway; values "
+            "under 8 characters are refused regardless, as they cannot be masked.",
+        ),
+    ] = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -109,7 +117,7 @@ def set_command(
         trust=trust or (),
     )
     vault = open_default_vault(_home(home), os.environ)
-    info = vault.set(name, read_secret_value(name), scope)
+    info = vault.set(name, read_secret_value(name), scope, force=force)
     err_console.print(f"stored {info.name} (version {info.version})", highlight=False)
     if as_json:
         out_console.print_json(json.dumps(_info_json(info)))

@@ -13,6 +13,11 @@ Why Hyperscan rather than ``re``: 50 secrets produce several hundred literal pat
 CPython's ``re`` tries each alternative at every position (under 1 MB/s measured here);
 Hyperscan's literal matcher scans all of them in one pass at hundreds of MB/s.
 
+Invisible insertions: a job (or a colouring tool) can slip ANSI escape sequences or
+zero-width characters between a secret's characters, and a terminal shows the secret intact.
+When a chunk holds any, the masker also matches a copy with them removed (:class:`_Visible`)
+and maps what it finds back onto the stream, so the inserted bytes are masked with the rest.
+
 Streaming: a value may be split across chunks, so :meth:`Masker.feed` holds back the tail of
 the stream that could be the beginning of a secret or encoding (at most ``longest variant -
 1`` bytes, usually none) and emits it with the next chunk or on :meth:`Masker.flush`. A run
@@ -22,6 +27,8 @@ remainder is remembered, so output is never delayed by more than one variant's l
 
 from __future__ import annotations
 
+import bisect
+import re
 import threading
 from collections.abc import Iterable
 
@@ -33,6 +40,55 @@ from bastion.vault.variants import MIN_VARIANT_LENGTH, secret_variants
 __all__ = ["MASK", "Masker"]
 
 MASK = b"***"
+
+# ANSI CSI sequences (colours, cursor moves) and zero-width characters (U+200B..U+200D,
+# U+2060, U+FEFF); then one left unfinished at the very end, whose rest may come with the
+# next chunk and which must not hide the secret's beginning in front of it.
+_INVISIBLE = re.compile(
+    rb"\x1b\[[0-9;?]*[@-~]|\xe2\x80[\x8b-\x8d]|\xe2\x81\xa0|\xef\xbb\xbf"
+    rb"|(?:\x1b(?:\[[0-9;?]*)?|\xe2[\x80\x81]?|\xef\xbb?)\Z"
+)
+# First bytes of everything above (a chunk may end just after one).
+_INVISIBLE_LEADS = (b"\x1b", b"\xe2", b"\xef")
+
+
+class _Visible:
+    """``data`` without invisible insertions, and where each kept byte came from."""
+
+    def __init__(self, data: bytes, found: list[re.Match[bytes]]) -> None:
+        parts: list[bytes] = []
+        # _kept[i] is the view position where the i-th kept run starts; _origin[i] the
+        # stream position it came from. Runs are between removed insertions.
+        self._kept: list[int] = []
+        self._origin: list[int] = []
+        pos = view = 0
+        for match in found:
+            self._kept.append(view)
+            self._origin.append(pos)
+            parts.append(data[pos : match.start()])
+            view += match.start() - pos
+            pos = match.end()
+        self._kept.append(view)
+        self._origin.append(pos)
+        parts.append(data[pos:])
+        self.data = b"".join(parts)
+
+    @classmethod
+    def of(cls, data: bytes) -> _Visible | None:
+        """The view of ``data``, or None when it has no invisible insertion (the usual case)."""
+        if not any(lead in data for lead in _INVISIBLE_LEADS):
+            return None
+        found = list(_INVISIBLE.finditer(data))
+        return cls(data, found) if found else None
+
+    def origin(self, index: int) -> int:
+        """Stream position of the view's byte ``index``."""
+        run = bisect.bisect_right(self._kept, index) - 1
+        return self._origin[run] + index - self._kept[run]
+
+    def spans(self, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """View spans as stream spans (covering the insertions inside them)."""
+        return [(self.origin(start), self.origin(end - 1) + 1) for start, end in spans]
 
 
 class _Matcher:
@@ -54,17 +110,22 @@ class _Matcher:
             spans.append((to - lengths[pattern_id], to))
 
         self._db.scan(data, match_event_handler=on_match)
-        if not spans:
-            return []
-        spans.sort()
-        merged = [spans[0]]
-        for start, end in spans[1:]:
-            last_start, last_end = merged[-1]
-            if start <= last_end:
-                merged[-1] = (last_start, max(last_end, end))
-            else:
-                merged.append((start, end))
-        return merged
+        return _merged(spans)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted ``spans`` with overlapping or touching ones joined."""
+    if not spans:
+        return []
+    spans.sort()
+    merged = [spans[0]]
+    for start, end in spans[1:]:
+        last_start, last_end = merged[-1]
+        if start <= last_end:
+            merged[-1] = (last_start, max(last_end, end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 class _PrefixIndex:
@@ -147,26 +208,39 @@ class Masker:
     def mask(self, data: bytes) -> bytes:
         """Mask one complete piece of text (not streaming; independent of stream state)."""
         with self._lock:
-            spans = self._matcher.covered(data)
+            spans = self._covered(data, _Visible.of(data))
         return self._render(data, spans, len(data), False)[0]
 
     def feed(self, chunk: bytes) -> bytes:
         """Mask the next chunk of the stream; returns what is safe to show now."""
         with self._lock:
             data = self._pending + chunk
+            visible = _Visible.of(data)
             cut = self._starts.first_start(data, max(len(data) - self._hold, 0))
-            return self._emit(data, cut)
+            if visible is not None:
+                seen = visible.data
+                start = self._starts.first_start(seen, max(len(seen) - self._hold, 0))
+                if start < len(seen):
+                    cut = min(cut, visible.origin(start))
+            return self._emit(data, cut, visible)
 
     def flush(self) -> bytes:
         """Emit everything held back (call at the end of the stream)."""
         with self._lock:
-            out = self._emit(self._pending, len(self._pending))
+            out = self._emit(self._pending, len(self._pending), _Visible.of(self._pending))
             self._carry_covered = 0
             self._last_masked = False
             return out
 
-    def _emit(self, data: bytes, cut: int) -> bytes:
+    def _covered(self, data: bytes, visible: _Visible | None) -> list[tuple[int, int]]:
+        """Spans of ``data`` to mask: found in it, and in its view without insertions."""
         spans = self._matcher.covered(data)
+        if visible is None:
+            return spans
+        return _merged(spans + visible.spans(self._matcher.covered(visible.data)))
+
+    def _emit(self, data: bytes, cut: int, visible: _Visible | None) -> bytes:
+        spans = self._covered(data, visible)
         if self._carry_covered:
             spans = _merge_front(spans, self._carry_covered)
         out, carry, last_masked = self._render(data, spans, cut, self._last_masked)

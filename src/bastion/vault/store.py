@@ -139,10 +139,13 @@ class Vault:
     def _write(self, keys: KeyProvider) -> None:
         vaultfile.save(self._path, keys, self._loaded)
 
-    def set(self, name: str, value: str, scope: Scope) -> SecretInfo:
-        """Store (or replace) ``name``; refuses values unsafe to mask (see ``strength``)."""
+    def set(self, name: str, value: str, scope: Scope, *, force: bool = False) -> SecretInfo:
+        """Store (or replace) ``name``; refuses values unsafe to mask (see ``strength``).
+
+        ``force`` stores a guessable value anyway, never one too short to mask.
+        """
         _check_name(name)
-        check_secret_value(name, value)
+        check_secret_value(name, value, force=force)
         with self._locked():
             return self._seal(name, value, scope)
 

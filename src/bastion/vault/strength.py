@@ -66,10 +66,12 @@ def _common_word(value: str) -> str | None:
     return None
 
 
-def check_secret_value(name: str, value: str) -> None:
+def check_secret_value(name: str, value: str, *, force: bool = False) -> None:
     """Raise :class:`VaultError` explaining why ``value`` cannot be stored as ``name``.
 
-    The message names the rule, never the value.
+    The message names the rule, never the value. ``force`` (``secrets set --force``) skips
+    the guessability rules, never the length ones: a value under :data:`MIN_LENGTH` cannot
+    be masked at all (the masker refuses it, so every job given it would fail).
     """
     if "\0" in value:
         raise _refuse(name, "it contains a NUL byte, which no environment variable can carry")
@@ -77,10 +79,17 @@ def check_secret_value(name: str, value: str) -> None:
         raise _refuse(
             name,
             f"it is {len(value)} characters long; values under {MIN_LENGTH} characters "
-            "would be masked in unrelated log text and are easy to guess",
+            "would be masked in unrelated log text and are easy to guess (--force does not "
+            "lift this: such a value cannot be masked)",
         )
     if len(value.encode("utf-8", errors="surrogateescape")) > MAX_LENGTH:
         raise _refuse(name, f"it is larger than {MAX_LENGTH} bytes; store a file reference")
+    if not force:
+        _check_guessable(name, value)
+
+
+def _check_guessable(name: str, value: str) -> None:
+    """The rules ``--force`` lifts: values easy to guess or common in ordinary logs."""
     if len(set(value)) < _MIN_DISTINCT:
         raise _refuse(name, f"it uses fewer than {_MIN_DISTINCT} distinct characters")
     if _is_repetition(value):
