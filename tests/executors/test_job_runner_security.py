@@ -86,9 +86,10 @@ def test_faked_sandbox_setup_failure_does_not_leak_the_secret(tmp_path: Path) ->
     assert SECRET.encode() not in output
 
 
-def test_artifacts_and_reports_under_a_symlinked_parent_are_not_collected(
+def test_artifacts_and_reports_under_a_symlinked_parent_are_refused(
     tmp_path: Path,
 ) -> None:
+    # Issue 22: refused with a message naming the path (it was skipped silently before).
     out = tmp_path / "out"
     outcome, _ = _run(
         tmp_path,
@@ -97,9 +98,15 @@ def test_artifacts_and_reports_under_a_symlinked_parent_are_not_collected(
         artifact_dir=str(out),
         collect=("reports/passwd", "dist/hostname"),
     )
-    assert outcome.status == "passed"
+    assert outcome.status == "error"
+    assert "reports/passwd is, or goes through, a symbolic link" in (outcome.reason or "")
     assert outcome.artifacts == ()
     assert outcome.collected == {}
+    assert not out.exists() or not any(out.rglob("*"))
+    outcome, _ = _run(tmp_path, "ln -s /etc dist", artifacts=("dist/*",), artifact_dir=str(out))
+    assert outcome.status == "error"
+    assert "artifact dist/" in (outcome.reason or "")
+    assert "symbolic link" in (outcome.reason or "")
     assert not out.exists() or not any(out.rglob("*"))
 
 

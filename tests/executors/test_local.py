@@ -112,21 +112,22 @@ def test_cancel_kills_and_cleans_up(project: Path, tmp_path: Path) -> None:
     assert list(scratch.iterdir()) == []
 
 
-def test_symlinked_artifact_is_not_followed(project: Path, tmp_path: Path) -> None:
+def test_symlinked_artifact_is_a_job_error(project: Path, tmp_path: Path) -> None:
     secret = tmp_path / "host-secret"
     secret.write_text("host only")
     scratch = _scratch(tmp_path)
     spec = _spec(
         project,
-        _sh("link", f"mkdir dist; ln -s {secret} dist/leak; ln -s {secret} report.json"),
+        _sh("link", f"mkdir dist; ln -s {secret} dist/leak"),
         artifacts=("dist/*",),
         artifact_dir=str(tmp_path / "out"),
-        collect=("report.json",),
     )
     outcome, _ = _run(spec, scratch)
-    assert outcome.status == "passed"
+    # Issue 22: a link among the artifacts is a job error naming it (it was skipped before).
+    assert outcome.status == "error"
+    assert "artifact dist/leak is, or goes through, a symbolic link" in (outcome.reason or "")
     assert outcome.artifacts == ()
-    assert outcome.collected == {}
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*"))
 
 
 def test_jobs_run_in_parallel(project: Path, tmp_path: Path) -> None:

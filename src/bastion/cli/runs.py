@@ -1,4 +1,4 @@
-"""``bastion runs list|show`` and ``bastion logs``: read past runs back."""
+"""``bastion runs list|show|cancel`` and ``bastion logs``: read runs back, stop a live one."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from bastion.cli.console import err_console, out_console
 from bastion.cli.progress import STATE_STYLE
 from bastion.engine.history import get_run, list_runs, read_log
 from bastion.engine.recovery import recover_interrupted_runs
+from bastion.engine.run_cancel import RunStopped, cancel_run
 from bastion.store import (
     Database,
     bastion_home,
@@ -94,6 +95,26 @@ def show_command(run_id: int, project: ProjectOption = Path(), as_json: JsonOpti
             Text(job["reason"] or ""),
         )
     out_console.print(table)
+
+
+@runs_app.command("cancel")
+def cancel_command(
+    run_id: int,
+    project: ProjectOption = Path(),
+    grace: Annotated[
+        float, typer.Option("--grace", min=0.0, help="Seconds to wait after SIGINT.")
+    ] = 10.0,
+) -> None:
+    """Stop a running run: SIGINT to its process (as Ctrl-C), SIGTERM after --grace seconds."""
+    root = find_repo_root(project)
+    outcome = cancel_run(_db(project), state_dir(root), run_id, grace=grace)
+    if outcome.stopped is RunStopped.CANCELLED:
+        err_console.print(f"run {run_id} cancelled (process {outcome.pid} stopped every job)")
+    else:
+        err_console.print(
+            f"run {run_id}: process {outcome.pid} ignored SIGINT for {grace:g} s and was "
+            "terminated; it shows as interrupted"
+        )
 
 
 def logs_command(

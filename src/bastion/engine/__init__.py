@@ -31,6 +31,9 @@ _EXPORTS = {
     "list_runs": "history",
     "read_log": "history",
     "recover_interrupted_runs": "recovery",
+    "CancelOutcome": "run_cancel",
+    "RunStopped": "run_cancel",
+    "cancel_run": "run_cancel",
     "Event": "events",
     "JobChanged": "events",
     "JobOutput": "events",
@@ -83,11 +86,13 @@ if TYPE_CHECKING:
         Trust,
     )
     from bastion.engine.recovery import recover_interrupted_runs
+    from bastion.engine.run_cancel import CancelOutcome, RunStopped, cancel_run
     from bastion.engine.scheduler import Scheduler, SchedulerConfig
 
 __all__ = [
     "BUILDER_ID",
     "AssessedFinding",
+    "CancelOutcome",
     "Event",
     "GateCpuHistory",
     "GateDecision",
@@ -109,10 +114,12 @@ __all__ = [
     "RunResult",
     "RunStarted",
     "RunState",
+    "RunStopped",
     "Scheduler",
     "SchedulerConfig",
     "StepChanged",
     "Trust",
+    "cancel_run",
     "default_gates",
     "get_run",
     "list_runs",

@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -58,6 +56,7 @@ from bastion.policy import (
     Suppressions,
     suppression_notes,
 )
+from bastion.regular_file import Refusal, Refused, read_regular_file
 from bastion.sandbox import Limits, Sandbox, SandboxSpec, Workspace, bastion_runtime_binds
 from bastion.scanners.finding import Finding
 from bastion.scanners.interface import GateReport
@@ -292,17 +291,12 @@ def _read_report(gate: str, path: Path, exit_code: int, timed_out: bool, tail: _
     where = f"bastion/{gate}"
     if timed_out:
         raise GateError(f"{where} timed out{tail.text()}", hint="raise the gate's time limit")
-    try:
-        # The sandboxed side wrote this path: no symlink, no FIFO that would block us.
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError as exc:
-        raise GateError(f"{where} crashed (exit status {exit_code}){tail.text()}") from exc
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise GateError(f"{where}: its report is not a regular file")
-        data = handle.read(_MAX_REPORT_BYTES + 1)
-    if len(data) > _MAX_REPORT_BYTES:
-        raise GateError(f"{where}: report is larger than {_MAX_REPORT_BYTES // 2**20} MiB")
+    # The sandboxed side wrote this path: no symlink, no FIFO that would block us.
+    data = read_regular_file(path.parent, path.name, limit=_MAX_REPORT_BYTES)
+    if isinstance(data, Refused):
+        if data.refusal is Refusal.MISSING:
+            raise GateError(f"{where} crashed (exit status {exit_code}){tail.text()}")
+        raise GateError(f"{where}: its report {data.text()}")
     try:
         doc = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -29,7 +29,13 @@ from sqlalchemy import select
 from bastion.audit import Action, AuditEvent, AuditLog, Outcome
 from bastion.store import Database, JobRecord, RunRecord
 
-__all__ = ["INTERRUPTED", "hold_run_lock", "recover_interrupted_runs", "scratch_prefix"]
+__all__ = [
+    "INTERRUPTED",
+    "hold_run_lock",
+    "lock_holder",
+    "recover_interrupted_runs",
+    "scratch_prefix",
+]
 
 INTERRUPTED = "interrupted: the Bastion process running it stopped (killed or crashed)"
 # A run is inserted a moment before its lock is taken; give it that moment.
@@ -46,6 +52,24 @@ def _lock_path(state: Path, run_id: int) -> Path:
     return state / "locks" / f"run-{run_id}.lock"
 
 
+def lock_holder(state: Path, run_id: int) -> int | None:
+    """The pid of the live process holding the run's lock; None when no process holds it."""
+    try:
+        fd = os.open(_lock_path(state, run_id), os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.pread(fd, 32, 0).decode("ascii", errors="replace").strip()
+            return int(text) if text.isdigit() else None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None  # nobody holds it: the run is not being carried out
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def hold_run_lock(state: Path, run_id: int) -> Iterator[None]:
     """Hold the run's lock for the life of this process's work on it."""
@@ -54,6 +78,9 @@ def hold_run_lock(state: Path, run_id: int) -> Iterator[None]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        # Who holds it, for `bastion runs cancel`; only believed while the lock is held.
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
         path.unlink(missing_ok=True)

@@ -20,40 +20,19 @@ import hashlib
 import io
 import os
 import re
-import stat
 import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from bastion.executors.cache_bundle import BundleReader, CacheBlocked, CacheError, write_bundle
 from bastion.executors.interface import CacheSpec, JobEvent, JobEventKind, JobEventSink, JobSpec
+from bastion.regular_file import Refused, open_regular_file
 
 __all__ = ["CacheStore", "hash_files", "render_key", "restore_caches", "save_caches"]
 
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+-]{0,199}")
 _DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
-_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-
-
-def _open_regular(root: Path, relative: str) -> int | None:
-    """A descriptor of ``root/relative`` if it is a regular file reached without a link."""
-    parts = PurePosixPath(relative).parts
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        for part in parts[:-1]:
-            nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            os.close(fd)
-            fd = nxt
-        leaf = os.open(parts[-1], _READ, dir_fd=fd)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    if not stat.S_ISREG(os.fstat(leaf).st_mode):  # a FIFO would block a read
-        os.close(leaf)
-        return None
-    return leaf
 
 
 def hash_files(root: Path, globs: tuple[str, ...]) -> str:
@@ -61,8 +40,8 @@ def hash_files(root: Path, globs: tuple[str, ...]) -> str:
     matched = sorted({p.relative_to(root).as_posix() for g in globs for p in root.glob(g)})
     total = hashlib.sha256()
     for relative in matched:
-        fd = _open_regular(root, relative)
-        if fd is None:
+        fd = open_regular_file(root, relative)
+        if isinstance(fd, Refused):
             continue  # folders, links and special files are not files of the tree
         with os.fdopen(fd, "rb") as handle:
             digest = hashlib.file_digest(handle, "sha256").digest()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import stat
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from bastion.executors.interface import (
     StepSpec,
 )
 from bastion.executors.job_cache import restore_caches, save_caches
+from bastion.regular_file import Refusal, Refused, open_regular_file, read_regular_file
 from bastion.sandbox import SyscallGroup, Workspace
 from bastion.sandbox.interface import Limits, NetworkMode, NetworkPolicy, Sandbox, SandboxSpec
 
@@ -132,7 +132,8 @@ def _run_in_workspace(
             )
             if failure is not None:
                 # A gate that failed may still have written a report that says why.
-                return replace(failure, collected=_collect(workspace.path, spec.collect))
+                reports = _collect(workspace.path, spec.collect, strict=False)
+                return replace(failure, collected=reports)
         collected = _collect(workspace.path, spec.collect)
         artifacts = _copy_artifacts(workspace.path, spec)
         save_caches(spec, workspace.path, cache_keys, on_event)
@@ -233,41 +234,36 @@ def _run_step(
             if result.signal
             else f"exited with {result.exit_code}"
         )
-        return JobOutcome(status="failed", reason=f"step '{step.name}' {how}", failed_step=index)
+        reason = f"step '{step.name}' {how}{_per_process_note(spec, result.job_wide_limits)}"
+        return JobOutcome(status="failed", reason=reason, failed_step=index)
     return None
 
 
-def _open_inside(root: Path, relative: str) -> int | None:
-    """Open ``root/relative`` for reading without following any symlink (the job owns it)."""
-    parts = Path(relative).parts
-    if Path(relative).is_absolute() or ".." in parts:
-        return None
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for part in parts[:-1]:
-            nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            os.close(fd)
-            fd = nxt
-        # O_NONBLOCK: opening a FIFO the job left for reading would wait for a writer forever.
-        return os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+def _per_process_note(spec: JobSpec, job_wide: bool) -> str:
+    """Without a cgroup the kernel cannot say a limit killed the step, and each process has
+    the whole memory limit (rlimits): the reason says so, since that may be why it failed."""
+    if job_wide or spec.memory_bytes is None:
+        return ""
+    return (
+        f" (its memory limit of {spec.memory_bytes // 2**20} MiB is per process here, "
+        "not job-wide: no cgroup)"
+    )
 
 
-def _collect(root: Path, paths: tuple[str, ...]) -> dict[str, bytes]:
+def _collect(root: Path, paths: tuple[str, ...], *, strict: bool = True) -> dict[str, bytes]:
+    """The gate reports the job wrote; a missing one is left out (the gate says it crashed).
+
+    ``strict``: a report that is a link, a FIFO, a device or too large is a job error naming
+    it (a job planted it); after a failed step it is only left out, so the step's own
+    failure stays the reason.
+    """
     collected: dict[str, bytes] = {}
     for relative in paths:
-        fd = _open_inside(root, relative)
-        if fd is None:
-            continue
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                continue
-            data = handle.read(_MAX_COLLECT_BYTES + 1)
-        if len(data) <= _MAX_COLLECT_BYTES:
+        data = read_regular_file(root, relative, limit=_MAX_COLLECT_BYTES)
+        if not isinstance(data, Refused):
             collected[relative] = data
+        elif strict and data.refusal is not Refusal.MISSING:
+            raise SandboxError(f"report {data.text()}", hint="a report is a regular file")
     return collected
 
 
@@ -279,21 +275,17 @@ def _copy_artifacts(root: Path, spec: JobSpec) -> tuple[str, ...]:
     for pattern in spec.artifacts:
         for match in sorted(root.glob(pattern)):
             relative = match.relative_to(root).as_posix()
-            fd = _open_inside(root, relative)
-            if fd is None:
-                if stat.S_ISSOCK(os.lstat(match).st_mode):  # open() refuses sockets (ENXIO)
-                    raise SandboxError(f"artifact {relative} of job '{spec.job}' is a socket")
-                continue  # a symlink or a path outside: never followed
+            if match.is_dir() and not match.is_symlink():
+                continue  # a glob such as dist/**/* matches folders too
+            fd = open_regular_file(root, relative)
+            if isinstance(fd, Refused):
+                # Named, never skipped: a link would publish a host file (or nothing, silently).
+                raise SandboxError(
+                    f"artifact {fd.text()} of job '{spec.job}'",
+                    hint="artifacts are regular files inside the workspace; write the file "
+                    "itself there (no symbolic link, FIFO, socket or device)",
+                )
             with os.fdopen(fd, "rb") as handle:
-                mode = os.fstat(handle.fileno()).st_mode
-                if stat.S_ISDIR(mode):
-                    continue  # a glob such as dist/**/* matches folders too
-                if not stat.S_ISREG(mode):
-                    raise SandboxError(
-                        f"artifact {relative} of job '{spec.job}' is not a regular file "
-                        "(a FIFO, socket or device)",
-                        hint="artifacts are files; write the artifact as a regular file",
-                    )
                 destination = target / relative
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 with destination.open("wb") as out:

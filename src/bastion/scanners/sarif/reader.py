@@ -30,6 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from bastion.errors import GateError
+from bastion.regular_file import Refusal, Refused, read_regular_file
 from bastion.scanners.finding import Finding, Location, Severity
 from bastion.scanners.sarif.levels import (
     FINGERPRINT_KEY,
@@ -44,15 +45,23 @@ _CWE_TAG = re.compile(r"(?i)(?:external/cwe/)?cwe[-_/](\d+)")
 _VULN_ID = re.compile(r"^(?:CVE-\d{4}-\d+|GHSA(?:-[0-9a-z]{4}){3}|PYSEC-\d{4}-\d+)$", re.I)
 _MESSAGE_ARG = re.compile(r"\{(\d+)\}")
 _MAX_LINE_FILE_BYTES = 8 * 1024 * 1024
+_MAX_SARIF_BYTES = 256 * 1024 * 1024
 
 
 def load_sarif(path: Path, *, gate: str, root: Path | None = None) -> list[Finding]:
-    """Read the SARIF file at ``path`` into findings of ``gate``."""
+    """Read the SARIF file at ``path`` into findings of ``gate``.
+
+    The scanned tree's command wrote it: only a regular file is read (a FIFO there would
+    block this gate until its time limit), never through a link, at most 256 MiB.
+    """
+    data = read_regular_file(path.parent, path.name, limit=_MAX_SARIF_BYTES)
+    if isinstance(data, Refused):
+        if data.refusal is Refusal.MISSING:
+            raise GateError(f"{path}: SARIF file was not written", hint="check the command")
+        raise GateError(f"cannot read SARIF: {path.parent}/{data.text()}")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as exc:
-        raise GateError(f"{path}: SARIF file was not written", hint="check the command") from exc
-    except (OSError, UnicodeDecodeError) as exc:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
         raise GateError(f"{path}: cannot read SARIF: {exc}") from exc
     try:
         doc = json.loads(text)
@@ -362,16 +371,11 @@ def _match_key(
 def _line_text(root: Path | None, location: Location) -> str:
     if root is None or not location.path or location.line is None:
         return ""
-    candidate = root / location.path
-    try:
-        resolved = candidate.resolve()
-        if not resolved.is_relative_to(root.resolve()) or not resolved.is_file():
-            return ""
-        if resolved.stat().st_size > _MAX_LINE_FILE_BYTES:
-            return ""
-        lines = resolved.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+    # The tree is the scanned one: the line is read like any file a job wrote.
+    data = read_regular_file(root, location.path, limit=_MAX_LINE_FILE_BYTES)
+    if isinstance(data, Refused):
         return ""
+    lines = data.decode("utf-8", errors="replace").splitlines()
     if location.line > len(lines):
         return ""
     return lines[location.line - 1].strip()
