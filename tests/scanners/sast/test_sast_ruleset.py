@@ -53,6 +53,7 @@ _RULE_TESTS = Path(__file__).parents[2] / "data" / "sast" / "rule-tests"
     ("rules", "cases"),
     [
         ("python.yml", "python.py"),
+        ("python-web.yml", "python-web.py"),
         ("dockerfile.yml", "dockerfile.dockerfile"),
         ("kubernetes.yml", "kubernetes.yaml"),
     ],
