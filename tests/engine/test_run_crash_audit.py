@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from bastion.audit import AuditEntry, AuditLog
 from bastion.engine.recovery import INTERRUPTED
@@ -82,6 +82,9 @@ def _entries(repo: Path) -> list[AuditEntry]:
         return []
     db = open_database(f"sqlite:///{db_path}", migrate=False)
     try:
+        # The run opens the store before its audit log, whose own chain makes these tables.
+        if not inspect(db.engine).has_table("audit_events"):
+            return []
         return list(AuditLog(db, witness=None).entries())
     finally:
         db.dispose()
@@ -167,7 +170,8 @@ def test_an_unwritable_audit_log_stops_the_run_before_any_job(
     listed = run_bastion("runs", "list", "-C", str(repo), env=env)  # creates the database
     assert listed.returncode == 0, listed.stderr
     db_path = repo / ".bastion" / "state" / "bastion.db"
-    db = open_database(f"sqlite:///{db_path}", migrate=False)
+    db = open_database(f"sqlite:///{db_path}")
+    AuditLog(db, witness=None)  # the audit log's own chain makes its tables, not the store's
     with db.engine.begin() as connection:
         connection.execute(
             text(

@@ -41,6 +41,7 @@ from bastion.audit.merkle import (
     verify_consistency,
 )
 from bastion.audit.models import (
+    AUDIT_CHAIN,
     AuditCheckpointRecord,
     AuditEventRecord,
     AuditHeadRecord,
@@ -116,6 +117,9 @@ class AuditLog:
     are the keys whose checkpoints are trusted; ``origin`` defaults to the signer's name.
     ``witness`` is where every signed checkpoint is also appended and verification reads
     them back (default: ``$BASTION_HOME/audit-witness``); None turns both off.
+
+    Opening a log brings the audit tables of ``db`` to their newest schema (once per
+    Database; StoreError if that fails), as ``open_database`` does for the store's.
     """
 
     def __init__(
@@ -127,6 +131,7 @@ class AuditLog:
         origin: str | None = None,
         witness: WitnessSource | None = HOME_WITNESS,
     ) -> None:
+        db.ensure_schema(AUDIT_CHAIN)
         self.db = db
         self.witness = witness
         self.signer = signer

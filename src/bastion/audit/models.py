@@ -1,22 +1,40 @@
-"""The audit log's tables (migration ``0002_audit``).
+"""The audit log's tables and the Alembic chain that makes them (:data:`AUDIT_CHAIN`).
 
 ``audit_events`` holds each event's exact canonical body (what is hashed) beside queryable
 copies of its fields; ``audit_nodes`` the perfect interior nodes (level >= 1) completed by
 appends, so proofs read O(log n) rows; ``audit_head`` the single row with the tree size and
 its right edge (the write lock every append takes); ``audit_checkpoints`` the signed notes.
 Everything but the bodies and the notes is derived data that ``verify`` recomputes.
+
+The chain lives in ``bastion/audit/migrations`` with its own version table, so the audit
+package owns its schema and the store never imports it; :class:`~bastion.audit.AuditLog`
+brings it up when it opens a database.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bastion.store.base import Base, UTCDateTime
+from bastion.store import Base, SchemaChain, UTCDateTime
 
-__all__ = ["AuditCheckpointRecord", "AuditEventRecord", "AuditHeadRecord", "AuditNodeRecord"]
+__all__ = [
+    "AUDIT_CHAIN",
+    "AUDIT_TABLES",
+    "AuditCheckpointRecord",
+    "AuditEventRecord",
+    "AuditHeadRecord",
+    "AuditNodeRecord",
+]
+
+AUDIT_CHAIN = SchemaChain(
+    "audit",
+    Path(__file__).resolve().parent / "migrations",
+    version_table="audit_alembic_version",
+)
 
 # SQLite only aliases rowid (fast, compact) for a column typed exactly INTEGER.
 _SEQ = BigInteger().with_variant(Integer(), "sqlite")
@@ -67,3 +85,9 @@ class AuditCheckpointRecord(Base):
     root: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+AUDIT_TABLES = frozenset(
+    str(record.__tablename__)
+    for record in (AuditEventRecord, AuditNodeRecord, AuditHeadRecord, AuditCheckpointRecord)
+)

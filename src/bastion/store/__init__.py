@@ -13,18 +13,21 @@ from bastion.store.locations import (
     state_dir,
 )
 from bastion.store.models import JobRecord, RunRecord, StepRecord
+from bastion.store.schema import SchemaChain, run_chain_environment
 
 __all__ = [
     "Base",
     "Database",
     "JobRecord",
     "RunRecord",
+    "SchemaChain",
     "StepRecord",
     "UTCDateTime",
     "bastion_home",
     "default_database_url",
     "find_repo_root",
     "open_database",
+    "run_chain_environment",
     "sqlite_url",
     "state_dir",
     "utcnow",

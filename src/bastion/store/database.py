@@ -5,31 +5,28 @@
     >>> with db.session() as s: ...
 
 Migrations are Alembic's, shipped inside the package and run on open, so a user never runs
-them by hand. Every package that owns tables adds its own revision branching from the core
-revision; ``upgrade heads`` brings all branches up.
+them by hand. The store's chain (runs, jobs, steps) runs here; every other package that owns
+tables keeps its own chain and version table (:mod:`bastion.store.schema`) and brings it up
+with :meth:`Database.ensure_schema` when it opens its tables, so the store imports none of them.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from bastion.errors import StoreError
+from bastion.store.schema import STORE_CHAIN, SchemaChain, upgrade_chain
 
 __all__ = ["Database", "open_database", "sqlite_url"]
-
-_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-_MIGRATE_LOCK = threading.Lock()
 
 
 def sqlite_url(path: Path) -> str:
@@ -38,11 +35,38 @@ def sqlite_url(path: Path) -> str:
 
 
 class Database:
-    """An engine plus a session factory; sessions commit on success, roll back on error."""
+    """An engine plus a session factory; sessions commit on success, roll back on error.
 
-    def __init__(self, engine: Engine) -> None:
+    ``migrate=False``: the caller vouches that every chain is current (a reader of a database
+    another process writes), so :meth:`ensure_schema` leaves it alone. ``current``: chains
+    the opener has just brought up.
+    """
+
+    def __init__(
+        self, engine: Engine, *, migrate: bool = True, current: Iterable[SchemaChain] = ()
+    ) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._migrate = migrate
+        self._current = set(current)
+        self._current_lock = threading.Lock()
+
+    def ensure_schema(self, chain: SchemaChain) -> None:
+        """Upgrade ``chain`` to its head, once per Database; StoreError if that fails."""
+        if not self._migrate:
+            return
+        with self._current_lock:
+            if chain in self._current:
+                return
+            try:
+                upgrade_chain(self.engine, chain)
+            except SQLAlchemyError as exc:
+                raise StoreError(
+                    f"cannot migrate the {chain.name} tables of state database "
+                    f"{engine_label(self.engine.url.render_as_string())}: {exc}",
+                    hint="check that the database server runs and the URL is right",
+                ) from exc
+            self._current.add(chain)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -85,13 +109,13 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
         if url.startswith("sqlite"):
             event.listen(engine, "connect", _sqlite_pragmas)
         if migrate:
-            _upgrade(engine)
+            upgrade_chain(engine, STORE_CHAIN)
     except SQLAlchemyError as exc:
         raise StoreError(
             f"cannot open state database {engine_label(url)}: {exc}",
             hint="check that the database server runs and the URL is right",
         ) from exc
-    return Database(engine)
+    return Database(engine, migrate=migrate, current=(STORE_CHAIN,) if migrate else ())
 
 
 def engine_label(url: str) -> str:
@@ -100,11 +124,3 @@ def engine_label(url: str) -> str:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"
     return url
-
-
-def _upgrade(engine: Engine) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
-    with _MIGRATE_LOCK, engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "heads")

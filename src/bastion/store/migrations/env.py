@@ -1,18 +1,15 @@
-"""Alembic environment: runs on the connection ``open_database`` hands over."""
+"""Alembic environment of the store's chain (runs, jobs, steps; version table ``alembic_version``).
+
+Other packages' tables have chains of their own (:mod:`bastion.store.schema`), never imported
+here: the store knows none of them.
+"""
 
 from __future__ import annotations
 
-from alembic import context
-
-import bastion.audit.models  # (registers the audit tables)
-import bastion.store.models  # noqa: F401  (registers the core tables)
 from bastion.store.base import Base
+from bastion.store.models import JobRecord, RunRecord, StepRecord
+from bastion.store.schema import run_chain_environment
 
-connection = context.config.attributes["connection"]
-context.configure(
-    connection=connection,
-    target_metadata=Base.metadata,
-    render_as_batch=connection.dialect.name == "sqlite",
+run_chain_environment(
+    Base.metadata, owned=frozenset(str(m.__tablename__) for m in (RunRecord, JobRecord, StepRecord))
 )
-with context.begin_transaction():
-    context.run_migrations()
