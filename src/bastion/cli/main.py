@@ -73,7 +73,9 @@ def _register() -> None:
     from bastion.cli import scan as scan_cli
     from bastion.cli import schema as schema_cli
     from bastion.cli import secrets as secrets_cli
+    from bastion.cli import serve as serve_cli
     from bastion.cli import tools as tools_cli
+    from bastion.cli import users as users_cli
     from bastion.cli import verify as verify_cli
 
     keys_cli.register(app)
@@ -88,6 +90,8 @@ def _register() -> None:
     secrets_cli.register(app)
     tools_cli.register(app)
     scan_cli.register(app)
+    serve_cli.register(app)
+    users_cli.register(app)
 
 
 def run() -> None:

@@ -1,0 +1,63 @@
+"""``bastion serve``: the web UI and REST API on uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bastion.cli.console import err_console
+from bastion.server import (
+    DEFAULT_BIND,
+    Accounts,
+    ServerSettings,
+    create_app,
+    open_services,
+)
+
+__all__ = ["register", "serve"]
+
+
+def serve(
+    bind: Annotated[str, typer.Option("--bind", help="HOST:PORT to listen on.")] = DEFAULT_BIND,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="Database URL (default: $BASTION_HOME/server.db; postgresql+psycopg://…)."
+        ),
+    ] = None,
+    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate.")] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key.")] = None,
+) -> None:
+    """Serve the web UI and REST API (migrates the database first)."""
+    import uvicorn
+
+    settings = ServerSettings.from_options(bind=bind, db=db, tls_cert=tls_cert, tls_key=tls_key)
+    services = open_services(settings.database_url)
+    accounts = Accounts(services.db, settings, services.clock)
+    token = accounts.bootstrap_admin()
+    if token is not None:
+        err_console.print(
+            "No account yet: the first admin sets a password at this one-time link "
+            f"(valid {settings.setup_link_lifetime}):\n  {accounts.setup_link(token)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    app = create_app(settings, services)
+    err_console.print(f"Bastion serving on {settings.base_url}", highlight=False)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
+        ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
+        server_header=False,
+        proxy_headers=False,
+        log_level="warning",
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` to the ``bastion`` command."""
+    app.command("serve")(serve)

@@ -1,0 +1,43 @@
+"""The app factory: one FastAPI app over the given settings and services.
+
+>>> from bastion.store import open_database
+>>> db = open_database("sqlite://")
+>>> app = create_app(ServerSettings("127.0.0.1", 8080, "sqlite://"),
+...                  ServerServices(db, audit=my_sink))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from bastion.server import api, pages
+from bastion.server.context import ServerServices, build_context
+from bastion.server.middleware import BodyLimit, SecurityHeaders
+from bastion.server.problems import install_handlers
+from bastion.server.routing import check_routes
+from bastion.server.settings import ServerSettings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: ServerSettings, services: ServerServices) -> FastAPI:
+    """The server's ASGI app; ServerError if a route names no permission of the table.
+
+    No interactive docs (Swagger/ReDoc would load script from elsewhere) and no public
+    ``/openapi.json``; the document is ``app.openapi()``.
+    """
+    app = FastAPI(
+        title="Bastion",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.bastion = build_context(settings, services)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    install_handlers(app)
+    # Added last, so it runs first: nothing reads a body over the limit.
+    app.add_middleware(SecurityHeaders, tls=settings.tls)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    check_routes(app)
+    return app

@@ -1,0 +1,65 @@
+"""What the app is built from: :class:`ServerServices` (passed in) and the domain services
+:func:`build_context` makes over them, reachable from a request as ``request.app.state``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from bastion.server.accounts import Accounts
+from bastion.server.auditing import AuditSink
+from bastion.server.clock import Clock, system_clock
+from bastion.server.sessions import Sessions
+from bastion.server.settings import ServerSettings
+from bastion.server.throttle import LoginThrottle
+from bastion.server.tokens import ApiTokens
+from bastion.server.totp import Totp
+from bastion.store import Database
+
+__all__ = ["ServerContext", "ServerServices", "build_context", "context_of"]
+
+
+@dataclass(frozen=True)
+class ServerServices:
+    """The collaborators a server runs with, built by its caller (``bastion serve``, a test).
+
+    The engine's ``RunServices`` joins this bundle when the server starts runs.
+    """
+
+    db: Database
+    audit: AuditSink
+    clock: Clock = field(default=system_clock)
+
+
+@dataclass(frozen=True)
+class ServerContext:
+    """Settings, services and the domain objects the routers call."""
+
+    settings: ServerSettings
+    services: ServerServices
+    accounts: Accounts
+    sessions: Sessions
+    totp: Totp
+    tokens: ApiTokens
+    throttle: LoginThrottle
+
+
+def build_context(settings: ServerSettings, services: ServerServices) -> ServerContext:
+    """Domain services over one database and clock."""
+    db, clock = services.db, services.clock
+    return ServerContext(
+        settings,
+        services,
+        Accounts(db, settings, clock),
+        Sessions(db, settings, clock),
+        Totp(db, clock),
+        ApiTokens(db, settings, clock),
+        LoginThrottle(db, settings, clock),
+    )
+
+
+def context_of(request: Request) -> ServerContext:
+    """The context of the app serving ``request``."""
+    ctx: ServerContext = request.app.state.bastion
+    return ctx

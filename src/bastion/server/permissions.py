@@ -1,0 +1,76 @@
+"""Who may do what: the one permission table of the server.
+
+Every route names exactly one :class:`Permission` (:mod:`bastion.server.routing`); the
+table says which roles hold it, at which scope it is checked, whether a refusal answers 404
+(the caller must not learn that the object exists) or 403, and whether it needs a fresh TOTP
+code (step-up). ``tests/server/test_permission_matrix.py`` walks every route of the OpenAPI
+document against every role, so a route without an entry, or an entry that changes, fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["PERMISSIONS", "Permission", "Role", "Rule", "ScopeKind", "rule_for"]
+
+
+class Role(StrEnum):
+    """Roles, from least to most trusted (the order is not used for checks: the table is)."""
+
+    VIEWER = "viewer"
+    DEVELOPER = "developer"
+    MAINTAINER = "maintainer"
+    SECURITY = "security"
+    ADMIN = "admin"
+
+
+class ScopeKind(StrEnum):
+    """Where a role is granted and a permission checked."""
+
+    INSTANCE = "instance"
+    REPOSITORY = "repository"
+    ENVIRONMENT = "environment"
+
+
+class Permission(StrEnum):
+    """Everything a route can require. PUBLIC and SIGNED_IN need no role."""
+
+    PUBLIC = "public"
+    SIGNED_IN = "signed_in"
+    RUNS_READ = "runs.read"
+    TOKENS_MANAGE = "tokens.manage"
+    TOKENS_CREATE = "tokens.create"
+    USERS_READ = "users.read"
+    USERS_MANAGE = "users.manage"
+    ROLES_CHANGE = "roles.change"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The roles holding a permission, its scope, and how a refusal looks."""
+
+    roles: frozenset[Role]
+    scope: ScopeKind = ScopeKind.INSTANCE
+    hide: bool = False  # refuse with 404: the caller must not learn the object exists
+    step_up: bool = False  # needs a TOTP code entered within the step-up window
+
+
+_ALL = frozenset(Role)
+
+PERMISSIONS: Mapping[Permission, Rule] = {
+    Permission.PUBLIC: Rule(frozenset()),
+    Permission.SIGNED_IN: Rule(_ALL),
+    Permission.RUNS_READ: Rule(_ALL, ScopeKind.REPOSITORY, hide=True),
+    Permission.TOKENS_MANAGE: Rule(_ALL),
+    Permission.TOKENS_CREATE: Rule(_ALL, step_up=True),
+    Permission.USERS_READ: Rule(frozenset({Role.ADMIN, Role.SECURITY})),
+    Permission.USERS_MANAGE: Rule(frozenset({Role.ADMIN})),
+    Permission.ROLES_CHANGE: Rule(frozenset({Role.ADMIN}), step_up=True),
+}
+
+
+def rule_for(permission: Permission) -> Rule:
+    """The table's rule; a permission without one holds for no role (fails closed)."""
+    return PERMISSIONS.get(permission, Rule(frozenset()))
