@@ -7,7 +7,15 @@ import io
 from rich.console import Console
 
 from bastion.cli.progress import LineProgress, LiveProgress
-from bastion.engine.events import Event, JobChanged, RunFinished, RunStarted, StepChanged
+from bastion.engine.events import (
+    Event,
+    JobChanged,
+    Notice,
+    RunFinished,
+    RunPrepared,
+    RunStarted,
+    StepChanged,
+)
 from bastion.engine.model import JobState, RunContext, RunId, RunState, Trust
 
 RUN = RunId(1)
@@ -62,3 +70,22 @@ def test_live_table_shows_state_step_and_elapsed() -> None:
         progress(event)
     assert progress.board.jobs["test"].elapsed() == "2.5s"
     progress.stop()
+
+
+def test_both_observers_say_the_engines_notices_and_the_runs_opening_line() -> None:
+    told: list[Event] = [
+        Notice(None, "run 7 was interrupted [not markup]", 99.0),
+        RunPrepared(RUN, CONTEXT, "p.yml", 99.5),
+        Notice(RUN, "created the local signing key", 100.0),
+    ]
+    for make in (LineProgress, LiveProgress):
+        buffer = io.StringIO()
+        observer = make(Console(file=buffer, width=100))
+        for event in told:
+            observer(event)
+        observer.stop()
+        assert buffer.getvalue().splitlines() == [
+            "run 7 was interrupted [not markup]",
+            "run 1: p.yml on abc (trust local)",
+            "created the local signing key",
+        ]

@@ -1,4 +1,8 @@
-"""Progress observers: a live Rich table on a terminal, plain lines elsewhere."""
+"""Progress observers: a live Rich table on a terminal, plain lines elsewhere.
+
+Both also say what the engine tells people (:class:`Notice`, :class:`RunPrepared`): the
+engine's one channel to a person is its events.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,18 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from bastion.engine.events import Event, JobChanged, RunFinished, RunStarted, StepChanged
+from bastion.engine.events import (
+    Event,
+    JobChanged,
+    Notice,
+    RunFinished,
+    RunPrepared,
+    RunStarted,
+    StepChanged,
+)
 from bastion.engine.model import JobState
 
-__all__ = ["STATE_STYLE", "LineProgress", "LiveProgress"]
+__all__ = ["STATE_STYLE", "LineProgress", "LiveProgress", "announce"]
 
 STATE_STYLE = {
     "queued": "dim",
@@ -25,6 +37,19 @@ STATE_STYLE = {
     "skipped": "dim",
     "error": "bold red",
 }
+
+
+def announce(console: Console, event: Event) -> None:
+    """Print a notice or the run's opening line; other events are the board's."""
+    if isinstance(event, RunPrepared):
+        commit = event.context.commit or "working tree"
+        console.print(
+            f"run {event.run_id}: {event.pipeline_source} on {commit}"
+            f" (trust {event.context.trust.value})",
+            highlight=False,
+        )
+    elif isinstance(event, Notice):
+        console.print(event.text, highlight=False, markup=False)
 
 
 @dataclass
@@ -81,6 +106,7 @@ class LiveProgress:
     """A live table of jobs, their state, current step and elapsed time (terminals only)."""
 
     def __init__(self, console: Console) -> None:
+        self.console = console
         self.board = _Board()
         # get_renderable: the table is rebuilt at every refresh, so elapsed times keep ticking
         # between events.
@@ -92,6 +118,7 @@ class LiveProgress:
         )
 
     def __call__(self, event: Event) -> None:
+        announce(self.console, event)
         if isinstance(event, RunStarted):
             self.board.update(event)
             self.live.start()
@@ -112,6 +139,7 @@ class LineProgress:
         self.board = _Board()
 
     def __call__(self, event: Event) -> None:
+        announce(self.console, event)
         self.board.update(event)
         if isinstance(event, JobChanged) and event.state is not JobState.QUEUED:
             view = self.board.jobs[event.job]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 from pathlib import Path
@@ -16,8 +17,11 @@ from rich.text import Text
 from bastion.cli.console import err_console, out_console
 from bastion.cli.progress import STATE_STYLE, LineProgress, LiveProgress
 from bastion.engine.attestation import BUILDER_ID
-from bastion.engine.local_run import LocalRunOptions, PreparedRun, run_local
+from bastion.engine.local_run import LocalRunOptions, prepare_run, run_local
 from bastion.engine.model import RunResult
+from bastion.engine.services import local_services
+from bastion.home import ensure_bastion_home
+from bastion.scanners.sca import OFFLINE_ENV
 
 __all__ = ["register"]
 
@@ -94,8 +98,14 @@ def run_command(
         typer.Option("--learn-egress", help="Let jobs reach public hosts; print the allow-list."),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="Download no vulnerability data (also BASTION_OFFLINE=1)."),
+    ] = False,
 ) -> None:
     """Run the pipeline (or the built-in secure default) with each job sandboxed."""
+    if offline:  # read by the SCA gate's host-side fetch, wherever the run prepares it
+        os.environ[OFFLINE_ENV] = "1"
     options = LocalRunOptions(
         project=project,
         commit=commit,
@@ -115,28 +125,18 @@ def run_command(
         err_console.print("cancelling: stopping every job and cleaning its sandbox…")
         cancel.set()
 
-    seen: dict[str, str] = {}
-
-    def on_prepared(prepared: PreparedRun, run_id: int) -> None:
-        seen["repo"] = prepared.context.repo
-        err_console.print(
-            f"run {run_id}: {prepared.loaded.source} on {prepared.context.commit or 'working tree'}"
-            f" (trust {prepared.context.trust.value})",
-            highlight=False,
-        )
-
+    # The CLI builds the run's services (the server and a worker will build theirs).
+    prepared = prepare_run(options)
+    services = local_services(prepared, options, home=ensure_bastion_home())
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         result = run_local(
-            options,
-            observers=[progress],
-            cancel=cancel,
-            on_prepared=on_prepared,
-            say=lambda text: err_console.print(text, highlight=False, markup=False),
+            options, observers=[progress], cancel=cancel, prepared=prepared, services=services
         )
     finally:
         progress.stop()
         signal.signal(signal.SIGINT, previous)
+        services.store.dispose()
     if as_json:
         out_console.print_json(json.dumps(_as_json(result)))
     err_console.print(_summary(result))
@@ -152,7 +152,7 @@ def run_command(
         if item["signed"]:
             advice = (
                 f"signed; check it with: bastion verify {item['digest']} --builder {BUILDER_ID}"
-                f" --repo {seen.get('repo', '.')} --allow-local"
+                f" --repo {prepared.context.repo} --allow-local"
             )
         else:
             advice = "UNSIGNED (uncommitted changes: trust dirty); commit for a signed build"

@@ -37,8 +37,10 @@ _EXPORTS = {
     "Event": "events",
     "JobChanged": "events",
     "JobOutput": "events",
+    "Notice": "events",
     "Observer": "events",
     "RunFinished": "events",
+    "RunPrepared": "events",
     "RunStarted": "events",
     "StepChanged": "events",
     "LocalRunOptions": "local_run",
@@ -55,6 +57,8 @@ _EXPORTS = {
     "Trust": "model",
     "Scheduler": "scheduler",
     "SchedulerConfig": "scheduler",
+    "RunServices": "services",
+    "local_services": "services",
 }
 
 if TYPE_CHECKING:
@@ -64,8 +68,10 @@ if TYPE_CHECKING:
         Event,
         JobChanged,
         JobOutput,
+        Notice,
         Observer,
         RunFinished,
+        RunPrepared,
         RunStarted,
         StepChanged,
     )
@@ -88,6 +94,7 @@ if TYPE_CHECKING:
     from bastion.engine.recovery import recover_interrupted_runs
     from bastion.engine.run_cancel import CancelOutcome, RunStopped, cancel_run
     from bastion.engine.scheduler import Scheduler, SchedulerConfig
+    from bastion.engine.services import RunServices, local_services
 
 __all__ = [
     "BUILDER_ID",
@@ -104,6 +111,7 @@ __all__ = [
     "JobOutput",
     "JobState",
     "LocalRunOptions",
+    "Notice",
     "Observer",
     "PathScan",
     "PolicyGateEvaluator",
@@ -111,7 +119,9 @@ __all__ = [
     "RunContext",
     "RunFinished",
     "RunId",
+    "RunPrepared",
     "RunResult",
+    "RunServices",
     "RunStarted",
     "RunState",
     "RunStopped",
@@ -123,6 +133,7 @@ __all__ = [
     "default_gates",
     "get_run",
     "list_runs",
+    "local_services",
     "prepare_run",
     "read_log",
     "record_actions",

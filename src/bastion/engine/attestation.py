@@ -24,6 +24,7 @@ from bastion.supplychain import (
     BuildContext,
     GateResult,
     LocalBlobStore,
+    LocalKey,
     ResolvedDependency,
     attest_artifacts,
     load_local_signer,
@@ -84,14 +85,22 @@ def _gates(verdicts: Mapping[str, GateVerdict]) -> tuple[GateResult, ...]:
 class JobAttester:
     """Attests a job's artifacts as the job ends, so later jobs of the run can rely on them.
 
-    The signer (made on first use) and the lock files' dependencies are loaded once, at the
-    first job with artifacts; ``say`` tells the person about a new key or unsigned provenance.
+    The signer (``signer``, made on first use; by default the local key under the home) and
+    the lock files' dependencies are loaded once, at the first job with artifacts; ``say``
+    tells the person about a new key or unsigned provenance.
     """
 
-    def __init__(self, inputs: AttestationInputs, say: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        inputs: AttestationInputs,
+        say: Callable[[str], None],
+        *,
+        signer: Callable[[], LocalKey] | None = None,
+    ) -> None:
         self.inputs = inputs
         self.store = LocalBlobStore(inputs.home / "artifacts")
         self._say = say
+        self._open_signer = signer or (lambda: load_local_signer(inputs.home, create=True))
         self._ready = False
         self._signer: Signer | None = None
         self._dependencies: tuple[ResolvedDependency, ...] = ()
@@ -101,7 +110,7 @@ class JobAttester:
             return
         trust = self.inputs.context.trust
         if trust.signs:
-            key = load_local_signer(self.inputs.home, create=True)
+            key = self._open_signer()
             if key.created:
                 self._say(
                     f"created the local signing key (ECDSA P-256), fingerprint {key.fingerprint}"

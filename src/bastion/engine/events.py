@@ -14,11 +14,36 @@ __all__ = [
     "CachePoisoned",
     "JobChanged",
     "JobOutput",
+    "Notice",
     "Observer",
     "RunFinished",
+    "RunPrepared",
     "RunStarted",
     "StepChanged",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class RunPrepared:
+    """The run exists (its id is known) and what it will run is settled; nothing ran yet."""
+
+    run_id: RunId
+    context: RunContext
+    pipeline_source: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something a person should be told that is not a job's state: a key made on first use,
+    provenance stored unsigned, a gate's tools being installed, an interrupted run closed.
+
+    ``run_id`` is None for what happens before the run exists (closing an earlier one).
+    """
+
+    run_id: RunId | None
+    text: str
+    at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +105,16 @@ class CachePoisoned:
     at: float
 
 
-Event = RunStarted | JobChanged | StepChanged | JobOutput | RunFinished | CachePoisoned
+Event = (
+    RunPrepared
+    | Notice
+    | RunStarted
+    | JobChanged
+    | StepChanged
+    | JobOutput
+    | RunFinished
+    | CachePoisoned
+)
 
 
 Observer = Callable[[Event], None]

@@ -34,7 +34,7 @@ from bastion.sandbox.egress import (
     LearningRecorder,
 )
 from bastion.trust import RunContext
-from bastion.vault import Masker, RequestContext
+from bastion.vault import Masker, RequestContext, Vault
 from bastion.vault.rotation import open_default_vault
 
 __all__ = ["AuditRecord", "JobResources", "Locator", "prepare_job_resources"]
@@ -75,14 +75,14 @@ def _release_secrets(
     plan: Plan,
     context: RunContext,
     run_id: int,
-    home: Path,
+    open_vault: Callable[[], Vault],
     resources: JobResources,
     record: AuditRecord,
 ) -> None:
     wanted = {name: job for name, job in plan.jobs.items() if job.secrets}
     if not wanted:
         return
-    vault = open_default_vault(home, os.environ)
+    vault = open_vault()
 
     def on_release(name: str, job: str, run: str) -> None:
         # Logged before the value leaves the vault's call, let alone reaches a sandbox.
@@ -204,15 +204,20 @@ def prepare_job_resources(
     record: AuditRecord,
     learn_egress: bool = False,
     locate: Locator | None = None,
+    open_vault: Callable[[], Vault] | None = None,
 ) -> JobResources:
     """Release secrets and start proxies; on any error nothing is left running.
+
+    ``open_vault`` opens the run's vault (:class:`~bastion.engine.services.RunServices`);
+    without it, the default vault under ``home``.
 
     ``locate`` maps a path in the pipeline document (``("jobs", "test", "network", 2)``) to
     its (line, column), so a bad allow-list entry is reported where it is written.
     """
     resources = JobResources(learner=LearningRecorder() if learn_egress else None)
     try:
-        _release_secrets(plan, context, run_id, home, resources, record)
+        opener = open_vault or (lambda: open_default_vault(home, os.environ))
+        _release_secrets(plan, context, run_id, opener, resources, record)
         _start_proxies(plan, pipeline_source, scratch, log_dir, learn_egress, resources, locate)
     except BaseException:
         resources.close()

@@ -6,27 +6,19 @@
 
 from __future__ import annotations
 
-import getpass
-import logging
-import os
 import shutil
-import sys
 import tempfile
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from bastion.audit import AuditLog, open_local_log
 from bastion.engine.artifact_handoff import ArtifactHandoff
 from bastion.engine.attestation import AttestationInputs, JobAttester
-from bastion.engine.audit_trail import AuditTrail
-from bastion.engine.commit_config import gate_evaluator_at
-from bastion.engine.events import Observer
+from bastion.engine.audit_trail import AuditTrail, user_actor
+from bastion.engine.events import Event, Notice, Observer, RunFinished, RunPrepared
 from bastion.engine.gate_job_options import check_gate_job_options
 from bastion.engine.gate_priority import GateCpuHistory, cpu_by_gate
 from bastion.engine.gates import prepare_gates
@@ -37,8 +29,8 @@ from bastion.engine.model import GateEvaluator, RunContext, RunId, RunResult, Tr
 from bastion.engine.recorder import Recorder, create_run
 from bastion.engine.recovery import hold_run_lock, recover_interrupted_runs, scratch_prefix
 from bastion.engine.scheduler import Scheduler, SchedulerConfig
+from bastion.engine.services import RunServices, local_services, make_sandbox
 from bastion.errors import UsageError
-from bastion.executors import LocalExecutor
 from bastion.pipeline import (
     LoadedPipeline,
     Plan,
@@ -47,9 +39,7 @@ from bastion.pipeline import (
     parse_pipeline,
     plan_pipeline,
 )
-from bastion.sandbox import BubblewrapSandbox, UnsafeHostRunner, check_sandbox_available
 from bastion.sandbox.egress import render_allow_list
-from bastion.sandbox.interface import Sandbox
 from bastion.scanners.registry import available_gates
 from bastion.store import (
     Database,
@@ -61,9 +51,15 @@ from bastion.store import (
 )
 from bastion.supplychain import AttestedArtifact
 
-__all__ = ["PIPELINE_FILES", "LocalRunOptions", "PreparedRun", "prepare_run", "run_local"]
+__all__ = [
+    "PIPELINE_FILES",
+    "LocalRunOptions",
+    "PreparedRun",
+    "make_sandbox",
+    "prepare_run",
+    "run_local",
+]
 
-logger = logging.getLogger("bastion.engine")
 PIPELINE_FILES = (".bastion/pipeline.yml", ".bastion/pipeline.yaml")
 
 
@@ -130,23 +126,43 @@ def prepare_run(options: LocalRunOptions) -> PreparedRun:
     return PreparedRun(root, loaded, context, git, state, open_database(default_database_url(root)))
 
 
-def make_sandbox(unsafe: bool, state: Path | None = None) -> Sandbox:
-    """The bubblewrap sandbox, or, only when explicitly asked, the unsafe host runner."""
-    if unsafe:
-        logger.warning(
-            "--unsafe-no-sandbox: jobs run on the host WITHOUT isolation, as %s",
-            "root" if sys.platform == "linux" and _is_root() else "this user",
-        )
-        return UnsafeHostRunner()
-    check_sandbox_available()
-    # The state directory, keys and vault may never be bound in; gates do get their tool
-    # environments and vulnerability database from BASTION_HOME, read-only, one by one.
-    home = bastion_home()
-    return BubblewrapSandbox(state_dir=state, denied_paths=[home / "keys", home / "vault"])
+@dataclass(slots=True)
+class _Stages:
+    """What one run's four stages share; each stage fills in what the next ones use."""
 
+    options: LocalRunOptions
+    prepared: PreparedRun
+    plan: Plan
+    services: RunServices
+    # The audit trail and the recorder are put first once the prepare stage opens them.
+    listeners: list[Observer]
+    cancel: threading.Event | None
+    run_id: RunId | None = None
+    trail: AuditTrail | None = None
+    scratch: Path | None = None
+    resources: JobResources | None = None
+    handoff: ArtifactHandoff | None = None
+    factory: JobSpecFactory | None = None
 
-def _is_root() -> bool:
-    return os.geteuid() == 0
+    def emit(self, event: Event) -> None:
+        for listener in self.listeners:
+            listener(event)
+
+    def tell(self, text: str) -> None:
+        """Say something to the person running (through the observers, like everything)."""
+        self.emit(Notice(self.run_id, text, self.services.clock()))
+
+    def close(self) -> None:
+        """Release whatever the stages made; sealed however the run ended, so an error on
+        the way out still gets its checkpoint."""
+        try:
+            if self.trail is not None:
+                self.trail.seal()
+        finally:
+            if self.resources is not None:
+                self.resources.close()
+            if self.scratch is not None:
+                shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def run_local(
@@ -155,159 +171,170 @@ def run_local(
     observers: Sequence[Observer] = (),
     gate_evaluator: GateEvaluator | None = None,
     cancel: threading.Event | None = None,
-    on_prepared: Callable[[PreparedRun, int], None] | None = None,
-    say: Callable[[str], None] = logger.info,
+    prepared: PreparedRun | None = None,
+    services: RunServices | None = None,
 ) -> RunResult:
-    """Run the project's pipeline locally, every job sandboxed; returns how it ended."""
-    prepared = prepare_run(options)
-    if gate_evaluator is None:
-        # With --commit, the commit's policy and suppressions decide, never the working tree's.
-        commit = prepared.git.commit if options.commit else None
-        gate_evaluator = gate_evaluator_at(prepared.root, commit)
-    sandbox = make_sandbox(options.unsafe_no_sandbox, prepared.state)
-    plan = plan_pipeline(prepared.loaded.pipeline, source=prepared.loaded.source)
-    if options.jobs:
-        plan = _only(plan, options.jobs, prepared.loaded)
-    audit_log = partial(_audit_log, prepared.db)
-    for stale in recover_interrupted_runs(prepared.db, prepared.state, audit_log):
-        say(f"run {stale} was interrupted (its Bastion process stopped); marked as error")
-    run_id = create_run(
-        prepared.db, prepared.context, prepared.loaded.source, prepared.loaded.digest
-    )
-    with hold_run_lock(prepared.state, run_id):
-        return _execute(
-            options,
-            prepared,
-            plan,
-            sandbox,
-            run_id,
-            observers,
-            gate_evaluator,
-            cancel,
-            on_prepared,
-            say,
+    """Run the project's pipeline locally, every job sandboxed; returns how it ended.
+
+    ``prepared`` and ``services`` are built by the caller (the CLI) and left open; without
+    them they are made here the same way and closed (``gate_evaluator`` then replaces the
+    commit's policy, for tests). People are told everything through ``observers``:
+    :class:`RunPrepared`, :class:`Notice`, the scheduler's events, then :class:`RunFinished`
+    once the run is attested.
+    """
+    owned = services is None
+    prepared = prepared or prepare_run(options)
+    if services is None:
+        services = local_services(
+            prepared, options, gate_evaluator=gate_evaluator, home=bastion_home()
         )
+    try:
+        plan = plan_pipeline(prepared.loaded.pipeline, source=prepared.loaded.source)
+        if options.jobs:
+            plan = _only(plan, options.jobs, prepared.loaded)
+        stages = _Stages(options, prepared, plan, services, list(observers), cancel)
+        opener = services.audit
+        for stale in recover_interrupted_runs(services.store, prepared.state, lambda: opener()[0]):
+            stages.tell(
+                f"run {stale} was interrupted (its Bastion process stopped); marked as error"
+            )
+        stages.run_id = create_run(
+            services.store, prepared.context, prepared.loaded.source, prepared.loaded.digest
+        )
+        with hold_run_lock(prepared.state, stages.run_id):
+            return _execute(stages)
+    finally:
+        if owned:
+            services.store.dispose()
 
 
-def _execute(
-    options: LocalRunOptions,
-    prepared: PreparedRun,
-    plan: Plan,
-    sandbox: Sandbox,
-    run_id: RunId,
-    observers: Sequence[Observer],
-    gate_evaluator: GateEvaluator | None,
-    cancel: threading.Event | None,
-    on_prepared: Callable[[PreparedRun, int], None] | None,
-    say: Callable[[str], None],
-) -> RunResult:
-    if on_prepared is not None:
-        on_prepared(prepared, run_id)
-    audit_log, key_created = open_local_log(prepared.db, bastion_home())
+def _execute(stages: _Stages) -> RunResult:
+    """The four stages: prepare → execute → attest → record."""
+    try:
+        _prepare_stage(stages)
+        result = _execute_stage(stages)
+        attestations = _attest_stage(stages)
+        return _record_stage(stages, result, attestations)
+    finally:
+        stages.close()
+
+
+def _prepare_stage(stages: _Stages) -> None:
+    """Open the audit trail, release secrets, start proxies, warm the gates' tools."""
+    prepared, services, run_id = stages.prepared, stages.services, _made(stages.run_id, "run")
+    stages.emit(RunPrepared(run_id, prepared.context, prepared.loaded.source, services.clock()))
+    audit_log, key_created = services.audit()
     if key_created:
-        say("created the audit log's checkpoint key (Ed25519) under BASTION_HOME/keys")
-    trail = AuditTrail(audit_log, actor=f"user:{getpass.getuser()}")
+        stages.tell("created the audit log's checkpoint key (Ed25519) under BASTION_HOME/keys")
+    trail = stages.trail = AuditTrail(audit_log, actor=user_actor())
     # Logged before any secret is released or job started: a run killed from here on
     # leaves its story in the log (each event is committed as it happens).
     source = (prepared.loaded.source, prepared.loaded.digest)
-    trail.begin(run_id, prepared.context, source, plan.order, time.time())
+    trail.begin(run_id, prepared.context, source, stages.plan.order, services.clock())
+    stages.listeners[:0] = [Recorder(services.store, prepared.state / "logs"), trail]
     scratch = Path(tempfile.mkdtemp(prefix=scratch_prefix(prepared.state, run_id)))
-    resources: JobResources | None = None
+    stages.scratch = scratch
+    stages.resources = prepare_job_resources(
+        record=trail.record,
+        plan=stages.plan,
+        context=prepared.context,
+        run_id=run_id,
+        pipeline_source=prepared.loaded.source,
+        home=services.home,
+        scratch=scratch,
+        log_dir=prepared.state / "logs" / str(run_id),
+        learn_egress=stages.options.learn_egress,
+        locate=prepared.loaded.locate,
+        open_vault=services.vault,
+    )
+    staging = prepared.state / "artifacts" / "staging" / str(run_id)
+    stages.handoff = _handoff(stages, staging)
+    stages.factory = _spec_factory(stages, staging, stages.resources.proxy_sockets)
+    # Install and warm the gates' tools now, not on the scheduler's thread mid-run.
+    prepare_gates(stages.factory.gates.values(), stages.tell)
+
+
+def _execute_stage(stages: _Stages) -> RunResult:
+    """Run the DAG; each job's artifacts are attested as it ends (the scheduler's after_job)."""
+    prepared, services = stages.prepared, stages.services
+    factory, resources = _made(stages.factory, "factory"), _made(stages.resources, "resources")
+    history = GateCpuHistory.in_home(services.home)
+    executor = services.executor(services.sandbox, _made(stages.scratch, "scratch"), resources)
     try:
-        resources = prepare_job_resources(
-            record=trail.record,
-            plan=plan,
+        scheduler = Scheduler(
+            run_id=_made(stages.run_id, "run"),
+            plan=stages.plan,
             context=prepared.context,
-            run_id=run_id,
-            pipeline_source=prepared.loaded.source,
-            home=bastion_home(),
-            scratch=scratch,
-            log_dir=prepared.state / "logs" / str(run_id),
-            learn_egress=options.learn_egress,
-            locate=prepared.loaded.locate,
+            executor=executor,
+            build_spec=factory.build,
+            gate_evaluator=services.gate_evaluator,
+            observers=stages.listeners,
+            config=SchedulerConfig(
+                fail_fast=stages.options.fail_fast,
+                pipeline_source=prepared.loaded.source,
+                pipeline_digest=prepared.loaded.digest,
+                gates=factory.gates,
+                gate_cpu=history.expected(prepared.root),
+                announce_finish=False,  # the record stage does, once the run is attested
+            ),
+            cancel=stages.cancel,
+            after_job=_made(stages.handoff, "handoff").after_job,
         )
-        staging = prepared.state / "artifacts" / "staging" / str(run_id)
-        handoff = _handoff(prepared, plan, run_id, staging, trail, say)
-        factory = JobSpecFactory(
-            run_id=run_id,
-            plan=plan,
-            pipeline=prepared.loaded.pipeline,
-            context=prepared.context,
-            source_path=prepared.root,
-            source_commit=options.commit and prepared.git.commit,
-            git_prefix=prepared.git.prefix,
-            artifact_root=staging,
-            gate_evaluator=gate_evaluator,
-            proxy_sockets=resources.proxy_sockets,
-            prepare_dir=scratch,
-            cache_root=bastion_home() / "cache" / "jobs",
-            received_by=handoff.received_by,
-        )
-        # Install and warm the gates' tools now, not on the scheduler's thread mid-run.
-        prepare_gates(factory.gates.values(), say)
-        history = GateCpuHistory.in_home(bastion_home())
-        executor = LocalExecutor(
-            sandbox,
-            scratch,
-            max_parallel=options.max_parallel,
-            files_for=resources.files_for,
-            env_for=resources.env_for,
-            output_filter=resources.output_filter,
-        )
-        try:
-            scheduler = Scheduler(
-                run_id=run_id,
-                plan=plan,
-                context=prepared.context,
-                executor=executor,
-                build_spec=factory.build,
-                gate_evaluator=gate_evaluator,
-                observers=[Recorder(prepared.db, prepared.state / "logs"), trail, *observers],
-                config=SchedulerConfig(
-                    fail_fast=options.fail_fast,
-                    pipeline_source=prepared.loaded.source,
-                    pipeline_digest=prepared.loaded.digest,
-                    gates=factory.gates,
-                    gate_cpu=history.expected(prepared.root),
-                ),
-                cancel=cancel,
-                after_job=handoff.after_job,
-            )
-            result = scheduler.execute()
-            history.remember(prepared.root, cpu_by_gate(factory.gates, result.verdicts))
-        finally:
-            executor.shutdown()
-        resources.close()
-        if resources.learner is not None:
-            say("hosts the jobs contacted; paste under the job's `network:`:")
-            say(render_allow_list(resources.learner.contacted))
-        return replace(result, attestations=tuple(_summary(a) for a in handoff.attested))
+        result = scheduler.execute()
+        history.remember(prepared.root, cpu_by_gate(factory.gates, result.verdicts))
     finally:
-        # Sealed however the run ended; an error on the way out still gets its checkpoint.
-        trail.seal()
-        if resources is not None:
-            resources.close()
-        shutil.rmtree(scratch, ignore_errors=True)
-        prepared.db.dispose()
+        executor.shutdown()
+    resources.close()
+    if resources.learner is not None:
+        stages.tell("hosts the jobs contacted; paste under the job's `network:`:")
+        stages.tell(render_allow_list(resources.learner.contacted))
+    return result
 
 
-def _audit_log(db: Database) -> AuditLog:
-    """The project's audit log, checkpoints signed with the key under BASTION_HOME."""
-    return open_local_log(db, bastion_home())[0]
+def _attest_stage(stages: _Stages) -> tuple[Mapping[str, Any], ...]:
+    """What remains at run level once every job's artifacts are attested (as each job
+    ended): the run's list of attestations, and a signed checkpoint of the audit log over
+    every artifact and signature event, written before the run is declared finished."""
+    attested = _made(stages.handoff, "handoff").attested
+    _made(stages.trail, "audit trail").seal()
+    return tuple(_summary(a) for a in attested)
 
 
-def _handoff(
-    prepared: PreparedRun,
-    plan: Plan,
-    run_id: RunId,
-    staging: Path,
-    trail: AuditTrail,
-    say: Callable[[str], None],
-) -> ArtifactHandoff:
+def _record_stage(
+    stages: _Stages, result: RunResult, attestations: tuple[Mapping[str, Any], ...]
+) -> RunResult:
+    """Record the run's final state (database, audit log, observers) after its attestations."""
+    final = replace(result, attestations=attestations)
+    at = stages.services.clock()
+    stages.emit(RunFinished(final.run_id, final.state, at, dict(final.reasons)))
+    return final
+
+
+def _spec_factory(stages: _Stages, staging: Path, proxies: dict[str, str]) -> JobSpecFactory:
+    prepared, options = stages.prepared, stages.options
+    return JobSpecFactory(
+        run_id=_made(stages.run_id, "run"),
+        plan=stages.plan,
+        pipeline=prepared.loaded.pipeline,
+        context=prepared.context,
+        source_path=prepared.root,
+        source_commit=options.commit and prepared.git.commit,
+        git_prefix=prepared.git.prefix,
+        artifact_root=staging,
+        gate_evaluator=stages.services.gate_evaluator,
+        proxy_sockets=proxies,
+        prepare_dir=_made(stages.scratch, "scratch"),
+        cache_root=stages.services.home / "cache" / "jobs",
+        received_by=_made(stages.handoff, "handoff").received_by,
+    )
+
+
+def _handoff(stages: _Stages, staging: Path) -> ArtifactHandoff:
     """Attests each job's artifacts as it ends and passes them to the jobs that need it."""
+    prepared, run_id = stages.prepared, _made(stages.run_id, "run")
     inputs = AttestationInputs(
         project=prepared.root,
-        home=bastion_home(),
+        home=stages.services.home,
         staging=staging,
         pipeline_source=prepared.loaded.source,
         pipeline_digest=prepared.loaded.digest,
@@ -315,9 +342,19 @@ def _handoff(
         started=datetime.now(UTC),
         run_id=run_id,
     )
-    return ArtifactHandoff(
-        plan=plan, attester=JobAttester(inputs, say), run_id=run_id, record=trail.record
-    )
+    attester = JobAttester(inputs, stages.tell, signer=stages.services.signer)
+    record = _made(stages.trail, "audit trail").record
+    return ArtifactHandoff(plan=stages.plan, attester=attester, run_id=run_id, record=record)
+
+
+_T = TypeVar("_T")
+
+
+def _made(value: _T | None, what: str) -> _T:
+    """What an earlier stage made; missing, a stage ran out of order (a bug, not a user's)."""
+    if value is None:
+        raise AssertionError(f"the {what} is made by an earlier stage")
+    return value
 
 
 def _summary(attested: AttestedArtifact) -> dict[str, Any]:

@@ -58,6 +58,9 @@ class SchedulerConfig:
     :class:`~bastion.engine.gate_priority.GateCpuHistory`) lets gate jobs that may run at
     the same time yield the CPU to the one expected to take longest, as ``bastion scan``
     does; without a figure for every gate, every job keeps the same priority.
+
+    ``announce_finish`` False leaves :class:`RunFinished` to the caller, whose run is not
+    finished when its jobs are (a local run attests and checkpoints first).
     """
 
     fail_fast: bool = True
@@ -65,6 +68,7 @@ class SchedulerConfig:
     pipeline_digest: str = ""
     gates: dict[str, str] = field(default_factory=dict)  # job name -> gate name
     gate_cpu: Mapping[str, float] = field(default_factory=dict)
+    announce_finish: bool = True
 
 
 class Scheduler:
@@ -162,7 +166,8 @@ class Scheduler:
             for handle in self._handles.values():
                 handle.cancel()
         state = self._run_state()
-        self._emit(RunFinished(self.run_id, state, time.time(), dict(self.reasons)))
+        if self.config.announce_finish:
+            self._emit(RunFinished(self.run_id, state, time.time(), dict(self.reasons)))
         return RunResult(
             self.run_id,
             state,

@@ -1,0 +1,141 @@
+"""RunServices: the collaborators one run is executed with, built in one place and passed in.
+
+The engine never builds its own sandbox, executor, vault, audit log, signer, gate evaluator
+or store: whoever starts a run (the CLI today; the server and a Celery worker tomorrow)
+builds a :class:`RunServices` and hands it to :func:`~bastion.engine.local_run.run_local`.
+:func:`local_services` is how the CLI builds it for a run on this machine.
+
+    >>> services = local_services(prepared, options)  # doctest: +SKIP
+    >>> run_local(options, services=services, prepared=prepared)  # doctest: +SKIP
+
+Collaborators that create keys or files on first use (the vault, the audit checkpoint key,
+the signing key) are openers, called only when the run needs them: a run without secrets
+opens no vault, a run without artifacts makes no signing key.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bastion.audit import AuditLog, open_local_log
+from bastion.engine.commit_config import gate_evaluator_at
+from bastion.engine.job_resources import JobResources
+from bastion.engine.model import GateEvaluator
+from bastion.executors import LocalExecutor
+from bastion.executors.interface import Executor
+from bastion.sandbox import BubblewrapSandbox, UnsafeHostRunner, check_sandbox_available
+from bastion.sandbox.interface import Sandbox
+from bastion.store import Database
+from bastion.supplychain import LocalKey, load_local_signer
+from bastion.vault import Vault
+from bastion.vault.rotation import open_default_vault
+
+if TYPE_CHECKING:
+    from bastion.engine.local_run import LocalRunOptions, PreparedRun
+
+__all__ = [
+    "AuditLogOpener",
+    "ExecutorFactory",
+    "RunServices",
+    "SignerOpener",
+    "VaultOpener",
+    "local_services",
+    "make_sandbox",
+]
+
+logger = logging.getLogger("bastion.engine")
+
+ExecutorFactory = Callable[[Sandbox, Path, JobResources], Executor]
+"""Builds the run's executor over its sandbox, scratch directory and job resources
+(released secrets, output masking), which exist only once the run is prepared."""
+
+VaultOpener = Callable[[], Vault]
+"""Opens the vault; called only when a job of the run asks for secrets."""
+
+AuditLogOpener = Callable[[], tuple[AuditLog, bool]]
+"""Opens the audit log; the flag says its checkpoint key was just created (to tell people)."""
+
+SignerOpener = Callable[[], LocalKey]
+"""The key that signs provenance (made on first use); called only when a signing run has
+artifacts."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunServices:
+    """Everything a run is executed with, besides what it is asked to run.
+
+    ``home`` is where the shared artifact store, tool environments and job caches live;
+    ``clock`` stamps the run-level events (run started and finished).
+    """
+
+    sandbox: Sandbox
+    executor: ExecutorFactory
+    vault: VaultOpener
+    audit: AuditLogOpener
+    signer: SignerOpener
+    gate_evaluator: GateEvaluator
+    store: Database
+    home: Path
+    clock: Callable[[], float] = time.time
+
+
+def local_services(
+    prepared: PreparedRun,
+    options: LocalRunOptions,
+    *,
+    gate_evaluator: GateEvaluator | None = None,
+    home: Path,
+) -> RunServices:
+    """The services of a run on this machine: bubblewrap, local threads, the home's keys.
+
+    With ``--commit`` the commit's policy and suppressions decide, never the working tree's.
+    """
+    if gate_evaluator is None:
+        commit = prepared.git.commit if options.commit else None
+        gate_evaluator = gate_evaluator_at(prepared.root, commit)
+    return RunServices(
+        sandbox=make_sandbox(options.unsafe_no_sandbox, prepared.state, home),
+        executor=partial(_local_executor, max_parallel=options.max_parallel),
+        vault=partial(open_default_vault, home, os.environ),
+        audit=partial(open_local_log, prepared.db, home),
+        signer=partial(load_local_signer, home, create=True),
+        gate_evaluator=gate_evaluator,
+        store=prepared.db,
+        home=home,
+    )
+
+
+def _local_executor(
+    sandbox: Sandbox, scratch: Path, resources: JobResources, *, max_parallel: int | None
+) -> Executor:
+    return LocalExecutor(
+        sandbox,
+        scratch,
+        max_parallel=max_parallel,
+        files_for=resources.files_for,
+        env_for=resources.env_for,
+        output_filter=resources.output_filter,
+    )
+
+
+def make_sandbox(unsafe: bool, state: Path | None, home: Path) -> Sandbox:
+    """The bubblewrap sandbox, or, only when explicitly asked, the unsafe host runner."""
+    if unsafe:
+        # Logged, not an event: it is said before the run exists, and must never be missed.
+        logger.warning(
+            "--unsafe-no-sandbox: jobs run on the host WITHOUT isolation, as %s",
+            "root" if sys.platform == "linux" and os.geteuid() == 0 else "this user",
+        )
+        return UnsafeHostRunner()
+    check_sandbox_available()
+    # The state directory, keys and vault may never be bound in; gates do get their tool
+    # environments and vulnerability database from BASTION_HOME, read-only, one by one.
+    return BubblewrapSandbox(state_dir=state, denied_paths=[home / "keys", home / "vault"])
