@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 from pathlib import Path
@@ -20,6 +21,7 @@ from bastion.engine.local_run import LocalRunOptions, prepare_run, run_local
 from bastion.engine.model import RunResult
 from bastion.engine.services import local_services
 from bastion.home import ensure_bastion_home
+from bastion.scanners.sca import OFFLINE_ENV
 
 __all__ = ["register"]
 
@@ -96,8 +98,14 @@ def run_command(
         typer.Option("--learn-egress", help="Let jobs reach public hosts; print the allow-list."),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="Download no vulnerability data (also BASTION_OFFLINE=1)."),
+    ] = False,
 ) -> None:
     """Run the pipeline (or the built-in secure default) with each job sandboxed."""
+    if offline:  # read by the SCA gate's host-side fetch, wherever the run prepares it
+        os.environ[OFFLINE_ENV] = "1"
     options = LocalRunOptions(
         project=project,
         commit=commit,

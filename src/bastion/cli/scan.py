@@ -205,6 +205,9 @@ def _progress(outcome: GateOutcome, seconds: float) -> None:
     else:
         line = Text(f"✗ bastion/{outcome.gate}: could not decide ({seconds:.1f} s)", "red")
     err_console.print(line)
+    for notice in outcome.report.notices if outcome.report is not None else ():
+        # What the gate says beside its findings (manifests not judged, the data's scope).
+        err_console.print(Text(f"    {notice}", "yellow"))
 
 
 def _say(line: str) -> None:

@@ -60,6 +60,10 @@ class GateReport:
     findings: tuple[Finding, ...]
     facts: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    # Lines people must see beside the verdict though they block nothing (which data judged,
+    # a manifest not judged): ``bastion scan`` prints them under the gate's line and the
+    # sandboxed runner writes them to its output, which is a run's job log. Also in ``notes``.
+    notices: tuple[str, ...] = ()
     # CPU seconds the sandboxed run used (runner and tools), when known. Not a fact: it
     # steers scheduling only, and facts (the policy's input, a baseline file) stay the same
     # from one scan of the same tree to the next.

@@ -10,7 +10,7 @@ repository) first on ``sys.path`` and a repository could shadow any module we im
 The report is JSON (``format`` ``bastion-gate-report/1``)::
 
     {"format": ..., "gate": "sast", "findings": [Finding.to_dict(), ...],
-     "facts": {...}, "notes": [...]}
+     "facts": {...}, "notes": [...], "notices": [...]}
 
 or, when the gate raised one of Bastion's errors, ``{"format", "gate", "error": {"type",
 "message", "hint"}}`` and exit status 1. Any other exception is a bug in a gate: it escapes
@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import resource
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -74,6 +75,7 @@ def encode_report(report: GateReport) -> dict[str, Any]:
         "findings": [f.to_dict() for f in report.findings],
         "facts": dict(report.facts),
         "notes": list(report.notes),
+        "notices": list(report.notices),
         **({"cpu_seconds": report.cpu_seconds} if report.cpu_seconds is not None else {}),
     }
 
@@ -110,6 +112,7 @@ def decode_report(doc: Any, *, gate_name: str, source: str) -> GateReport:
         findings = tuple(Finding.from_dict(item) for item in doc["findings"])
         facts = doc.get("facts", {})
         notes = tuple(str(n) for n in doc.get("notes", []))
+        notices = tuple(str(n) for n in doc.get("notices", []))
         if not isinstance(facts, dict):
             raise TypeError("facts must be an object")
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -122,6 +125,7 @@ def decode_report(doc: Any, *, gate_name: str, source: str) -> GateReport:
         findings=findings,
         facts=facts,
         notes=notes,
+        notices=notices,
         cpu_seconds=_cpu_figure(doc.get("cpu_seconds")),
     )
 
@@ -169,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     measured = replace(report, cpu_seconds=round(_cpu_seconds(), 3))
     _write_atomically(args.out, encode_report(measured))
+    for notice in report.notices:  # in a run, this output is the gate job's log
+        print(f"bastion/{args.gate}: {notice}", file=sys.stderr)
     return 0
 
 

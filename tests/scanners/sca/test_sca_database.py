@@ -143,14 +143,16 @@ def test_corrupt_or_missing_index_is_a_clear_error(tmp_path: Path) -> None:
 def test_bundled_snapshot_when_nothing_imported(tmp_path: Path) -> None:
     db = Database.open(tmp_path)
     assert db.bundled
-    assert "bundled OSV snapshot of 2024-10-10" in db.notes[0]
-    assert db.ecosystems() == ["PyPI"]
+    assert "PyPI of 2024-10-10" in db.notes[0]
+    assert "not coverage" in db.notes[0]
+    assert db.ecosystems() == ["Go", "PyPI", "crates.io", "npm"]
     facts = db.describe(["PyPI"])
     assert facts["database_bundled_snapshot"] is True
     assert facts["database_date"] == "2024-10-10"
     assert facts["database_age_days"] == IndexMeta("PyPI", "", "2024-10-10", "", 0, 0, 0).age_days()
-    with pytest.raises(DatabaseError, match="no Go vulnerability data in the bundled snapshot"):
-        db.index("Go")
+    with pytest.raises(DatabaseError, match="no RubyGems vulnerability data in the bundled") as e:
+        db.index("RubyGems")
+    assert "bastion db update --ecosystem RubyGems" in (e.value.hint or "")
     db.close()
 
 

@@ -34,7 +34,8 @@ def _scan(root: Path, db_dir: Path, **options: object) -> tuple[ScaGate, GateRep
 def test_example_service_against_the_bundled_snapshot(tmp_path: Path) -> None:
     report = ScaGate(database_dir=tmp_path / "none").scan(ScanRequest(root=EXAMPLE))
     assert report.gate == "sca"
-    assert report.notes[0].startswith("using the bundled OSV snapshot of 2024-10-10")
+    assert report.notes[0].startswith("using the bundled OSV snapshot (PyPI of 2024-10-10)")
+    assert report.notices[0] == report.notes[0]  # the data's date, shown before the verdict
     by_rule = {(f.properties["package"], f.rule_id): f for f in report.findings}
     requests_old = by_rule[("requests", "CVE-2018-18074")]
     assert requests_old.location.path == "requirements.txt"

@@ -17,7 +17,7 @@ bound read-only.
 
 from bastion.scanners.sca.database import Database, ImportSummary, import_path, status
 from bastion.scanners.sca.errors import ArchiveError, DatabaseError, ManifestError
-from bastion.scanners.sca.fetch import FetchOutcome, ensure_data
+from bastion.scanners.sca.fetch import OFFLINE_ENV, FetchOutcome, ensure_data
 from bastion.scanners.sca.gate import ScaGate, create_gate
 from bastion.scanners.sca.index import IndexMeta
 from bastion.scanners.sca.paths import osv_dir
@@ -31,6 +31,7 @@ from bastion.scanners.sca.update import (
 
 __all__ = [
     "DEFAULT_ECOSYSTEMS",
+    "OFFLINE_ENV",
     "ArchiveError",
     "Database",
     "DatabaseError",

@@ -5,29 +5,27 @@
     >>> db.bundled, "PyPI" in db.ecosystems()
     (True, True)
 
-When no ecosystem has been imported or updated into the directory, the bundled snapshot (a
-small, dated set of real records for the examples' packages) is used, and :attr:`notes` says so.
+When no ecosystem has been imported or updated into the directory, the bundled snapshot
+(:mod:`.bundled`: a small, dated sample of real records, one file per ecosystem, each read
+only when needed) is used, and :attr:`notes` says so.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from bastion.scanners.sca.archive import Limits, open_records
+from bastion.scanners.sca.bundled import Snapshot
 from bastion.scanners.sca.errors import ArchiveError, DatabaseError
 from bastion.scanners.sca.index import EcosystemIndex, IndexBuilder, IndexMeta
-from bastion.scanners.sca.osv import check_record
 from bastion.scanners.sca.paths import osv_dir
 from bastion.scanners.sca.versions import base_ecosystem
 
 __all__ = ["IMPORT_LAYOUTS", "Database", "ImportSummary", "import_path", "status"]
 
-SNAPSHOT_RESOURCE = "osv-snapshot.json"
 # What `bastion db import PATH` reads (``bastion.scanners.sca.layouts``), for messages.
 IMPORT_LAYOUTS = (
     "a zip or directory of OSV .json/.yaml records (such as OSV's <Ecosystem>/all.zip), or a "
@@ -132,16 +130,6 @@ def status(directory: Path | None = None) -> list[IndexMeta]:
     return metas
 
 
-def _load_snapshot() -> tuple[dict[str, EcosystemIndex], str]:
-    text = resources.files("bastion.scanners.sca.snapshot").joinpath(SNAPSHOT_RESOURCE).read_text()
-    data = json.loads(text)
-    builder = IndexBuilder(None, source=str(data["source"]), snapshot_date=str(data["date"]))
-    for record in data["records"]:
-        builder.add(check_record(record))
-    builder.commit()
-    return builder.opened(), str(data["date"])
-
-
 @dataclass
 class Database:
     """Per-ecosystem indexes, opened lazily; ``bundled`` when the shipped snapshot is in use."""
@@ -151,6 +139,7 @@ class Database:
     _indexes: dict[str, EcosystemIndex] = field(default_factory=dict)
     _available: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
+    snapshot: Snapshot | None = None
 
     @classmethod
     def open(cls, directory: Path | None = None) -> Database:
@@ -159,14 +148,13 @@ class Database:
         available = tuple(sorted(p.stem for p in target.glob("*.sqlite")))
         if available:
             return cls(target, bundled=False, _available=available)
-        indexes, date = _load_snapshot()
-        records = sum(i.meta.records for i in indexes.values())
-        note = (
-            f"using the bundled OSV snapshot of {date}, {records} records "
-            f"({', '.join(sorted(indexes))}); run `bastion db update` for current data"
-        )
+        snapshot = Snapshot.load()
         return cls(
-            target, bundled=True, _indexes=indexes, _available=tuple(sorted(indexes)), notes=[note]
+            target,
+            bundled=True,
+            _available=tuple(snapshot.ecosystems),
+            notes=[snapshot.note()],
+            snapshot=snapshot,
         )
 
     def ecosystems(self) -> list[str]:
@@ -177,10 +165,14 @@ class Database:
         """The index for ``ecosystem`` (``Debian:12`` uses ``Debian``); fails closed if absent."""
         base = base_ecosystem(ecosystem)
         if base not in self._indexes:
+            if self.snapshot is not None:
+                # Read on first use: a scan pays only for the ecosystems its tree names.
+                self._indexes[base] = self.snapshot.open(base)
+                return self._indexes[base]
             if base not in self._available:
-                where = "the bundled snapshot" if self.bundled else str(self.directory)
                 raise DatabaseError(
-                    f"no {base} vulnerability data in {where}: {base} packages cannot be judged",
+                    f"no {base} vulnerability data in {self.directory}: {base} packages "
+                    "cannot be judged",
                     hint=f"run `bastion db update --ecosystem {base}` where the network "
                     f"reaches OSV, or `bastion db import PATH` with {IMPORT_LAYOUTS}",
                 )

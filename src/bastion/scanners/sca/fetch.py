@@ -8,9 +8,10 @@ per-ecosystem archive (:func:`bastion.scanners.sca.update.update`, verified the 
 from ``BASTION_OSV_URL`` (default OSV's public bucket).
 
 Offline (``--offline``, ``BASTION_OFFLINE=1``) or with no route to the source, nothing is
-downloaded and one message says so, naming ``bastion db import PATH`` and what it reads; the
-gate then judges with what there is, and an ecosystem with no data at all still fails it
-closed (``Database.index``).
+downloaded and one message says so, naming ``bastion db import PATH`` and what it reads, and
+which data judges instead (with its date: the bundled snapshot's on a first run); the gate
+judges with what there is, and an ecosystem with no data at all still fails it closed
+(``Database.index``).
 """
 
 from __future__ import annotations
@@ -81,25 +82,46 @@ def stale_ecosystems(
     ecosystems: list[str], directory: Path, max_age_days: int, today: dt.date | None = None
 ) -> list[str]:
     """Those of ``ecosystems`` with no data in ``directory`` (or the snapshot) or too old."""
+    return sorted(_data_dates(ecosystems, directory, max_age_days, today)[0])
+
+
+def _data_dates(
+    ecosystems: list[str], directory: Path, max_age_days: int, today: dt.date | None = None
+) -> tuple[dict[str, str | None], bool]:
+    """Stale ecosystems with the date of the data they have (None: none); bundled or not."""
     database = Database.open(directory)
     try:
         known = set(database.ecosystems())
-        return [
-            e
-            for e in ecosystems
-            if e not in known or database.index(e).meta.age_days(today) > max_age_days
-        ]
+        stale: dict[str, str | None] = {}
+        for ecosystem in ecosystems:
+            if ecosystem not in known:
+                stale[ecosystem] = None
+                continue
+            meta = database.index(ecosystem).meta
+            if meta.age_days(today) > max_age_days:
+                stale[ecosystem] = meta.snapshot_date
+        return stale, database.bundled
     finally:
         database.close()
 
 
-def _cannot_fetch(wanted: list[str], why: str) -> str:
-    names = ", ".join(wanted)
+def _cannot_fetch(wanted: dict[str, str | None], why: str, bundled: bool) -> str:
+    """One message: what was not downloaded, what judges instead, what cannot be judged."""
+    names = sorted(wanted)
+    where = "the bundled snapshot" if bundled else "the local data"
+    dated = [f"{e} with {where} of {d}" for e, d in sorted(wanted.items()) if d is not None]
+    none = [e for e, d in sorted(wanted.items()) if d is None]
+    parts = [f"vulnerability data for {', '.join(names)} was not downloaded ({why})"]
+    if dated:
+        parts.append(f"judging {', '.join(dated)}")
+    if none:
+        parts.append(
+            f"no data for {', '.join(none)}: those packages cannot be judged and fail the sca gate"
+        )
     return (
-        f"vulnerability data for {names} is missing or older than allowed and was not "
-        f"downloaded ({why}); ecosystems with no data cannot be judged and fail the sca gate. "
-        f"Where the network reaches OSV run `bastion db update --ecosystem {wanted[0]}`; "
-        f"offline, `bastion db import PATH` reads {IMPORT_LAYOUTS}"
+        "; ".join(parts) + f". Where the network reaches OSV run `bastion db update "
+        f"--ecosystem {none[0] if none else names[0]}`; offline, `bastion db import PATH` "
+        f"reads {IMPORT_LAYOUTS}"
     )
 
 
@@ -116,22 +138,22 @@ def ensure_data(
 ) -> FetchOutcome:
     """Download the data ``root``'s dependencies need and lack (see the module docstring)."""
     target = directory or osv_dir()
-    wanted = stale_ecosystems(_tree_ecosystems(root), target, _max_age(max_age_days))
-    if not wanted:
+    stale, bundled = _data_dates(_tree_ecosystems(root), target, _max_age(max_age_days))
+    if not stale:
         return FetchOutcome()
+    wanted = sorted(stale)
     if offline or _offline_from_env():
-        return FetchOutcome(
-            messages=(_cannot_fetch(wanted, f"offline: --offline or {OFFLINE_ENV}=1"),)
-        )
+        why = f"offline: --offline or {OFFLINE_ENV}=1"
+        return FetchOutcome(messages=(_cannot_fetch(stale, why, bundled),))
     url = source or os.environ.get(URL_ENV) or PUBLIC_SOURCE
     if say is not None:
         say(f"downloading OSV vulnerability data for {', '.join(wanted)} from {url}")
     try:
         results = update(wanted, mirror=url, directory=target, timeout=timeout, progress=progress)
     except UpdateError as exc:
-        failed = [f.ecosystem for f in exc.failures]
+        failed = {f.ecosystem: stale.get(f.ecosystem) for f in exc.failures}
         why = "; ".join(f"{f.ecosystem}: {f.error.message}" for f in exc.failures)
-        return FetchOutcome(exc.results, (_cannot_fetch(failed, why),))
+        return FetchOutcome(exc.results, (_cannot_fetch(failed, why, bundled),))
     except DatabaseError as exc:  # a malformed source URL: nothing was tried
-        return FetchOutcome(messages=(_cannot_fetch(wanted, exc.message),))
+        return FetchOutcome(messages=(_cannot_fetch(stale, exc.message, bundled),))
     return FetchOutcome(tuple(results))

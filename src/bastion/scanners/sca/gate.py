@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -165,16 +165,23 @@ class ScaGate(Gate):
         self.check_options(request.options)  # in the sandbox too: a caller may skip the host
         installed = _installed_option(request.root, request.options)
         discovery = discover(request.root, installed, _exclude_option(request.options))
+        unjudged = [f"not judged: {path} — {why}" for path, why in discovery.not_judged]
         if not discovery.dependencies:
             return GateReport(
                 gate=GATE_NAME,
                 findings=(),
-                facts={"manifests": discovery.manifests, "packages": 0},
+                facts={
+                    "manifests": discovery.manifests,
+                    "packages": 0,
+                    "not_judged": _not_judged_fact(discovery.not_judged),
+                },
                 notes=(
                     "no dependency manifests found"
                     if not discovery.manifests
                     else "no dependencies declared",
+                    *unjudged,
                 ),
+                notices=tuple(unjudged),
             )
         database = Database.open(_database_option(request.root, request.options) or self._dir())
         if database.bundled and request.options.get("require_database", False):
@@ -185,21 +192,16 @@ class ScaGate(Gate):
                 "check that the database directory is bound (ScaGate.required_binds)",
             )
         try:
-            return self._judge(database, discovery.manifests, discovery.dependencies)
+            report = self._judge(database, discovery.manifests, discovery.dependencies)
         finally:
             database.close()
+        return _with_notices(report, discovery.not_judged, unjudged)
 
     def _judge(
         self, database: Database, manifests: list[str], dependencies: list[Dependency]
     ) -> GateReport:
         facts: dict[str, Any] = database.describe([d.ecosystem for d in dependencies])
-        notes = list(database.notes)
-        if not facts.get("database_bundled_snapshot"):
-            notes.insert(
-                0,
-                f"judged against OSV data from {facts.get('database_source')} of "
-                f"{facts.get('database_date')} ({facts.get('database_age_days')} days old)",
-            )
+        notes = [_data_note(facts)]
         cache: dict[tuple[str, str], list[Advisory]] = {}
         findings: list[Finding] = []
         summaries: dict[tuple[str, str], _PackageSummary] = {}
@@ -245,6 +247,45 @@ class ScaGate(Gate):
         return GateReport(
             gate=GATE_NAME, findings=tuple(findings), facts=facts, notes=tuple(dict.fromkeys(notes))
         )
+
+
+def _data_note(facts: Mapping[str, Any]) -> str:
+    """Which data judged: each ecosystem's source and date, and, when bundled, what it is not."""
+    per = facts.get("database_ecosystems", {})
+    dated = ", ".join(f"{e} of {m['snapshot_date']}" for e, m in sorted(per.items()))
+    if facts.get("database_bundled_snapshot"):
+        return (
+            f"using the bundled OSV snapshot ({dated}): a small dated sample of widely used "
+            "packages' records, not coverage; run `bastion db update` for current data"
+        )
+    return (
+        f"judged against OSV data from {facts.get('database_source')} ({dated}; "
+        f"{facts.get('database_age_days')} days old)"
+    )
+
+
+def _not_judged_fact(pairs: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"path": path, "reason": why} for path, why in pairs]
+
+
+def _with_notices(
+    report: GateReport, pairs: Sequence[tuple[str, str]], unjudged: Sequence[str]
+) -> GateReport:
+    """Add what people must see: the data judged with, a clean verdict's scope, not judged."""
+    facts = dict(report.facts)
+    facts["not_judged"] = _not_judged_fact(pairs)
+    notices = [report.notes[0]]
+    if not report.findings and facts.get("database_bundled_snapshot"):
+        # Honest about scope: "none known" in a sample is not "none".
+        per = facts.get("database_ecosystems", {})
+        dated = ", ".join(f"{e} of {m['snapshot_date']}" for e, m in sorted(per.items()))
+        notices.append(
+            f"no known vulnerabilities in the bundled data ({dated}): a sample of widely "
+            "used packages' records; other packages are not covered"
+        )
+    notices.extend(unjudged)
+    notes = tuple(dict.fromkeys([*report.notes, *notices[1:]]))
+    return replace(report, facts=facts, notes=notes, notices=tuple(notices))
 
 
 def _summary_entry(summary: _PackageSummary) -> dict[str, Any]:

@@ -11,7 +11,10 @@ One module per format; each returns :class:`~bastion.scanners.sca.model.Dependen
 naming file, line and relation, and raises
 :class:`~bastion.scanners.sca.errors.ManifestError` (file and line) for a malformed file,
 never an empty result. A ``pyproject.toml`` is read only when no Python lock file sits beside
-it: the lock's pins are what gets installed.
+it: the lock's pins are what gets installed. Requirements files are found by name
+(``*requirements*.txt``, ``constraints*.txt``, their ``.in`` inputs, any ``.txt`` in a
+``requirements/`` folder) and by following their ``-r``/``-c`` includes. Manifests found and
+not judged (no parser, no lock file) are listed with why (:mod:`.unjudged`).
 """
 
 from __future__ import annotations
@@ -34,9 +37,13 @@ from bastion.scanners.sca.parsers.pylocks import parse_pipfile_lock, parse_toml_
 from bastion.scanners.sca.parsers.pyproject import parse_pyproject
 from bastion.scanners.sca.parsers.requirements import parse_requirements
 from bastion.scanners.sca.parsers.ruby import parse_gemfile_lock
+from bastion.scanners.sca.parsers.unjudged import unjudged_reason
 from bastion.scanners.sca.parsers.yarn import parse_yarn_lock
 
-__all__ = ["Discovery", "discover", "parse_manifest"]
+__all__ = ["PARSED_ECOSYSTEMS", "Discovery", "discover", "parse_manifest"]
+
+# Every ecosystem whose manifests or lock files some parser here reads.
+PARSED_ECOSYSTEMS = ("PyPI", "npm", "Go", "crates.io", "RubyGems", "Packagist")
 
 # Folders holding other people's copies or tool state, never the project's own manifests.
 SKIP_DIRS = frozenset(
@@ -82,16 +89,27 @@ _BY_NAME: dict[str, _Parser] = {
 
 @dataclass
 class Discovery:
-    """Manifests found (repository-relative) and the dependencies they name."""
+    """Manifests found (repository-relative), the dependencies they name, and those not judged.
+
+    ``not_judged`` pairs a manifest's path with why the gate cannot judge it.
+    """
 
     manifests: list[str] = field(default_factory=list)
     dependencies: list[Dependency] = field(default_factory=list)
+    not_judged: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _is_requirements(path: Path) -> bool:
+    # requirements/base.txt, requirements/prod.txt: the folder names them, not the file.
+    return bool(_REQUIREMENTS.match(path.name)) or (
+        path.parent.name == "requirements" and path.suffix == ".txt"
+    )
 
 
 def parse_manifest(path: Path, root: Path) -> list[Dependency]:
     """Parse one manifest by its file name; ``ValueError`` if the name is not one we read."""
     rel = path.resolve().relative_to(root.resolve()).as_posix()
-    if _REQUIREMENTS.match(path.name):
+    if _is_requirements(path):
         return parse_requirements(path, root)
     if path.name == "go.sum":
         gomod = path.parent / "go.mod"
@@ -105,10 +123,10 @@ def parse_manifest(path: Path, root: Path) -> list[Dependency]:
     return parser(path, rel)
 
 
-def _wanted(directory: Path, name: str, names: set[str]) -> bool:
-    if name == "pyproject.toml":
+def _wanted(path: Path, names: set[str]) -> bool:
+    if path.name == "pyproject.toml":
         return not any(lock in names for lock in _PY_LOCKS)
-    return name in _BY_NAME or name == "go.sum" or bool(_REQUIREMENTS.match(name))
+    return path.name in _BY_NAME or path.name == "go.sum" or _is_requirements(path)
 
 
 def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
@@ -133,11 +151,12 @@ def discover(root: Path, installed: Path | None = None, exclude: tuple[str, ...]
         for name in sorted(names):
             path = Path(directory) / name
             rel = path.relative_to(root).as_posix()
-            if (
-                path.is_symlink()
-                or not _wanted(path.parent, name, names)
-                or _excluded(rel, exclude)
-            ):
+            if path.is_symlink() or _excluded(rel, exclude):
+                continue
+            if not _wanted(path, names):
+                reason = unjudged_reason(path, root, frozenset(names))
+                if reason is not None:
+                    found.not_judged.append((rel, reason))
                 continue
             found.manifests.append(rel)
             for dependency in parse_manifest(path, root):

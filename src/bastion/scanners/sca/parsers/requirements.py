@@ -7,8 +7,10 @@
     >>> [(d.name, d.version, d.line) for d in parse_requirements(root / "requirements.txt", root)]
     [('flask', '2.0.1', 1)]
 
-Markers are not evaluated: the gate cannot know every interpreter the file will be installed
-on, so a package behind a marker is judged like any other (a finding too many, never one
+Constraint files (``-c``) are followed too and their pins judged (relation unknown): they say
+which version gets installed of any package that is, and naming the file is how a project
+says so. Markers are not evaluated: the gate cannot know every interpreter the file will be
+installed on, so a package behind a marker is judged like any other (a finding too many, never one
 missed). Direct URL and path requirements carry no version and are reported as unjudged.
 """
 
@@ -94,9 +96,13 @@ def _dependency(source: SourceFile, line: int, text: str, relation: Relation) ->
 
 
 def parse_requirements(
-    path: Path, root: Path, *, _seen: frozenset[Path] = frozenset()
+    path: Path,
+    root: Path,
+    *,
+    relation: Relation = Relation.DIRECT,
+    _seen: frozenset[Path] = frozenset(),
 ) -> list[Dependency]:
-    """Every requirement of ``path`` and of the files it includes with ``-r``."""
+    """Every requirement of ``path`` and of the files it includes with ``-r`` or ``-c``."""
     resolved = path.resolve()
     rel = resolved.relative_to(root.resolve()).as_posix()
     source = SourceFile.read(path, rel)
@@ -106,19 +112,17 @@ def parse_requirements(
     for line, text in _logical_lines(source):
         include = _INCLUDE.match(text)
         if include:
-            if text.startswith(("-r", "--requirement")):
-                target = _include(source, root, include.group("file"), line)
-                found.extend(parse_requirements(target, root, _seen=_seen | {resolved}))
-            # Constraint files (-c) only narrow versions of packages required elsewhere.
+            target = _include(source, root, include.group("file"), line)
+            # A constraint (-c) pins only packages required elsewhere: which, is unknown here.
+            kind = relation if text.startswith(("-r", "--requirement")) else Relation.UNKNOWN
+            found.extend(parse_requirements(target, root, relation=kind, _seen=_seen | {resolved}))
             continue
         if text.startswith("-e") or text.startswith("--editable"):
             continue  # a local checkout under development: the SAST gate's business
         if text.startswith("-"):
             continue  # index and install options (--index-url, --require-hashes, ...)
         if text.startswith((".", "/")) or "://" in text.split("@")[0]:
-            found.append(
-                Dependency("PyPI", text, rel, line, Relation.DIRECT, specifier=f"@ {text}")
-            )
+            found.append(Dependency("PyPI", text, rel, line, relation, specifier=f"@ {text}"))
             continue
-        found.append(_dependency(source, line, text, Relation.DIRECT))
+        found.append(_dependency(source, line, text, relation))
     return found

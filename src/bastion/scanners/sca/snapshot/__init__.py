@@ -1,9 +1,10 @@
-"""The bundled OSV snapshot: real PyPA advisories for the packages the examples pin.
+"""The bundled OSV snapshot: a small dated sample of real advisory records per ecosystem.
 
-``osv-snapshot.json`` holds records copied unchanged from the PyPA Advisory Database
-(snapshot of 2024-10-10), licensed CC-BY-4.0; ``LICENSE-OSV-SNAPSHOT.txt`` gives the
-attribution. It is used only when no database has been imported or updated, and the gate says
-so in its notes.
+``<Ecosystem>.json`` files hold records copied unchanged (YAML written as JSON) from public
+advisory databases, ``contents.json`` says what each holds and which parsed ecosystems have
+none, and ``LICENSE-OSV-SNAPSHOT.txt`` gives sources and licences. All are written by
+``scripts/osv_snapshot.py``; read by :mod:`bastion.scanners.sca.bundled`, only when no
+database has been imported or updated, and the gate says so in its notes.
 """
 
 __all__: list[str] = []
