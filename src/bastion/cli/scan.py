@@ -33,10 +33,11 @@ from bastion.engine.gate_scan import PathScan, scan_path
 from bastion.engine.gates import AssessedFinding, GateDecision, GateOutcome, GateSpec
 from bastion.errors import UsageError
 from bastion.home import bastion_home
+from bastion.policy import Suppression
 from bastion.sandbox import BubblewrapSandbox, Limits, Sandbox, UnsafeHostRunner
 from bastion.scanners import load_gate
 from bastion.scanners.finding import Severity
-from bastion.scanners.sarif import ToolInfo, write_sarif
+from bastion.scanners.sarif import INLINE_JUSTIFICATION, ToolInfo, write_sarif
 
 if TYPE_CHECKING:
     from bastion.scanners.secrets import ScanMode
@@ -81,8 +82,7 @@ class OutputFormat(enum.StrEnum):
 
 def _status(item: AssessedFinding) -> Text:
     if item.suppression is not None:
-        entry = item.suppression
-        return Text(f"suppressed by {entry.owner} until {entry.expires.isoformat()}", "green")
+        return Text(f"suppressed {item.suppression.describe()}", "green")
     text = Text("new" if item.new else "in baseline", "bold" if item.new else "dim")
     if item.expired_suppression is not None:
         text.append(f"\nsuppression expired {item.expired_suppression.expires}", "red")
@@ -225,6 +225,13 @@ def _sandbox(unsafe: bool) -> Sandbox:
     return BubblewrapSandbox()
 
 
+def _justification(entry: Suppression) -> str:
+    """Why a finding is accepted, as SARIF's ``justification`` (inline ones marked so)."""
+    if entry.inline:
+        return f"{INLINE_JUSTIFICATION}{entry.reason}"
+    return f"{entry.reason} ({entry.owner}, until {entry.expires.isoformat()})"
+
+
 def _write_document(handle: IO[str], result: GateDecision, fmt: OutputFormat, root: Path) -> None:
     """The JSON or SARIF report, written piece by piece to ``handle``."""
     if fmt is OutputFormat.JSON:
@@ -236,8 +243,7 @@ def _write_document(handle: IO[str], result: GateDecision, fmt: OutputFormat, ro
         gates=[o.gate for o in result.outcomes],
         source_root=root,
         suppressed={
-            a.finding.fingerprint: f"{a.suppression.reason} ({a.suppression.owner}, "
-            f"until {a.suppression.expires.isoformat()})"
+            a.finding.fingerprint: _justification(a.suppression)
             for a in result.findings
             if a.suppression is not None
         },

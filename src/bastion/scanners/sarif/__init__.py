@@ -13,6 +13,7 @@ True
 from bastion.scanners.sarif.levels import FINGERPRINT_KEY
 from bastion.scanners.sarif.reader import load_sarif, sarif_to_findings
 from bastion.scanners.sarif.writer import (
+    INLINE_JUSTIFICATION,
     LOCATION_FINGERPRINT_KEY,
     SARIF_SCHEMA_URI,
     SRCROOT,
@@ -24,6 +25,7 @@ from bastion.scanners.sarif.writer import (
 
 __all__ = [
     "FINGERPRINT_KEY",
+    "INLINE_JUSTIFICATION",
     "LOCATION_FINGERPRINT_KEY",
     "SARIF_SCHEMA_URI",
     "SRCROOT",

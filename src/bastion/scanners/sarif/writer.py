@@ -24,7 +24,8 @@ Choices, and why:
 - Rules carry ``help`` (the fix hint), ``helpUri`` when a gate gives one, CWE tags in GitHub's
   ``external/cwe/cwe-N`` form and ``security-severity`` (the worst severity seen for the rule).
 - Findings accepted in ``.bastion/suppressions.yml`` carry a SARIF ``suppressions`` entry
-  (``external``, ``accepted``, with the reason), so GitHub shows them as dismissed; with a
+  (``external``, ``accepted``, with the reason), so GitHub shows them as dismissed; one
+  accepted by an inline marker (justification starting ``inline: ``) is ``inSource``; with a
   baseline, ``baselineState`` says ``new`` or ``unchanged``.
 - Each result's ``properties.bastion`` holds what SARIF has no slot for (exact severity, fix,
   ids, commit, gate properties), so reading our own SARIF back gives the same findings.
@@ -46,6 +47,7 @@ from bastion.scanners.finding import Finding
 from bastion.scanners.sarif.levels import FINGERPRINT_KEY, level_for, security_severity_for
 
 __all__ = [
+    "INLINE_JUSTIFICATION",
     "LOCATION_FINGERPRINT_KEY",
     "SARIF_SCHEMA_URI",
     "SRCROOT",
@@ -59,6 +61,8 @@ SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
 _BASTION_URI = "https://github.com/bastion-ci/bastion"
 _CWE_NUMBER = re.compile(r"(?i)^(?:cwe-)?(\d+)$")
+# How a caller marks the justification of an inline (in-source) suppression.
+INLINE_JUSTIFICATION = "inline: "
 # The secondary partial fingerprint: ours joined with the place (see the module docstring).
 LOCATION_FINGERPRINT_KEY = "bastion/v1-location"
 
@@ -266,9 +270,10 @@ def _result(finding: Finding, rule_index: int, marks: _Marks) -> dict[str, Any]:
         result["locations"] = [{"physicalLocation": _physical(finding)}]
     reason = marks.suppressed.get(finding.fingerprint)
     if reason is not None:
-        result["suppressions"] = [
-            {"kind": "external", "status": "accepted", "justification": reason}
-        ]
+        # A `# nosec` / `# nosemgrep` the gate recorded (bastion.scanners.sast.inline) and
+        # the suppressions honoured is SARIF's in-source kind; a suppressions.yml entry is not.
+        kind = "inSource" if reason.startswith(INLINE_JUSTIFICATION) else "external"
+        result["suppressions"] = [{"kind": kind, "status": "accepted", "justification": reason}]
     if marks.new is not None:
         result["baselineState"] = "new" if finding.fingerprint in marks.new else "unchanged"
     return result
