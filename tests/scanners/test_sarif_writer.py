@@ -287,9 +287,7 @@ def test_one_secret_on_seven_lines_has_seven_distinct_partial_fingerprint_sets()
     partial = [tuple(sorted(r["partialFingerprints"].items())) for r in results]
     assert len(set(partial)) == 7
     # The primary fingerprint, which suppressions and baselines name, is unchanged.
-    assert {r["partialFingerprints"][FINGERPRINT_KEY] for r in results} == {
-        findings[0].fingerprint
-    }
+    assert {r["partialFingerprints"][FINGERPRINT_KEY] for r in results} == {findings[0].fingerprint}
 
 
 def test_every_run_says_whether_its_gate_decided(tmp_path: Path) -> None:
