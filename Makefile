@@ -15,6 +15,9 @@ system-deps:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp2 >/dev/null; }
 	@/usr/bin/python3 -c "import ensurepip, venv" 2>/dev/null || { echo "installing python3-venv (apt-get)"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium (apt-get; the browser tests drive it)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@for pair in git:git setpriv:util-linux unshare:util-linux ip:iproute2 ssh-keygen:openssh-client; do \
 	  command -v $${pair%%:*} >/dev/null 2>&1 || { echo "installing $${pair#*:} (apt-get)"; \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $${pair#*:} >/dev/null; }; done
