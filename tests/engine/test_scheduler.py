@@ -73,7 +73,9 @@ class FakeExecutor:
                 JobEvent(
                     JobEventKind.FINISHED,
                     spec.job,
-                    outcome=JobOutcome(status, None if status == "passed" else "boom", collected),
+                    outcome=JobOutcome(
+                        JobState(status), None if status == "passed" else "boom", collected
+                    ),
                 )
             )
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from bastion.engine.gate_evaluator import PolicyGateEvaluator
 from bastion.engine.gate_priority import YIELDING_NICE
-from bastion.engine.model import RunContext, RunId, RunResult, Trust
+from bastion.engine.model import JobState, RunContext, RunId, RunResult, Trust
 from bastion.engine.scheduler import Scheduler, SchedulerConfig
 from bastion.executors import JobEvent, JobEventKind, JobOutcome, JobSpec, StepSpec, WorkspaceSource
 from bastion.executors.interface import JobEventSink
@@ -60,7 +60,11 @@ class RecordingExecutor:
         if spec.job in self.reports:
             collected[EVALUATOR.report_path(gate)] = self.reports[spec.job]
         on_event(
-            JobEvent(JobEventKind.FINISHED, spec.job, outcome=JobOutcome("passed", None, collected))
+            JobEvent(
+                JobEventKind.FINISHED,
+                spec.job,
+                outcome=JobOutcome(JobState.PASSED, None, collected),
+            )
         )
         return _Done()
 

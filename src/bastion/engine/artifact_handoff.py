@@ -19,7 +19,7 @@ from bastion.audit import Action, AuditEvent
 from bastion.engine.attestation import JobAttester
 from bastion.engine.model import GateVerdict, RunId
 from bastion.errors import BastionError
-from bastion.executors import JobOutcome, ReceivedArtifact
+from bastion.executors import JobOutcome, JobState, ReceivedArtifact
 from bastion.pipeline import Plan
 from bastion.supplychain import AttestedArtifact
 
@@ -55,7 +55,7 @@ class ArtifactHandoff:
         except BastionError as exc:
             # Fail closed: without attested artifacts, no job may start that needs them.
             reason = f"its artifacts could not be attested: {exc.diagnostics()}"
-            return replace(outcome, status="error", reason=reason)
+            return replace(outcome, status=JobState.ERROR, reason=reason)
         self._made[job] = list(zip(outcome.artifacts, attested, strict=True))
         self.attested += attested
         self._record(artifact_events(attested, self.run_id))

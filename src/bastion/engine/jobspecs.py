@@ -13,6 +13,7 @@ from bastion.engine.syscall_policy import check_relaxations, sandbox_groups
 from bastion.errors import EngineError
 from bastion.executors import JobSpec, ReceivedArtifact, StepSpec, WorkspaceSource
 from bastion.pipeline import Job, Pipeline, Plan
+from bastion.sandbox import NetworkMode
 from bastion.sandbox.runtime import bastion_runtime_binds
 from bastion.scanners.registry import load_gate
 
@@ -95,9 +96,10 @@ class JobSpecFactory:
                 )
                 for step in job.steps or ()
             )
-        network = job.network if isinstance(job.network, str) else "proxy"
+        # A host allow-list (a list) or a job given an egress proxy goes through the proxy.
+        network = NetworkMode(job.network) if isinstance(job.network, str) else NetworkMode.PROXY
         if name in self.proxy_sockets:
-            network = "proxy"
+            network = NetworkMode.PROXY
         return JobSpec(
             run_id=self.run_id,
             job=name,

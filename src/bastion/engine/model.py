@@ -19,7 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NewType, Protocol
 
-# Re-exported: the engine's vocabulary includes the one trust enum and run context.
+# Re-exported: the engine's vocabulary includes the one trust enum and run context, and
+# the job states an executor's outcome is given in.
+from bastion.executors import JobState
 from bastion.trust import RunContext, Trust
 
 __all__ = [
@@ -62,23 +64,6 @@ _EXIT = {
     RunState.CANCELLED: 130,
     RunState.ERROR: 3,
 }
-
-
-class JobState(enum.StrEnum):
-    """States of a job; ``skipped`` means a job it needs did not pass."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    PASSED = "passed"
-    FAILED = "failed"
-    BLOCKED = "blocked"
-    CANCELLED = "cancelled"
-    SKIPPED = "skipped"
-    ERROR = "error"
-
-    @property
-    def final(self) -> bool:
-        return self not in (JobState.QUEUED, JobState.RUNNING)
 
 
 @dataclass(frozen=True, slots=True)

@@ -242,7 +242,7 @@ class Scheduler:
             self._finish(job, event.outcome)
 
     def _finish(self, job: str, outcome: JobOutcome) -> None:
-        state = JobState(outcome.status)
+        state = outcome.status
         verdict: GateVerdict | None = None
         gate = self.config.gates.get(job)
         if gate is not None and state in (JobState.PASSED, JobState.FAILED):
@@ -255,13 +255,13 @@ class Scheduler:
                 why = "; ".join(verdict.reasons[:3]) or "blocked"
                 if outcome.reason and outcome.reason not in why:
                     why = f"{outcome.reason}: {why}"
-                outcome = JobOutcome("blocked", why, artifacts=outcome.artifacts)
+                outcome = JobOutcome(JobState.BLOCKED, why, artifacts=outcome.artifacts)
         if state is JobState.CANCELLED and self.states[job] is JobState.CANCELLED:
             return
         if state is JobState.PASSED and self.after_job is not None:
             # Here, not after the run: a job that needs this one may verify what it made.
             outcome = self.after_job(job, outcome, dict(self.verdicts))
-            state = JobState(outcome.status)
+            state = outcome.status
         self.artifacts[job] = outcome.artifacts
         self._set(job, state, outcome.reason, verdict=verdict, artifacts=outcome.artifacts)
         if verdict is not None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from bastion.sandbox import SyscallGroup
+from bastion.sandbox import NetworkMode, SyscallGroup
 
 __all__ = [
     "CacheSpec",
@@ -21,10 +21,33 @@ __all__ = [
     "JobHandle",
     "JobOutcome",
     "JobSpec",
+    "JobState",
     "ReceivedArtifact",
     "StepSpec",
     "WorkspaceSource",
 ]
+
+
+class JobState(enum.StrEnum):
+    """States of a job; ``skipped`` means a job it needs did not pass.
+
+    Defined here, where a job's outcome is reported, so that :attr:`JobOutcome.status` is
+    one (an executor ends a job passed, failed, cancelled or error); the engine, which adds
+    the others, re-exports this same enum (``bastion.engine.JobState``).
+    """
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    PASSED = "passed"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+    @property
+    def final(self) -> bool:
+        return self not in (JobState.QUEUED, JobState.RUNNING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +121,7 @@ class JobSpec:
     memory_bytes: int | None = None
     max_processes: int | None = None
     max_open_files: int = 4096
-    network: str = "none"
+    network: NetworkMode = NetworkMode.NONE
     proxy_socket: str | None = None
     read_only_binds: tuple[str, ...] = ()
     rootfs: str | None = None
@@ -133,7 +156,7 @@ class JobEventKind(enum.StrEnum):
 class JobOutcome:
     """How a job ended. ``status`` is passed, failed, cancelled or error."""
 
-    status: str
+    status: JobState
     reason: str | None = None
     collected: Mapping[str, bytes] = field(default_factory=dict)
     artifacts: tuple[str, ...] = ()

@@ -23,6 +23,7 @@ from bastion.executors.interface import (
     JobEventSink,
     JobOutcome,
     JobSpec,
+    JobState,
     StepSpec,
 )
 from bastion.executors.job_cache import restore_caches, save_caches
@@ -76,12 +77,14 @@ def run_job(
         # The message may quote the job's own output (a setup failure is told from the
         # first line it printed), so it passes the same masker: it lands in the run record,
         # the audit log and the console.
-        outcome = JobOutcome(status="error", reason=_masked(exc.diagnostics(), output_filter(spec)))
+        outcome = JobOutcome(
+            status=JobState.ERROR, reason=_masked(exc.diagnostics(), output_filter(spec))
+        )
     except Exception as exc:
         # The run waits for FINISHED: a crash here must still end the job, as an error.
         logger.exception("job %s: the job runner failed", spec.job)
         reason = _masked(f"internal error: {type(exc).__name__}: {exc}", output_filter(spec))
-        outcome = JobOutcome(status="error", reason=reason)
+        outcome = JobOutcome(status=JobState.ERROR, reason=reason)
     on_event(JobEvent(JobEventKind.FINISHED, spec.job, outcome=outcome, at=time.time()))
     return outcome
 
@@ -118,7 +121,7 @@ def _run_in_workspace(
         sealed = deliver_artifacts(workspace.path, spec.receive)
         for index, step in enumerate(spec.steps):
             if cancelled.is_set():
-                return JobOutcome(status="cancelled", reason="cancelled before step started")
+                return JobOutcome(status=JobState.CANCELLED, reason="cancelled before step started")
             failure = _run_step(
                 spec,
                 index,
@@ -137,7 +140,7 @@ def _run_in_workspace(
         collected = _collect(workspace.path, spec.collect)
         artifacts = _copy_artifacts(workspace.path, spec)
         save_caches(spec, workspace.path, cache_keys, on_event)
-    return JobOutcome(status="passed", collected=collected, artifacts=artifacts)
+    return JobOutcome(status=JobState.PASSED, collected=collected, artifacts=artifacts)
 
 
 def _source_date_env(workspace: Workspace) -> dict[str, str]:
@@ -160,7 +163,7 @@ def _sandbox_spec(
     given: tuple[tuple[dict[str, bytes], dict[str, str]], tuple[str, ...]],
 ) -> SandboxSpec:
     (files, secret_env), sealed = given
-    network = NetworkPolicy(NetworkMode(spec.network))
+    network = NetworkPolicy(spec.network)
     if network.mode is NetworkMode.PROXY:
         if not spec.proxy_socket:
             raise SandboxError(f"job {spec.job}: network allow-list given but no egress proxy")
@@ -220,14 +223,14 @@ def _run_step(
         )
     )
     if result.cancelled:
-        return JobOutcome(status="cancelled", reason="cancelled", failed_step=index)
+        return JobOutcome(status=JobState.CANCELLED, reason="cancelled", failed_step=index)
     if result.timed_out:
         reason = f"step '{step.name}' timed out after {step.timeout_seconds:g} s"
-        return JobOutcome(status="failed", reason=reason, failed_step=index)
+        return JobOutcome(status=JobState.FAILED, reason=reason, failed_step=index)
     if result.limit_reached is not None:
         # Before the exit code: the process the kernel killed may not be the main one.
         reason = f"step '{step.name}' stopped: {result.limit_reached}"
-        return JobOutcome(status="failed", reason=reason, failed_step=index)
+        return JobOutcome(status=JobState.FAILED, reason=reason, failed_step=index)
     if result.exit_code != 0:
         how = (
             f"killed by signal {result.signal}"
@@ -235,7 +238,7 @@ def _run_step(
             else f"exited with {result.exit_code}"
         )
         reason = f"step '{step.name}' {how}{_per_process_note(spec, result.job_wide_limits)}"
-        return JobOutcome(status="failed", reason=reason, failed_step=index)
+        return JobOutcome(status=JobState.FAILED, reason=reason, failed_step=index)
     return None
 
 
