@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pyotp
 import pytest
-
 from bastion.audit import AuditEvent
 from bastion.server import (
     Accounts,
@@ -81,7 +80,7 @@ class Server:
 
     def csrf(self) -> str:
         page: str = self.client.get("/").text
-        return page.split('name="csrf_token" value="')[1].split('"')[0]
+        return page.split('name="csrf_token" value="')[1].split('"', maxsplit=1)[0]
 
     def enrol_totp(self) -> pyotp.TOTP:
         page = self.client.get("/mfa/enrol")
