@@ -6,6 +6,7 @@ import base64
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,7 +96,7 @@ def test_a_release_that_cannot_be_audited_hands_out_nothing(tmp_path: Path, home
 
 def test_the_output_filter_masks_across_chunks_in_every_job(tmp_path: Path, home: Path) -> None:
     resources = _prepare(tmp_path, home, "  deploy:\n    secrets: [TOKEN]\n    steps: [{run: x}]\n")
-    masked = resources.output_filter(_spec("another-job"))
+    masked = resources.output_filter(_spec("another-job")).stream()
     half = len(_VALUE) // 2
     out = masked(f"token={_VALUE[:half]}".encode()) + masked(f"{_VALUE[half:]}\n".encode())
     out += masked(base64.b64encode(_VALUE.encode()) + b"\n") + masked(None)
@@ -104,7 +105,7 @@ def test_the_output_filter_masks_across_chunks_in_every_job(tmp_path: Path, home
 
 def test_without_secrets_output_passes_unchanged(tmp_path: Path, home: Path) -> None:
     resources = _prepare(tmp_path, home, "  lint:\n    steps: [{run: x}]\n")
-    masked = resources.output_filter(_spec("lint"))
+    masked = resources.output_filter(_spec("lint")).stream()
     assert masked(b"plain output") == b"plain output"
     assert masked(None) == b""
 
@@ -187,11 +188,11 @@ def test_a_secret_in_a_requested_host_name_is_masked_in_the_egress_log(tmp_path:
     from datetime import UTC, datetime
 
     from bastion.engine.job_resources import _egress_writer
+    from bastion.engine.run_masking import RunMasking
     from bastion.sandbox.egress import EgressRecord
-    from bastion.vault import Masker
 
     path = tmp_path / "job.egress.jsonl"
-    write = _egress_writer(path, Masker([_VALUE, _VALUE.lower()]))
+    write = _egress_writer(path, RunMasking.build({"TOKEN": _VALUE}, lowercase=True))
     write(
         EgressRecord(
             job="deploy",
@@ -220,10 +221,59 @@ def test_a_secret_in_a_requested_host_name_is_masked_in_the_egress_log(tmp_path:
             duration=0.0,
         )
     )
+    # DNS exfiltration: the job base32-encodes the value, the proxy logs it lower-cased.
+    encoded = base64.b32encode(_VALUE.encode()).decode().rstrip("=").lower()
+    write(
+        EgressRecord(
+            job="deploy",
+            host=f"{encoded}.exfil.example",
+            port=443,
+            method="CONNECT",
+            bytes_up=0,
+            bytes_down=0,
+            allowed=False,
+            reason="not in the allow-list",
+            started=datetime.now(UTC),
+            duration=0.0,
+        )
+    )
     text = path.read_text()
     assert _VALUE not in text
     assert _VALUE.lower() not in text
-    assert text.count("***.exfil.example") == 2
+    assert encoded not in text
+    assert text.count('"host": "***') == 3  # base32 may keep its last, partial character
+
+
+def test_the_masking_is_compiled_once_per_run_and_shared_by_every_job_and_step(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bastion.engine import run_masking
+    from bastion.vault import MaskingPatterns
+
+    built: list[MaskingPatterns] = []
+
+    class Counted(MaskingPatterns):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(run_masking, "MaskingPatterns", Counted)
+    jobs = (
+        "  deploy:\n    secrets: [TOKEN]\n    network: [pypi.org]\n    steps: [{run: x}]\n"
+        "  lint:\n    steps: [{run: x}]\n"
+    )
+    resources = _prepare(tmp_path, home, jobs)
+    try:
+        for job in ("deploy", "lint", "deploy"):
+            masking = resources.output_filter(_spec(job))
+            for _step in range(5):
+                stream = masking.stream()
+                assert stream(_VALUE.encode()) + stream(None) == b"***"
+            assert masking.text(f"failed near {_VALUE}") == "failed near ***"
+            assert masking.scan().feed(_VALUE[::-1].encode()) == "secret TOKEN (as reversed)"
+        assert len(built) == 1
+    finally:
+        resources.close()
 
 
 def test_operator_addresses_join_allow_lists_only(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bastion.engine.run_masking import RunMasking
 from bastion.executors import (
     JobEvent,
     JobEventKind,
@@ -16,18 +17,20 @@ from bastion.executors import (
     StepSpec,
     WorkspaceSource,
 )
-from bastion.executors.job_runner import OutputFilter, run_job
+from bastion.executors.job_runner import run_job
+from bastion.executors.secret_guard import JobMasking
 from bastion.sandbox import BubblewrapSandbox, Workspace
-from bastion.vault import Masker
 
 pytestmark = pytest.mark.integration
 
 SECRET = "Zk8vQ2xLmP4wZ8rN-test-only-value-0123456789"
 
 
-def _masking(_spec: JobSpec) -> OutputFilter:
-    masker = Masker([SECRET])
-    return lambda chunk: masker.flush() if chunk is None else masker.feed(chunk)
+_MASKING = RunMasking.build({"TOKEN": SECRET})
+
+
+def _masking(_spec: JobSpec) -> JobMasking:
+    return _MASKING
 
 
 _NEST = """

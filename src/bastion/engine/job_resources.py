@@ -5,7 +5,8 @@
   Each release is an audit event, appended (``record``) before the value is handed on.
   Values reach the job as environment variables and as files in ``/run/bastion`` (a tmpfs
   that vanishes with the sandbox), never in the spec.
-- Masking: every byte of every job's output passes a streaming masker of all released values.
+- Masking: the released values are compiled once (:class:`~bastion.engine.run_masking.RunMasking`)
+  and every job's output, reasons, reports, egress records and stored files pass them.
 - Egress: a job with a host allow-list gets its own logging proxy on a Unix socket; each
   request is appended to ``<logs>/<run>/<job>.egress.jsonl`` (and, in learn mode, the hosts
   are collected for the allow-list to paste).
@@ -23,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from bastion.audit import Action, AuditEvent
+from bastion.engine.run_masking import RunMasking
 from bastion.errors import PipelineError, UsageError
-from bastion.executors import JobSpec
+from bastion.executors import JobMasking, JobSpec, NoMasking
 from bastion.pipeline import Plan, job_file_name
 from bastion.sandbox.egress import (
     AllowList,
@@ -34,7 +36,7 @@ from bastion.sandbox.egress import (
     LearningRecorder,
 )
 from bastion.trust import RunContext
-from bastion.vault import Masker, RequestContext, Vault
+from bastion.vault import RequestContext, Vault
 from bastion.vault.rotation import open_default_vault
 
 __all__ = ["AuditRecord", "JobResources", "Locator", "prepare_job_resources"]
@@ -51,15 +53,13 @@ class JobResources:
     files_for: dict[str, dict[str, bytes]] = field(default_factory=dict)
     proxy_sockets: dict[str, str] = field(default_factory=dict)
     learner: LearningRecorder | None = None
-    _values: list[str] = field(default_factory=list)
+    _values: dict[str, str] = field(default_factory=dict)
     _proxies: list[EgressProxy] = field(default_factory=list)
+    masking: JobMasking = field(default_factory=NoMasking)
 
-    def output_filter(self, _spec: JobSpec) -> Callable[[bytes | None], bytes]:
-        """A fresh streaming masker for one step's output (identity when no secrets)."""
-        if not self._values:
-            return lambda chunk: chunk or b""
-        masker = Masker(self._values)
-        return lambda chunk: masker.flush() if chunk is None else masker.feed(chunk)
+    def output_filter(self, _spec: JobSpec) -> JobMasking:
+        """The run's masking, for any job (built once, in prepare; a no-op without secrets)."""
+        return self.masking
 
     def close(self) -> None:
         for proxy in self._proxies:
@@ -109,18 +109,17 @@ def _release_secrets(
         values = vault.release(job.secrets, request, on_release=on_release)
         resources.env_for[name] = dict(values)
         resources.files_for[name] = {key: value.encode() for key, value in values.items()}
-        resources._values.extend(values.values())
+        resources._values.update(values)
 
 
-def _egress_writer(path: Path, masker: Masker | None) -> Callable[[EgressRecord], None]:
+def _egress_writer(path: Path, masking: JobMasking) -> Callable[[EgressRecord], None]:
     lock = threading.Lock()
 
     def write(record: EgressRecord) -> None:
         line = json.dumps(asdict(record), default=str, sort_keys=True)
-        if masker is not None:
-            # A job can put a secret in the host name or path it asks for: the record is a
-            # log like any other and is masked the same way.
-            line = masker.mask(line.encode()).decode(errors="replace")
+        # A job can put a secret in the host name or path it asks for: the record is a
+        # log like any other and is masked the same way.
+        line = masking.text(line)
         with lock:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             with path.open("a", encoding="utf-8") as handle:
@@ -163,9 +162,6 @@ def _start_proxies(
     resources: JobResources,
     locate: Locator | None,
 ) -> None:
-    # Host names are case-insensitive and logged lower-cased: mask that form too.
-    values = list(dict.fromkeys([*resources._values, *(v.lower() for v in resources._values)]))
-    masker = Masker(values) if values else None
     trusted = _operator_addresses()
     for index, (name, job) in enumerate(plan.jobs.items()):
         if job.network == "host" or (job.network == "none" and not learn):
@@ -183,7 +179,7 @@ def _start_proxies(
                 column=column,
                 hint=exc.hint,
             ) from exc
-        log = _egress_writer(log_dir / f"{job_file_name(name)}.egress.jsonl", masker)
+        log = _egress_writer(log_dir / f"{job_file_name(name)}.egress.jsonl", resources.masking)
         proxy = EgressProxy(policy, log, job=name)
         # Numbered, not named: a Unix socket path holds at most 107 bytes.
         socket_path = scratch / f"egress-{index}.sock"
@@ -218,6 +214,12 @@ def prepare_job_resources(
     try:
         opener = open_vault or (lambda: open_default_vault(home, os.environ))
         _release_secrets(plan, context, run_id, opener, resources, record)
+        if resources._values:
+            # Once per run: every job, step, message, record and stored file reuses it.
+            # Host names are case-insensitive and logged lower-cased: with an egress proxy
+            # in the run, the lower-cased forms are masked too.
+            lowercase = learn_egress or any(isinstance(j.network, list) for j in plan.jobs.values())
+            resources.masking = RunMasking.build(resources._values, lowercase=lowercase)
         _start_proxies(plan, pipeline_source, scratch, log_dir, learn_egress, resources, locate)
     except BaseException:
         resources.close()

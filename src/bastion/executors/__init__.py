@@ -16,6 +16,14 @@ from bastion.executors.interface import (
 )
 from bastion.executors.job_runner import run_job
 from bastion.executors.local import LocalExecutor
+from bastion.executors.secret_guard import (
+    JobMasking,
+    MaskingFactory,
+    NoMasking,
+    OutputFilter,
+    SecretRefused,
+    SecretScan,
+)
 
 __all__ = [
     "CacheSpec",
@@ -23,11 +31,17 @@ __all__ = [
     "JobEvent",
     "JobEventKind",
     "JobHandle",
+    "JobMasking",
     "JobOutcome",
     "JobSpec",
     "JobState",
     "LocalExecutor",
+    "MaskingFactory",
+    "NoMasking",
+    "OutputFilter",
     "ReceivedArtifact",
+    "SecretRefused",
+    "SecretScan",
     "StepSpec",
     "WorkspaceSource",
     "run_job",

@@ -27,7 +27,7 @@ import stat
 import struct
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Protocol
 
 from bastion.errors import StoreError
 
@@ -64,8 +64,15 @@ def normalise_paths(paths: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(p for p in clean if not _covered(p, tuple(q for q in clean if q != p)))
 
 
+class BundleSink(Protocol):
+    """Where a bundle is written: a file, or a filter in front of one (a secret scan)."""
+
+    def write(self, data: bytes | memoryview, /) -> object:
+        """Write all of ``data``."""
+
+
 class _Writer:
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: BundleSink) -> None:
         self.out = out
         self.digest = hashlib.sha256()
         self.total = 0
@@ -132,7 +139,7 @@ def _open_parent(root_fd: int, parts: tuple[str, ...]) -> Iterator[tuple[int, st
         os.close(fd)
 
 
-def write_bundle(root: Path, paths: tuple[str, ...], out: BinaryIO) -> tuple[str, int, int]:
+def write_bundle(root: Path, paths: tuple[str, ...], out: BundleSink) -> tuple[str, int, int]:
     """Write ``paths`` of ``root`` to ``out``; (sha256 hex, files and folders, data bytes).
 
     A declared path that does not exist is left out; one that is, or goes through, a

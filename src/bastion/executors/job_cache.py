@@ -22,11 +22,19 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bastion.executors.cache_bundle import BundleReader, CacheBlocked, CacheError, write_bundle
+from bastion.executors.cache_bundle import (
+    BundleReader,
+    BundleSink,
+    CacheBlocked,
+    CacheError,
+    write_bundle,
+)
 from bastion.executors.interface import CacheSpec, JobEvent, JobEventKind, JobEventSink, JobSpec
+from bastion.executors.secret_guard import SecretScan, refusal
 from bastion.regular_file import Refused, open_regular_file
 
 __all__ = ["CacheStore", "hash_files", "render_key", "restore_caches", "save_caches"]
@@ -104,8 +112,15 @@ class CacheStore:
             raise
         return reader
 
-    def save(self, key: str, root: Path, paths: tuple[str, ...]) -> tuple[str, int, int] | None:
-        """Store ``paths`` of ``root`` under ``key``; None if the key already has an entry."""
+    def save(
+        self, key: str, root: Path, paths: tuple[str, ...], scan: SecretScan | None = None
+    ) -> tuple[str, int, int] | None:
+        """Store ``paths`` of ``root`` under ``key``; None if the key already has an entry.
+
+        ``scan`` sees every byte of the entry (names and contents) before it is written;
+        if it finds a secret, :class:`~bastion.executors.secret_guard.SecretRefused` is
+        raised and neither the object nor the key is kept.
+        """
         index = self._key_path(key)
         if index.exists():
             return None  # immutable: the first passing job's entry stays
@@ -114,7 +129,8 @@ class CacheStore:
         handle, name = tempfile.mkstemp(dir=self.directory / "objects", prefix=".new-")
         try:
             with os.fdopen(handle, "wb", buffering=1 << 20) as out:
-                digest, entries, size = write_bundle(root, paths, out)
+                sink = out if scan is None else _Scanned(out, scan, key, paths)
+                digest, entries, size = write_bundle(root, paths, sink)
             os.replace(name, self.object_path(digest))
             self._link_index(index, digest)
         finally:
@@ -131,6 +147,21 @@ class CacheStore:
             pass
         finally:
             os.unlink(name)
+
+
+class _Scanned:
+    """A bundle sink that refuses a secret before its bytes reach the file."""
+
+    def __init__(self, out: BundleSink, scan: SecretScan, key: str, paths: tuple[str, ...]) -> None:
+        self._out = out
+        self._scan = scan
+        self._what = f"cache entry {key} ({', '.join(paths)})"
+
+    def write(self, data: bytes | memoryview, /) -> object:
+        found = self._scan.feed(bytes(data))
+        if found is not None:
+            raise refusal(self._what, found, "saved")
+        return self._out.write(data)
 
 
 def _say(spec: JobSpec, on_event: JobEventSink, text: str) -> None:
@@ -187,9 +218,17 @@ def _restore_one(
 
 
 def save_caches(
-    spec: JobSpec, root: Path, keys: tuple[str | None, ...], on_event: JobEventSink
+    spec: JobSpec,
+    root: Path,
+    keys: tuple[str | None, ...],
+    on_event: JobEventSink,
+    scan: Callable[[], SecretScan] | None = None,
 ) -> None:
-    """Save each entry whose key has none yet; a refused or failed save only warns."""
+    """Save each entry whose key has none yet; a refused or failed save only warns.
+
+    With ``scan`` (the job holds secrets), an entry holding one raises
+    :class:`~bastion.executors.secret_guard.SecretRefused`: the job fails, nothing is saved.
+    """
     if spec.cache_dir is None:
         return
     store = CacheStore(Path(spec.cache_dir))
@@ -197,7 +236,7 @@ def save_caches(
         if key is None:
             continue
         try:
-            saved = store.save(key, root, entry.paths)
+            saved = store.save(key, root, entry.paths, scan() if scan else None)
         except (CacheError, OSError) as exc:
             why = exc.message if isinstance(exc, CacheError) else str(exc)
             _say(spec, on_event, f"WARNING: not saved {key}: {why}")

@@ -11,7 +11,6 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +26,16 @@ from bastion.executors.interface import (
     StepSpec,
 )
 from bastion.executors.job_cache import restore_caches, save_caches
+from bastion.executors.secret_guard import (
+    JobMasking,
+    MaskingFactory,
+    OutputFilter,
+    SecretRefused,
+    copy_unless_secret,
+    masked_outcome,
+    masked_sink,
+    no_masking,
+)
 from bastion.regular_file import Refusal, Refused, open_regular_file, read_regular_file
 from bastion.sandbox import SyscallGroup, Workspace
 from bastion.sandbox.interface import Limits, NetworkMode, NetworkPolicy, Sandbox, SandboxSpec
@@ -37,13 +46,9 @@ logger = logging.getLogger("bastion.executors")
 
 _MAX_COLLECT_BYTES = 64 * 1024 * 1024
 
-OutputFilter = Callable[[bytes | None], bytes]
-"""Called with each chunk, then once with None at the end of a step to flush what it held."""
-OutputFilterFactory = Callable[[JobSpec], OutputFilter]
-
-
-def _passthrough(_spec: JobSpec) -> OutputFilter:
-    return lambda chunk: chunk or b""
+OutputFilterFactory = MaskingFactory
+"""The job's masking (:mod:`~bastion.executors.secret_guard`), asked for once per job."""
+_passthrough = no_masking
 
 
 def run_job(
@@ -60,8 +65,11 @@ def run_job(
     """Run ``spec`` to its end; the workspace is removed whatever happens.
 
     ``files`` and ``secret_env`` carry released secrets; they stay on this side of the
-    executor boundary and never enter the (serialisable) ``spec``.
+    executor boundary and never enter the (serialisable) ``spec``. ``output_filter``
+    gives the job's masking, asked for once here and used for every step, message,
+    report and stored file of the job.
     """
+    masking = output_filter(spec)
     on_event(JobEvent(JobEventKind.STARTED, spec.job, at=time.time()))
     try:
         outcome = _run_in_workspace(
@@ -71,27 +79,27 @@ def run_job(
             on_event,
             cancelled,
             (files or {}, secret_env or {}),
-            output_filter,
+            masking,
         )
+    except SecretRefused as exc:
+        # The job's own doing, like a failed step: it failed, Bastion did not.
+        outcome = JobOutcome(status=JobState.FAILED, reason=exc.diagnostics())
     except (SandboxError, VerificationError) as exc:
         # The message may quote the job's own output (a setup failure is told from the
         # first line it printed), so it passes the same masker: it lands in the run record,
         # the audit log and the console.
-        outcome = JobOutcome(
-            status=JobState.ERROR, reason=_masked(exc.diagnostics(), output_filter(spec))
-        )
+        outcome = JobOutcome(status=JobState.ERROR, reason=exc.diagnostics())
     except Exception as exc:
         # The run waits for FINISHED: a crash here must still end the job, as an error.
         logger.exception("job %s: the job runner failed", spec.job)
-        reason = _masked(f"internal error: {type(exc).__name__}: {exc}", output_filter(spec))
+        reason = f"internal error: {type(exc).__name__}: {exc}"
         outcome = JobOutcome(status=JobState.ERROR, reason=reason)
+    # Every reason may quote the job's output (a setup failure is told from the first
+    # line it printed) and every report what it scanned: they land in the run record,
+    # the run table, the audit log and a gate's findings, so they pass the masker.
+    outcome = masked_outcome(outcome, masking)
     on_event(JobEvent(JobEventKind.FINISHED, spec.job, outcome=outcome, at=time.time()))
     return outcome
-
-
-def _masked(text: str, filter_output: OutputFilter) -> str:
-    data = filter_output(text.encode("utf-8", errors="replace")) + filter_output(None)
-    return data.decode("utf-8", errors="replace")
 
 
 def _workspace(spec: JobSpec, parent: Path) -> Workspace:
@@ -108,14 +116,15 @@ def _run_in_workspace(
     on_event: JobEventSink,
     cancelled: threading.Event,
     secrets: tuple[dict[str, bytes], dict[str, str]],
-    output_filter: OutputFilterFactory,
+    masking: JobMasking,
 ) -> JobOutcome:
+    said = masked_sink(on_event, masking)  # Bastion's lines about caches
     with _workspace(spec, parent) as workspace:
         # Every step's build tools stamp the commit's time, not the clock's (reproducible
         # builds); a step that declares its own SOURCE_DATE_EPOCH keeps it.
         spec = replace(spec, env={**spec.env, **_source_date_env(workspace)})
         # First, so `hashFiles` sees the job's source tree and nothing Bastion added.
-        cache_keys = restore_caches(spec, workspace.path, on_event)
+        cache_keys = restore_caches(spec, workspace.path, said)
         _inject(workspace.path, spec.inject)
         # Before any step: a tampered artifact fails the job without running it.
         sealed = deliver_artifacts(workspace.path, spec.receive)
@@ -131,15 +140,15 @@ def _run_in_workspace(
                 on_event,
                 cancelled,
                 (secrets, sealed),
-                output_filter(spec),
+                masking.stream(),
             )
             if failure is not None:
                 # A gate that failed may still have written a report that says why.
                 reports = _collect(workspace.path, spec.collect, strict=False)
                 return replace(failure, collected=reports)
         collected = _collect(workspace.path, spec.collect)
-        artifacts = _copy_artifacts(workspace.path, spec)
-        save_caches(spec, workspace.path, cache_keys, on_event)
+        artifacts = _copy_artifacts(workspace.path, spec, masking)
+        save_caches(spec, workspace.path, cache_keys, said, masking.scan)
     return JobOutcome(status=JobState.PASSED, collected=collected, artifacts=artifacts)
 
 
@@ -270,7 +279,12 @@ def _collect(root: Path, paths: tuple[str, ...], *, strict: bool = True) -> dict
     return collected
 
 
-def _copy_artifacts(root: Path, spec: JobSpec) -> tuple[str, ...]:
+def _copy_artifacts(root: Path, spec: JobSpec, masking: JobMasking) -> tuple[str, ...]:
+    """Copy the declared artifacts to the staging folder the engine stores them from.
+
+    One that holds a released secret raises :class:`SecretRefused`, and no copy of it
+    is left to be stored.
+    """
     if not spec.artifacts or not spec.artifact_dir:
         return ()
     target = Path(spec.artifact_dir)
@@ -291,7 +305,6 @@ def _copy_artifacts(root: Path, spec: JobSpec) -> tuple[str, ...]:
             with os.fdopen(fd, "rb") as handle:
                 destination = target / relative
                 destination.parent.mkdir(parents=True, exist_ok=True)
-                with destination.open("wb") as out:
-                    shutil.copyfileobj(handle, out, 1024 * 1024)
+                copy_unless_secret(handle, destination, masking, f"artifact {relative}", relative)
             copied.append(relative)
     return tuple(copied)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from bastion.vault import vaultfile
 from bastion.vault.keys import KEK_ENV, KeyProvider, LocalKeyProvider, default_key_provider
 from bastion.vault.masking import MASK, Masker
+from bastion.vault.patterns import MaskingPatterns, SecretFinder, SecretHit
 from bastion.vault.rotation import (
     NEW_KEK_ENV,
     VaultPaths,
@@ -24,7 +25,7 @@ from bastion.vault.rotation import (
 from bastion.vault.scope import DEFAULT_TRUST, RequestContext, Scope
 from bastion.vault.store import FORMAT_VERSION, ReleaseCallback, SecretInfo, Vault
 from bastion.vault.strength import MIN_LENGTH, check_secret_value
-from bastion.vault.variants import secret_variants
+from bastion.vault.variants import labelled_variants, secret_variants
 
 __all__ = [
     "DEFAULT_TRUST",
@@ -36,14 +37,18 @@ __all__ = [
     "KeyProvider",
     "LocalKeyProvider",
     "Masker",
+    "MaskingPatterns",
     "ReleaseCallback",
     "RequestContext",
     "Scope",
+    "SecretFinder",
+    "SecretHit",
     "SecretInfo",
     "Vault",
     "VaultPaths",
     "check_secret_value",
     "default_key_provider",
+    "labelled_variants",
     "open_default_vault",
     "rotate_default_key",
     "secret_variants",

@@ -9,9 +9,11 @@ replaced with ``***``. Overlapping or touching occurrences collapse into one ``*
 output is a pure function of the whole stream: feeding it in any split gives exactly what
 :meth:`Masker.mask` gives for the joined bytes.
 
-Why Hyperscan rather than ``re``: 50 secrets produce several hundred literal patterns, and
-CPython's ``re`` tries each alternative at every position (under 1 MB/s measured here);
-Hyperscan's literal matcher scans all of them in one pass at hundreds of MB/s.
+The patterns are compiled once (:class:`~bastion.vault.patterns.MaskingPatterns`) and
+shared by every stream of a run. Why Hyperscan rather than ``re``: 50 secrets produce
+several hundred literal patterns, and CPython's ``re`` tries each alternative at every
+position (under 1 MB/s measured here); Hyperscan's literal matcher scans all of them in
+one pass at hundreds of MB/s.
 
 Invisible insertions: a job (or a colouring tool) can slip ANSI escape sequences or
 zero-width characters between a secret's characters, and a terminal shows the secret intact.
@@ -32,10 +34,7 @@ import re
 import threading
 from collections.abc import Iterable
 
-import hyperscan
-
-from bastion.errors import VaultError
-from bastion.vault.variants import MIN_VARIANT_LENGTH, secret_variants
+from bastion.vault.patterns import MaskingPatterns, merged
 
 __all__ = ["MASK", "Masker"]
 
@@ -91,108 +90,20 @@ class _Visible:
         return [(self.origin(start), self.origin(end - 1) + 1) for start, end in spans]
 
 
-class _Matcher:
-    """Finds every occurrence of every pattern; returns merged covered intervals."""
-
-    def __init__(self, patterns: list[bytes]) -> None:
-        self._lengths = [len(p) for p in patterns]
-        self.longest = max(self._lengths, default=0)
-        self._db = _compile(patterns) if patterns else None
-
-    def covered(self, data: bytes) -> list[tuple[int, int]]:
-        """Sorted, merged ``[start, end)`` intervals covered by a match (touching merge)."""
-        if self._db is None or not data:
-            return []
-        spans: list[tuple[int, int]] = []
-        lengths = self._lengths
-
-        def on_match(pattern_id: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-            spans.append((to - lengths[pattern_id], to))
-
-        self._db.scan(data, match_event_handler=on_match)
-        return _merged(spans)
-
-
-def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Sorted ``spans`` with overlapping or touching ones joined."""
-    if not spans:
-        return []
-    spans.sort()
-    merged = [spans[0]]
-    for start, end in spans[1:]:
-        last_start, last_end = merged[-1]
-        if start <= last_end:
-            merged[-1] = (last_start, max(last_end, end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-class _PrefixIndex:
-    """Where the tail of a buffer could be the beginning of a variant.
-
-    Holding back only such a tail (instead of always ``longest - 1`` bytes) keeps a live
-    log current: ordinary text is shown at once, and only bytes that could still turn out
-    to be part of a secret wait for the next chunk. Candidate positions come from one
-    Hyperscan pass over the tail looking for the variants' first four bytes, so the cost
-    per chunk stays a few microseconds.
-    """
-
-    _KEY = 4
-
-    def __init__(self, patterns: list[bytes]) -> None:
-        self._short: set[bytes] = set()
-        self._by_key: dict[bytes, list[bytes]] = {}
-        for pattern in patterns:
-            for size in range(1, self._KEY):
-                self._short.add(pattern[:size])
-            self._by_key.setdefault(pattern[: self._KEY], []).append(pattern)
-        self._keys = list(self._by_key)
-        self._db = _compile(self._keys) if self._keys else None
-
-    def first_start(self, data: bytes, low: int) -> int:
-        """The smallest ``i >= low`` with ``data[i:]`` a prefix of a pattern, else len."""
-        end = len(data)
-        if self._db is None or low >= end:
-            return end
-        starts: list[int] = []
-
-        def on_match(key_id: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-            starts.append(low + to - self._KEY)
-
-        self._db.scan(data[low:], match_event_handler=on_match)
-        for index in sorted(starts):
-            tail = data[index:]
-            if any(p.startswith(tail) for p in self._by_key[data[index : index + self._KEY]]):
-                return index
-        for index in range(max(low, end - self._KEY + 1), end):
-            if data[index:] in self._short:
-                return index
-        return end
-
-
 class Masker:
     """Replaces secrets (and their encodings) with ``***`` in a byte stream.
 
-    One instance per output stream; calls are serialised by an internal lock.
-    Raises :class:`VaultError` for a secret too short to mask safely.
+    One instance per output stream; calls are serialised by an internal lock. Given
+    :class:`MaskingPatterns` already compiled, making one costs nothing worth measuring
+    (a run builds its patterns once and a masker per step); given secrets, it compiles
+    them, raising :class:`VaultError` for a secret too short to mask safely.
     """
 
-    def __init__(self, secrets: Iterable[str | bytes]) -> None:
-        variants: set[bytes] = set()
-        for secret in secrets:
-            raw = secret.encode("utf-8") if isinstance(secret, str) else secret
-            if len(raw) < MIN_VARIANT_LENGTH:
-                raise VaultError(
-                    f"a secret of {len(raw)} bytes is too short to mask safely",
-                    hint=f"secrets must be at least {MIN_VARIANT_LENGTH} bytes long",
-                )
-            variants |= secret_variants(raw)
-        # Longest first is irrelevant to Hyperscan (it reports all), but keeps ids stable.
-        patterns = sorted(variants, key=lambda v: (-len(v), v))
-        self._matcher = _Matcher(patterns)
+    def __init__(self, secrets: MaskingPatterns | Iterable[str | bytes]) -> None:
+        patterns = secrets if isinstance(secrets, MaskingPatterns) else MaskingPatterns(secrets)
+        self._matcher = patterns.matcher
         self._hold = max(self._matcher.longest - 1, 0)
-        self._starts = _PrefixIndex(patterns)
+        self._starts = patterns.starts
         self._pending = b""
         # Bytes at the start of ``_pending`` already known to be covered by a match that
         # began in emitted output, and whether the last emitted byte was masked.
@@ -203,7 +114,7 @@ class Masker:
     @property
     def pattern_count(self) -> int:
         """How many distinct byte strings are masked."""
-        return len(self._matcher._lengths)
+        return len(self._matcher.lengths)
 
     def mask(self, data: bytes) -> bytes:
         """Mask one complete piece of text (not streaming; independent of stream state)."""
@@ -237,7 +148,7 @@ class Masker:
         spans = self._matcher.covered(data)
         if visible is None:
             return spans
-        return _merged(spans + visible.spans(self._matcher.covered(visible.data)))
+        return merged(spans + visible.spans(self._matcher.covered(visible.data)))
 
     def _emit(self, data: bytes, cut: int, visible: _Visible | None) -> bytes:
         spans = self._covered(data, visible)
@@ -277,26 +188,6 @@ class Masker:
             parts.append(data[pos:cut])
             last_masked = False if cut > 0 else last_masked
         return b"".join(parts), carry, last_masked
-
-
-def _compile(patterns: list[bytes]) -> hyperscan.Database:
-    """A block-mode database matching each of ``patterns`` literally (id = index)."""
-    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    # Every byte escaped: Hyperscan reads patterns as C strings, so a raw NUL would end a
-    # pattern early (its literal mode does the same).
-    database.compile(
-        expressions=[_escape(p) for p in patterns],
-        ids=list(range(len(patterns))),
-        flags=[0] * len(patterns),
-    )
-    return database
-
-
-def _escape(pattern: bytes) -> bytes:
-    """``pattern`` as a Hyperscan regex matching exactly those bytes."""
-    return b"".join(
-        bytes([b]) if chr(b).isascii() and chr(b).isalnum() else b"\\x%02x" % b for b in pattern
-    )
 
 
 def _merge_front(spans: list[tuple[int, int]], covered: int) -> list[tuple[int, int]]:

@@ -32,7 +32,7 @@ import shlex
 import urllib.parse
 from collections.abc import Callable
 
-__all__ = ["FAMILIES", "MIN_VARIANT_LENGTH", "WRAP_LIMIT", "secret_variants"]
+__all__ = ["FAMILIES", "MIN_VARIANT_LENGTH", "WRAP_LIMIT", "labelled_variants", "secret_variants"]
 
 #: Fragments shorter than this (a short line of a multi-line value, a base64 tail) are too
 #: likely to occur in ordinary output to be masked without drowning the log in ``***``.
@@ -220,14 +220,34 @@ FAMILIES: dict[str, Family] = {
 }
 
 
-def _encodings(value: bytes) -> list[bytes]:
+def _encodings(value: bytes) -> dict[bytes, str]:
+    """Each form of ``value`` and the family that made it (the first, in :data:`FAMILIES` order)."""
     text = value.decode("utf-8", errors="surrogateescape")
-    forms: list[bytes] = []
-    for family in FAMILIES.values():
+    forms: dict[bytes, str] = {}
+    for name, family in FAMILIES.items():
         # A value that is not UTF-8 has no text forms (no JSON or UTF-16 can carry it).
         with contextlib.suppress(UnicodeEncodeError):
-            forms += family(value, text)
+            for form in family(value, text):
+                forms.setdefault(form, name)
     return forms
+
+
+def labelled_variants(secret: str | bytes) -> dict[bytes, str]:
+    """:func:`secret_variants`, each with the name of the family that makes it.
+
+    A form of one line of a multi-line value is labelled ``"<family> of one line"``; it is
+    what a refusal tells the person ("as base64"), so they know where to look.
+    """
+    value = secret.encode("utf-8") if isinstance(secret, str) else secret
+    found = _encodings(value)
+    lines = value.splitlines()
+    if len(lines) > 1:
+        for line in lines:
+            stripped = line.strip()
+            if len(stripped) >= MIN_VARIANT_LENGTH:
+                for form, name in _encodings(stripped).items():
+                    found.setdefault(form, f"{name} of one line")
+    return {form: name for form, name in found.items() if len(form) >= MIN_VARIANT_LENGTH}
 
 
 def secret_variants(secret: str | bytes) -> frozenset[bytes]:
@@ -236,12 +256,4 @@ def secret_variants(secret: str | bytes) -> frozenset[bytes]:
     Multi-line values add each line (and each line's encodings), since programs often print
     such values one line at a time.
     """
-    value = secret.encode("utf-8") if isinstance(secret, str) else secret
-    found: set[bytes] = set(_encodings(value))
-    lines = value.splitlines()
-    if len(lines) > 1:
-        for line in lines:
-            stripped = line.strip()
-            if len(stripped) >= MIN_VARIANT_LENGTH:
-                found.update(_encodings(stripped))
-    return frozenset(v for v in found if len(v) >= MIN_VARIANT_LENGTH)
+    return frozenset(labelled_variants(secret))
