@@ -44,7 +44,7 @@ def test_runs_gate_and_blocks_on_high(project: Path) -> None:
     verdict = evaluator.evaluate("scan", "sarif", report, CTX)
     assert not verdict.passed
     assert "1 new critical or high finding" in verdict.reasons[0]
-    assert verdict.summary["by_severity"] == {"high": 1}
+    assert verdict.to_summary()["by_severity"] == {"high": 1}
 
 
 def test_suppressed_finding_passes(project: Path) -> None:
@@ -58,7 +58,7 @@ def test_suppressed_finding_passes(project: Path) -> None:
     )
     verdict = PolicyGateEvaluator.for_project(project).evaluate("scan", "sarif", report, CTX)
     assert verdict.passed
-    assert verdict.summary["suppressed"] == 1
+    assert verdict.to_summary()["suppressed"] == 1
 
 
 @pytest.mark.parametrize(
@@ -111,4 +111,4 @@ def test_the_verdict_carries_the_cpu_the_sandboxed_gate_used(project: Path) -> N
     verdict = evaluator.evaluate("scan", "sarif", report, CTX)
     assert verdict.cpu_seconds is not None
     assert verdict.cpu_seconds == json.loads(report)["cpu_seconds"]
-    assert "cpu_seconds" not in verdict.summary  # recorded summaries stay run-independent
+    assert "cpu_seconds" not in verdict.to_summary()  # recorded summaries stay run-independent

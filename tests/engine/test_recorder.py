@@ -9,7 +9,7 @@ import pytest
 
 from bastion.engine.events import Event, JobChanged, JobOutput, RunFinished, RunStarted, StepChanged
 from bastion.engine.history import get_run, list_runs, read_log
-from bastion.engine.model import GateVerdict, JobState, RunContext, RunState, Trust
+from bastion.engine.model import FindingCounts, GateVerdict, JobState, RunContext, RunState, Trust
 from bastion.engine.recorder import Recorder, create_run
 from bastion.errors import UsageError
 from bastion.store import Database, open_database
@@ -48,7 +48,7 @@ def _record(db: Database, logs: Path) -> int:
             JobState.BLOCKED,
             11.0,
             "1 high finding",
-            GateVerdict(False, ("1 high finding",), {"findings": 1}),
+            GateVerdict(False, ("1 high finding",), FindingCounts(1, by_severity={"high": 1})),
         ),
         JobChanged(run_id, "build", JobState.SKIPPED, 11.0, "needs 'sast', which blocked"),
         RunFinished(run_id, RunState.BLOCKED, 11.5, {"sast": "1 high finding"}),
@@ -66,7 +66,16 @@ def _check(db: Database, logs: Path) -> None:
     assert run["duration_seconds"] == 1.5
     sast, build = run["jobs"]
     assert sast["status"] == "blocked"
-    assert sast["result"]["verdict"]["summary"] == {"findings": 1}
+    # The typed verdict is stored in the summary shape records have always had.
+    assert sast["result"]["verdict"]["summary"] == {
+        "findings": 1,
+        "new": 0,
+        "suppressed": 0,
+        "by_severity": {"high": 1},
+        "warnings": [],
+        "notes": [],
+        "gate_notes": [],
+    }
     assert sast["steps"] == [
         {"index": 0, "name": "bastion/sast", "status": "passed", "exit_code": 0}
     ]

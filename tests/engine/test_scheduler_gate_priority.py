@@ -152,6 +152,6 @@ def test_findings_and_decisions_are_the_same_whatever_the_priority() -> None:
     assert yielding.jobs == plain.jobs
     assert yielding.verdicts == plain.verdicts
     assert not yielding.verdicts["secrets"].passed  # the high finding blocks either way
-    assert yielding.verdicts["iac"].summary["findings"] == 1
+    assert yielding.verdicts["iac"].to_summary()["findings"] == 1
     assert yielding.verdicts["after"].passed  # it ran, after sast and iac passed
     assert yielding.verdicts["iac"].cpu_seconds == HISTORY["iac"]  # what the next run uses

@@ -57,7 +57,7 @@ def _as_json(result: RunResult) -> dict[str, object]:
                     {
                         "passed": result.verdicts[job].passed,
                         "reasons": list(result.verdicts[job].reasons),
-                        "summary": dict(result.verdicts[job].summary),
+                        "summary": result.verdicts[job].to_summary(),
                     }
                     if job in result.verdicts
                     else None
@@ -141,7 +141,7 @@ def run_command(
         out_console.print_json(json.dumps(_as_json(result)))
     err_console.print(_summary(result))
     for gate_job, verdict in result.verdicts.items():
-        for gate_note in list(verdict.summary.get("gate_notes", []))[:_NOTES_PER_GATE]:
+        for gate_note in verdict.gate_notes[:_NOTES_PER_GATE]:
             err_console.print(f"{gate_job}: {gate_note}", highlight=False, markup=False)
     shown: set[tuple[str, str]] = set()
     for item in result.attestations:

@@ -47,6 +47,7 @@ _EXPORTS = {
     "PreparedRun": "local_run",
     "prepare_run": "local_run",
     "run_local": "local_run",
+    "FindingCounts": "model",
     "GateEvaluator": "model",
     "GateVerdict": "model",
     "JobState": "model",
@@ -82,6 +83,7 @@ if TYPE_CHECKING:
     from bastion.engine.history import get_run, list_runs, read_log
     from bastion.engine.local_run import LocalRunOptions, PreparedRun, prepare_run, run_local
     from bastion.engine.model import (
+        FindingCounts,
         GateEvaluator,
         GateVerdict,
         JobState,
@@ -101,6 +103,7 @@ __all__ = [
     "AssessedFinding",
     "CancelOutcome",
     "Event",
+    "FindingCounts",
     "GateCpuHistory",
     "GateDecision",
     "GateEvaluator",

@@ -77,7 +77,7 @@ def _dependencies(project: Path) -> tuple[ResolvedDependency, ...]:
 
 def _gates(verdicts: Mapping[str, GateVerdict]) -> tuple[GateResult, ...]:
     return tuple(
-        GateResult(job, "pass" if v.passed else "block", int(v.summary.get("findings", 0)))
+        GateResult(job, "pass" if v.passed else "block", v.findings or 0)
         for job, v in sorted(verdicts.items())
     )
 

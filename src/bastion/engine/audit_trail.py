@@ -143,7 +143,7 @@ class AuditTrail:
             {
                 "passed": event.verdict.passed,
                 "reasons": list(event.verdict.reasons)[:20],
-                "findings": event.verdict.summary.get("findings"),
+                "findings": event.verdict.findings,
             },
             _when(event.at),
         )

@@ -24,7 +24,7 @@ from typing import Any
 
 from bastion.engine.gate_command import gate_command, new_report_token, report_name
 from bastion.engine.gates import GateDecision, GateOutcome, evaluate_gates, gate_binds
-from bastion.engine.model import GateVerdict
+from bastion.engine.model import FindingCounts, GateVerdict
 from bastion.errors import BastionError, GateError
 from bastion.policy import Baseline, PolicyEngine, Suppressions, load_suppressions
 from bastion.sandbox import bastion_runtime_binds
@@ -110,19 +110,23 @@ def _outcome(job: str, gate: str, report: bytes | None) -> GateOutcome:
 def _verdict(result: GateDecision) -> GateVerdict:
     decision = result.decision
     severities = Counter(a.finding.severity.value for a in result.findings)
-    summary: dict[str, Any] = {
-        "findings": len(result.findings),
-        "new": sum(1 for a in result.findings if a.new),
-        "suppressed": sum(1 for a in result.findings if a.suppressed),
-        "by_severity": dict(severities),
-        "warnings": [w.message for w in decision.warnings],
-        "notes": list(decision.notes),
-        # What the gate itself says (e.g. which vulnerability data it judged against).
-        "gate_notes": [
-            note for outcome in result.outcomes if outcome.report for note in outcome.report.notes
-        ],
-    }
-    reasons = tuple(r.message for r in decision.reasons) + decision.notes
+    counts = FindingCounts(
+        total=len(result.findings),
+        new=sum(1 for a in result.findings if a.new),
+        suppressed=sum(1 for a in result.findings if a.suppressed),
+        by_severity=dict(severities),
+    )
     cpu = [o.report.cpu_seconds for o in result.outcomes if o.report is not None]
     known = [seconds for seconds in cpu if seconds is not None]
-    return GateVerdict(decision.allowed, reasons, summary, sum(known) if known else None)
+    return GateVerdict(
+        decision.allowed,
+        tuple(r.message for r in decision.reasons) + decision.notes,
+        counts,
+        warnings=tuple(w.message for w in decision.warnings),
+        notes=tuple(decision.notes),
+        # What the gate itself says (e.g. which vulnerability data it judged against).
+        gate_notes=tuple(
+            note for outcome in result.outcomes if outcome.report for note in outcome.report.notes
+        ),
+        cpu_seconds=sum(known) if known else None,
+    )

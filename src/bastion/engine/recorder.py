@@ -152,7 +152,7 @@ class Recorder:
                 result["verdict"] = {
                     "passed": event.verdict.passed,
                     "reasons": list(event.verdict.reasons),
-                    "summary": dict(event.verdict.summary),
+                    "summary": event.verdict.to_summary(),
                 }
             if event.artifacts:
                 result["artifacts"] = list(event.artifacts)
