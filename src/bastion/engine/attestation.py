@@ -4,7 +4,8 @@ Artifacts go to the content-addressed store under ``BASTION_HOME/artifacts`` (sh
 project of the user, like a local registry, so ``bastion verify DIGEST`` finds them). A run
 with trust ``local`` (a clean committed tree) is signed with the local key, made on first use;
 a ``dirty`` run's provenance is stored unsigned and says so. The resolved dependencies in the
-provenance and SBOM come from the project's lock files, read with the SCA gate's parsers.
+provenance and SBOM come from the project's lock files, through the SCA package's public
+:func:`~bastion.scanners.sca.dependency_inventory`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from securesystemslib.signer import Signer  # type: ignore[attr-defined]
 
 from bastion.engine.model import GateVerdict, RunId
 from bastion.errors import GateError
-from bastion.scanners.sca.parsers import discover
+from bastion.scanners.sca import dependency_inventory
 from bastion.supplychain import (
     AttestedArtifact,
     BuildContext,
@@ -35,15 +36,6 @@ __all__ = ["BUILDER_ID", "BUILD_TYPE", "AttestationInputs", "JobAttester"]
 
 BUILDER_ID = "https://bastion.dev/builders/local@v1"
 BUILD_TYPE = "https://bastion.dev/buildtypes/pipeline@v1"
-_PURL_TYPES = {
-    "PyPI": "pypi",
-    "npm": "npm",
-    "Go": "golang",
-    "crates.io": "cargo",
-    "RubyGems": "gem",
-    "Packagist": "composer",
-    "Maven": "maven",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,18 +53,13 @@ class AttestationInputs:
 
 
 def _dependencies(project: Path) -> tuple[ResolvedDependency, ...]:
+    """What the lock files pin, asked of the SCA package's public inventory (neutral items
+    the supply chain describes without knowing any scanner)."""
     try:
-        found = discover(project, exclude=(".bastion/**",))
+        items = dependency_inventory(project)
     except (GateError, ValueError):
         return ()  # a malformed lock file already blocked the SCA gate; provenance lists none
-    deps: dict[tuple[str, str], ResolvedDependency] = {}
-    for dep in found.dependencies:
-        if dep.version is None:
-            continue
-        kind = _PURL_TYPES.get(dep.ecosystem)
-        purl = f"pkg:{kind}/{dep.name}@{dep.version}" if kind else None
-        deps[(dep.name, dep.version)] = ResolvedDependency(dep.name, dep.version, purl)
-    return tuple(deps[key] for key in sorted(deps))
+    return tuple(ResolvedDependency(i.name, i.version, i.purl) for i in items)
 
 
 def _gates(verdicts: Mapping[str, GateVerdict]) -> tuple[GateResult, ...]:

@@ -15,6 +15,7 @@ MODULES = [
     "bastion.scanners.sca.database",
     "bastion.scanners.sca.gate",
     "bastion.scanners.sca.index",
+    "bastion.scanners.sca.inventory",
     "bastion.scanners.sca.matcher",
     "bastion.scanners.sca.osv",
     "bastion.scanners.sca.parsers",

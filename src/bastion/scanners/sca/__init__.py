@@ -11,7 +11,8 @@
 
 Vulnerability data is OSV records (``bastion db update`` / ``bastion db import``) indexed per
 ecosystem under ``$BASTION_HOME/osv``; with none there, a bundled dated snapshot is used and
-the report's notes say so. Inside the sandbox the gate needs :meth:`ScaGate.required_binds`
+the report's notes say so. :func:`dependency_inventory` lists what a tree's lock files pin,
+for SBOMs and provenance. Inside the sandbox the gate needs :meth:`ScaGate.required_binds`
 bound read-only.
 """
 
@@ -20,6 +21,7 @@ from bastion.scanners.sca.errors import ArchiveError, DatabaseError, ManifestErr
 from bastion.scanners.sca.fetch import OFFLINE_ENV, FetchOutcome, ensure_data
 from bastion.scanners.sca.gate import ScaGate, create_gate
 from bastion.scanners.sca.index import IndexMeta
+from bastion.scanners.sca.inventory import InventoryItem, dependency_inventory
 from bastion.scanners.sca.paths import osv_dir
 from bastion.scanners.sca.update import (
     DEFAULT_ECOSYSTEMS,
@@ -38,11 +40,13 @@ __all__ = [
     "FetchOutcome",
     "ImportSummary",
     "IndexMeta",
+    "InventoryItem",
     "ManifestError",
     "ScaGate",
     "UpdateError",
     "UpdateResult",
     "create_gate",
+    "dependency_inventory",
     "ecosystems_in_tree",
     "ensure_data",
     "import_path",
