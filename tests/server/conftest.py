@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
+
 from bastion.audit import AuditEvent
 from bastion.server import (
     Accounts,
@@ -33,9 +34,13 @@ class ListSink:
 
     def __init__(self) -> None:
         self.events: list[AuditEvent] = []
+        self.closed = False
 
     def record(self, event: AuditEvent) -> None:
         self.events.append(event)
+
+    def close(self) -> None:
+        self.closed = True
 
     def actions(self) -> list[str]:
         return [e.action for e in self.events]

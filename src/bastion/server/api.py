@@ -126,7 +126,7 @@ def runs(
 def run(request: Request, run_id: int, principal: RunsReader) -> RunDetailOut:
     """One run with its jobs; 404 alike for unknown runs and runs the caller may not see."""
     record = get_run(context_of(request).services.db, run_id)
-    require_on(request, principal, Permission.RUNS_READ, record.repo)
+    require_on(request, principal, Permission.RUNS_READ, record.repo, missing=f"no run {run_id}")
     jobs = [JobOut.model_validate(j, from_attributes=True) for j in record.jobs]
     base = RunOut.model_validate(record, from_attributes=True).model_dump()
     return RunDetailOut(

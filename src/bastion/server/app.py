@@ -8,6 +8,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
 from fastapi import FastAPI
 
 from bastion.server import api, pages
@@ -18,6 +21,21 @@ from bastion.server.routing import check_routes
 from bastion.server.settings import ServerSettings
 
 __all__ = ["create_app"]
+
+
+def _lifespan(
+    services: ServerServices,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """At shutdown (SIGTERM, Ctrl-C), close the audit sink: what is unsealed is checkpointed."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            services.audit.close()
+
+    return lifespan
 
 
 def create_app(settings: ServerSettings, services: ServerServices) -> FastAPI:
@@ -31,6 +49,7 @@ def create_app(settings: ServerSettings, services: ServerServices) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        lifespan=_lifespan(services),
     )
     app.state.bastion = build_context(settings, services)
     app.include_router(api.router)

@@ -44,6 +44,10 @@ class AuditSink(Protocol):
         """Append ``event``."""
         ...
 
+    def close(self) -> None:
+        """Seal what is buffered; called once when the server shuts down."""
+        ...
+
 
 class LogAuditSink:
     """Appends to an :class:`~bastion.audit.AuditLog`, signing a checkpoint every N events."""

@@ -164,11 +164,30 @@ def authorize(permission: Permission) -> Callable[[Request], Awaitable[Principal
     return dependency
 
 
-def require_on(request: Request, principal: Principal, permission: Permission, name: str) -> None:
-    """Check ``permission`` on the object in scope ``name`` (404 or 403 as the table says)."""
+def require_on(
+    request: Request,
+    principal: Principal,
+    permission: Permission,
+    name: str,
+    *,
+    missing: str = "not found",
+) -> None:
+    """Check ``permission`` on the object in scope ``name`` (404 or 403 as the table says).
+
+    A hidden refusal says ``missing``: pass the very message the route gives for an unknown
+    object, so the two answers are the same and nothing tells that the object exists.
+    """
     if principal.may(permission, name):
         return
-    error = (NotFoundError if rule_for(permission).hide else ForbiddenError)("not allowed")
+    if rule_for(permission).hide:
+        raise deny(
+            request,
+            principal.actor,
+            f"route:{request.url.path}",
+            NotFoundError(missing),
+            permission,
+        )
+    error: ServerError = ForbiddenError("not allowed")
     raise deny(request, principal.actor, f"route:{request.url.path}", error, permission)
 
 
