@@ -23,15 +23,24 @@ from pathlib import Path
 from typing import Any
 
 from bastion.engine.gate_command import gate_command, new_report_token, report_name
-from bastion.engine.gates import GateDecision, GateOutcome, evaluate_gates, gate_binds
+from bastion.engine.gates import (
+    AssessedFinding,
+    GateDecision,
+    GateOutcome,
+    evaluate_gates,
+    gate_binds,
+)
 from bastion.engine.model import FindingCounts, GateVerdict
+from bastion.engine.run_findings import judged
 from bastion.errors import BastionError, GateError
 from bastion.policy import Baseline, PolicyEngine, Suppressions, load_suppressions
 from bastion.sandbox import bastion_runtime_binds
 from bastion.scanners.runner import decode_report
 from bastion.trust import RunContext
 
-__all__ = ["PolicyGateEvaluator"]
+__all__ = ["MAX_ITEMS", "PolicyGateEvaluator"]
+
+MAX_ITEMS = 500
 
 
 class PolicyGateEvaluator:
@@ -128,5 +137,25 @@ def _verdict(result: GateDecision) -> GateVerdict:
         gate_notes=tuple(
             note for outcome in result.outcomes if outcome.report for note in outcome.report.notes
         ),
+        # Each finding as the server lists it for triage (capped: a summary, not a report).
+        items=tuple(_item(a) for a in result.findings[:MAX_ITEMS]),
         cpu_seconds=sum(known) if known else None,
+        judged=tuple(judged(a) for a in result.findings),  # all: the run's findings table
     )
+
+
+def _item(assessed: AssessedFinding) -> dict[str, Any]:
+    finding = assessed.finding
+    entry = assessed.suppression
+    return {
+        "fingerprint": finding.fingerprint,
+        "gate": finding.gate,
+        "rule_id": finding.rule_id,
+        "severity": finding.severity.value,
+        "message": finding.message,
+        "path": finding.location.path,
+        "line": finding.location.line,
+        "new": assessed.new,
+        "suppressed": assessed.suppressed,
+        "suppressed_by": entry.describe() if entry else None,
+    }

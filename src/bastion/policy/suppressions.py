@@ -202,6 +202,11 @@ class Suppressions:
             return SuppressionMatch(active=marker)
         return SuppressionMatch(expired=expired)
 
+    def merged(self, other: Suppressions) -> Suppressions:
+        """These entries, then ``other``'s (e.g. the file's, then those accepted on the
+        server); whether inline markers count stays this set's choice."""
+        return Suppressions(self.entries + other.entries, inline=self.inline)
+
 
 def inline_suppression(finding: FindingLike) -> Suppression | None:
     """The suppression a gate-recorded inline marker stands for, or None."""

@@ -13,7 +13,15 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
-from bastion.server import api, pages
+from bastion.server import (
+    api,
+    api_audit,
+    api_findings,
+    api_secrets,
+    api_supplychain,
+    pages,
+    pages_resources,
+)
 from bastion.server.context import ServerServices, build_context
 from bastion.server.middleware import BodyLimit, SecurityHeaders
 from bastion.server.problems import install_handlers
@@ -53,7 +61,10 @@ def create_app(settings: ServerSettings, services: ServerServices) -> FastAPI:
     )
     app.state.bastion = build_context(settings, services)
     app.include_router(api.router)
+    for resource in (api_findings, api_supplychain, api_audit, api_secrets):
+        app.include_router(resource.router)
     app.include_router(pages.router)
+    app.include_router(pages_resources.router)
     install_handlers(app)
     # Added last, so it runs first: nothing reads a body over the limit.
     app.add_middleware(SecurityHeaders, tls=settings.tls)

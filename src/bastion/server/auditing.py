@@ -35,6 +35,11 @@ class ServerAction(StrEnum):
     USER_DISABLED = "user.disabled"
     ROLE_GRANTED = "role.granted"
     REQUEST_DENIED = "request.denied"
+    FINDING_SUPPRESSED = "finding.suppressed"
+    SUPPRESSION_REVOKED = "finding.suppression_revoked"
+    SECRET_SET = "secret.set"  # noqa: S105 - an action name, not a secret
+    SECRET_REMOVED = "secret.removed"  # noqa: S105 - an action name, not a secret
+    AUDIT_EXPORTED = "audit.exported"
 
 
 class AuditSink(Protocol):

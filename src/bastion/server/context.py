@@ -10,6 +10,7 @@ from starlette.requests import Request
 from bastion.server.accounts import Accounts
 from bastion.server.auditing import AuditSink
 from bastion.server.clock import Clock, system_clock
+from bastion.server.resources import ResourceServices
 from bastion.server.sessions import Sessions
 from bastion.server.settings import ServerSettings
 from bastion.server.throttle import LoginThrottle
@@ -30,6 +31,7 @@ class ServerServices:
     db: Database
     audit: AuditSink
     clock: Clock = field(default=system_clock)
+    resources: ResourceServices = field(default_factory=ResourceServices)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,15 @@ class Permission(StrEnum):
     USERS_READ = "users.read"
     USERS_MANAGE = "users.manage"
     ROLES_CHANGE = "roles.change"
+    FINDINGS_READ = "findings.read"
+    FINDINGS_TRIAGE = "findings.triage"
+    ARTIFACTS_READ = "artifacts.read"
+    KEYS_READ = "keys.read"
+    AUDIT_READ = "audit.read"
+    AUDIT_EXPORT = "audit.export"
+    SECRETS_READ = "secrets.read"
+    SECRETS_WRITE = "secrets.write"
+    SETTINGS_READ = "settings.read"
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,9 @@ class Rule:
 
 
 _ALL = frozenset(Role)
+_SECURITY = frozenset({Role.SECURITY})
+_AUDITORS = frozenset({Role.SECURITY, Role.ADMIN})
+_SECRET_KEEPERS = frozenset({Role.MAINTAINER, Role.ADMIN})
 
 PERMISSIONS: Mapping[Permission, Rule] = {
     Permission.PUBLIC: Rule(frozenset()),
@@ -68,6 +80,17 @@ PERMISSIONS: Mapping[Permission, Rule] = {
     Permission.USERS_READ: Rule(frozenset({Role.ADMIN, Role.SECURITY})),
     Permission.USERS_MANAGE: Rule(frozenset({Role.ADMIN})),
     Permission.ROLES_CHANGE: Rule(frozenset({Role.ADMIN}), step_up=True),
+    # Findings live in a repository's runs: a caller who may not see it learns nothing.
+    Permission.FINDINGS_READ: Rule(_ALL, ScopeKind.REPOSITORY, hide=True),
+    # Accepting a risk is the security role's call alone (an admin grants it, audited).
+    Permission.FINDINGS_TRIAGE: Rule(_SECURITY, ScopeKind.REPOSITORY, hide=True),
+    Permission.ARTIFACTS_READ: Rule(_ALL, ScopeKind.REPOSITORY, hide=True),  # by producing run
+    Permission.KEYS_READ: Rule(_ALL),  # public keys and fingerprints only
+    Permission.AUDIT_READ: Rule(_AUDITORS),
+    Permission.AUDIT_EXPORT: Rule(_AUDITORS, step_up=True),
+    Permission.SECRETS_READ: Rule(_SECRET_KEEPERS | _SECURITY),  # names and scopes only
+    Permission.SECRETS_WRITE: Rule(_SECRET_KEEPERS),  # values are write-only
+    Permission.SETTINGS_READ: Rule(frozenset({Role.ADMIN})),
 }
 
 
