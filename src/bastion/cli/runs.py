@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bastion.audit import open_local_log
+from bastion.cli.attestations_view import render_attestations
 from bastion.cli.console import err_console, out_console
 from bastion.cli.progress import STATE_STYLE
 from bastion.engine.history import get_run, list_runs, read_log
@@ -95,6 +96,7 @@ def show_command(run_id: int, project: ProjectOption = Path(), as_json: JsonOpti
             Text(job["reason"] or ""),
         )
     out_console.print(table)
+    render_attestations(out_console, run["attestations"])
 
 
 @runs_app.command("cancel")

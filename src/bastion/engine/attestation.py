@@ -3,7 +3,10 @@
 Artifacts go to the content-addressed store under ``BASTION_HOME/artifacts`` (shared by every
 project of the user, like a local registry, so ``bastion verify DIGEST`` finds them). A run
 with trust ``local`` (a clean committed tree) is signed with the local key, made on first use;
-a ``dirty`` run's provenance is stored unsigned and says so. The resolved dependencies in the
+a ``dirty`` run's provenance is stored unsigned and says so. Each attested artifact is also
+put on the run's record (:mod:`bastion.engine.attestation_record`), and the provenance
+records the jobs' ``SOURCE_DATE_EPOCH`` and whether an earlier build of the job at the same
+commit made the same bytes (``reproducible: verified``). The resolved dependencies in the
 provenance and SBOM come from the project's lock files, through the SCA package's public
 :func:`~bastion.scanners.sca.dependency_inventory`.
 """
@@ -17,9 +20,17 @@ from pathlib import Path
 
 from securesystemslib.signer import Signer  # type: ignore[attr-defined]
 
+from bastion.engine.attestation_record import (
+    ArtifactAttestation,
+    Reproducibility,
+    earlier_digests,
+    save_attestations,
+)
 from bastion.engine.model import GateVerdict, RunId
 from bastion.errors import GateError
+from bastion.sandbox import source_date_epoch
 from bastion.scanners.sca import dependency_inventory
+from bastion.store import Database
 from bastion.supplychain import (
     AttestedArtifact,
     BuildContext,
@@ -50,6 +61,10 @@ class AttestationInputs:
     context: RunContext
     started: datetime
     run_id: RunId
+    # The run record the attestations are written on, and the commit the jobs' workspaces
+    # are made of (None: the working tree), which fixes their SOURCE_DATE_EPOCH.
+    db: Database
+    source_commit: str | None = None
 
 
 def _dependencies(project: Path) -> tuple[ResolvedDependency, ...]:
@@ -91,6 +106,7 @@ class JobAttester:
         self._ready = False
         self._signer: Signer | None = None
         self._dependencies: tuple[ResolvedDependency, ...] = ()
+        self._epoch: int | None = None
 
     def _prepare(self) -> None:
         if self._ready:
@@ -106,20 +122,34 @@ class JobAttester:
         else:
             self._say(f"trust is '{trust}': provenance is stored unsigned, marked as such")
         self._dependencies = _dependencies(self.inputs.project)
+        self._epoch = source_date_epoch(self.inputs.project, self.inputs.source_commit)
         self._ready = True
 
     def attest(
         self, job: str, files: Sequence[str], verdicts: Mapping[str, GateVerdict]
     ) -> list[AttestedArtifact]:
-        """Store job ``job``'s staged ``files`` by digest with SBOMs and signed provenance.
+        """Store job ``job``'s staged ``files`` by digest with SBOMs and signed provenance,
+        and put them on the run's record.
 
         ``verdicts`` are the gates decided so far: the ones this job ran after.
         """
         if not files:
             return []
         self._prepare()
+        inputs = self.inputs
+        earlier = earlier_digests(inputs.db, inputs.context, job, inputs.run_id)
+        build = self._build_context(job, verdicts, earlier)
+        paths = [inputs.staging / job / relative for relative in files]
+        attested = attest_artifacts(self.store, paths, build, self._signer)
+        records = [self._record(job, build, item) for item in attested]
+        save_attestations(inputs.db, inputs.run_id, inputs.context, records)
+        return attested
+
+    def _build_context(
+        self, job: str, verdicts: Mapping[str, GateVerdict], earlier: frozenset[str]
+    ) -> BuildContext:
         inputs, context = self.inputs, self.inputs.context
-        build = BuildContext(
+        return BuildContext(
             builder_id=BUILDER_ID,
             build_type=BUILD_TYPE,
             pipeline_path=inputs.pipeline_source,
@@ -135,6 +165,17 @@ class JobAttester:
             run_id=str(inputs.run_id),
             dependencies=self._dependencies,
             gates=_gates(verdicts),
+            source_date_epoch=self._epoch,
+            earlier_digests=earlier,
         )
-        paths = [inputs.staging / job / relative for relative in files]
-        return attest_artifacts(self.store, paths, build, self._signer)
+
+    def _record(self, job: str, build: BuildContext, item: AttestedArtifact) -> ArtifactAttestation:
+        # The same test the provenance's `reproducible` was written with (supplychain).
+        same = build.source_date_epoch is not None and build.reproduced(str(item.record.digest))
+        return ArtifactAttestation.of(
+            job,
+            item,
+            self.store,
+            trust=build.trust.value,
+            reproducible=Reproducibility.VERIFIED if same else Reproducibility.UNVERIFIED,
+        )

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bastion.engine.attestation_record import attestation_of_row
 from bastion.errors import UsageError
 from bastion.store import Database, JobRecord, RunRecord
 
@@ -42,6 +43,7 @@ def run_to_dict(run: RunRecord, *, with_jobs: bool) -> dict[str, Any]:
         data["duration_seconds"] = round((run.finished_at - run.started_at).total_seconds(), 3)
     if with_jobs:
         data["jobs"] = [_job_to_dict(job) for job in run.jobs]
+        data["attestations"] = [attestation_of_row(row).to_dict() for row in run.attestations]
     return data
 
 

@@ -341,6 +341,9 @@ def _handoff(stages: _Stages, staging: Path) -> ArtifactHandoff:
         context=prepared.context,
         started=datetime.now(UTC),
         run_id=run_id,
+        db=stages.services.store,
+        # The jobs' workspaces are this commit's files, or the working tree (JobSpecFactory).
+        source_commit=stages.options.commit and prepared.git.commit,
     )
     attester = JobAttester(inputs, stages.tell, signer=stages.services.signer)
     record = _made(stages.trail, "audit trail").record

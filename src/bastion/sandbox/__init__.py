@@ -36,7 +36,12 @@ from bastion.sandbox.runtime import bastion_runtime_binds
 from bastion.sandbox.syscalls import SyscallGroup
 from bastion.sandbox.uids import JobUidPool
 from bastion.sandbox.unsafe import UnsafeHostRunner
-from bastion.sandbox.workspace import Workspace, grant_workspace, survey_source
+from bastion.sandbox.workspace import (
+    Workspace,
+    grant_workspace,
+    source_date_epoch,
+    survey_source,
+)
 
 __all__ = [
     "INSTALL_COMMAND",
@@ -56,5 +61,6 @@ __all__ = [
     "bastion_runtime_binds",
     "check_sandbox_available",
     "grant_workspace",
+    "source_date_epoch",
     "survey_source",
 ]

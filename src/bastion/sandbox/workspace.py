@@ -50,7 +50,14 @@ from typing import IO, Any, Self
 from bastion.errors import SandboxError, UsageError
 from bastion.sandbox.source_date import clamp_mtimes, commit_time, tree_epoch
 
-__all__ = ["EXCLUDED", "SourceSurvey", "Workspace", "grant_workspace", "survey_source"]
+__all__ = [
+    "EXCLUDED",
+    "SourceSurvey",
+    "Workspace",
+    "grant_workspace",
+    "source_date_epoch",
+    "survey_source",
+]
 
 EXCLUDED = (PurePosixPath(".bastion/state"),)
 """Paths never copied, at the root or in any folder below (a nested project's state is keys
@@ -68,6 +75,13 @@ def _left_out(relative: PurePosixPath) -> bool:
     return relative.name == ".git" or any(
         len(parts) >= len(x.parts) and parts[-len(x.parts) :] == x.parts for x in EXCLUDED
     )
+
+
+def source_date_epoch(source: Path, commit: str | None) -> int:
+    """The ``SOURCE_DATE_EPOCH`` a workspace of ``source`` gets: ``commit``'s time when the
+    workspace is that commit (:meth:`Workspace.from_commit`), else the working tree's
+    (:meth:`Workspace.from_working_tree`), so what provenance records is what steps saw."""
+    return commit_time(source, commit) if commit else tree_epoch(source, _left_out)
 
 
 def _copy_file(source: str, dest: str, mode: int, readable: bool = False) -> None:

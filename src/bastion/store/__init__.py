@@ -12,10 +12,11 @@ from bastion.store.locations import (
     find_repo_root,
     state_dir,
 )
-from bastion.store.models import JobRecord, RunRecord, StepRecord
+from bastion.store.models import AttestationRecord, JobRecord, RunRecord, StepRecord
 from bastion.store.schema import SchemaChain, run_chain_environment
 
 __all__ = [
+    "AttestationRecord",
     "Base",
     "Database",
     "JobRecord",

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bastion.store.base import Base, UTCDateTime, utcnow
 
-__all__ = ["JobRecord", "RunRecord", "StepRecord"]
+__all__ = ["AttestationRecord", "JobRecord", "RunRecord", "StepRecord"]
 
 
 class RunRecord(Base):
@@ -33,6 +33,9 @@ class RunRecord(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     jobs: Mapped[list[JobRecord]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="JobRecord.id"
+    )
+    attestations: Mapped[list[AttestationRecord]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="AttestationRecord.id"
     )
 
 
@@ -71,3 +74,35 @@ class StepRecord(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     job: Mapped[JobRecord] = relationship(back_populates="steps")
+
+
+class AttestationRecord(Base):
+    """One artifact a job of a run attested: what it is, where its SBOMs and provenance are
+    in the artifact store, and who signed (a key id) or why nobody did.
+
+    ``repo``, ``commit`` and ``job`` are kept beside the digest so a later build of the same
+    job at the same commit can be compared with this one (reproducibility).
+    """
+
+    __tablename__ = "attestations"
+    # The reproducibility question: earlier builds of this job of this repo at this commit.
+    __table_args__ = (Index("ix_attestations_repo_job_commit", "repo", "job", "commit"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    job: Mapped[str] = mapped_column(String(256))
+    repo: Mapped[str] = mapped_column(String(1024))
+    commit: Mapped[str | None] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(80), index=True)
+    name: Mapped[str] = mapped_column(String(1024))
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(256))
+    bundle: Mapped[str] = mapped_column(String(128))
+    cyclonedx_ref: Mapped[str] = mapped_column(String(2048))
+    spdx_ref: Mapped[str] = mapped_column(String(2048))
+    provenance_ref: Mapped[str] = mapped_column(String(2048))
+    signed_by: Mapped[str | None] = mapped_column(String(256))
+    unsigned_reason: Mapped[str | None] = mapped_column(Text)
+    reproducible: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    run: Mapped[RunRecord] = relationship(back_populates="attestations")

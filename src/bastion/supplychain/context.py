@@ -47,7 +47,10 @@ class BuildContext:
 
     ``pipeline_sha256`` is the hex sha256 of the pipeline file's bytes at ``commit``;
     ``repository`` is a URL or a local path; ``site_packages`` lists the build
-    environment's package directories inventoried into the SBOM.
+    environment's package directories inventoried into the SBOM. ``source_date_epoch`` is
+    the ``SOURCE_DATE_EPOCH`` the job's steps were given (its workspace's mtimes clamped to
+    it), None when unknown; ``earlier_digests`` are the artifacts earlier builds of this job
+    at this commit produced: the same bytes again make the build verified reproducible.
     """
 
     builder_id: str
@@ -66,6 +69,8 @@ class BuildContext:
     dependencies: tuple[ResolvedDependency, ...] = ()
     gates: tuple[GateResult, ...] = ()
     site_packages: tuple[str, ...] = field(default=())
+    source_date_epoch: int | None = None
+    earlier_digests: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         _require_aware("started", self.started)
@@ -75,3 +80,9 @@ class BuildContext:
         for name in ("builder_id", "build_type", "job", "repository", "commit", "run_id"):
             if not getattr(self, name):
                 raise UsageError(f"build context: {name} is empty")
+        if self.source_date_epoch is not None and self.source_date_epoch < 0:
+            raise UsageError("build context: source_date_epoch is negative")
+
+    def reproduced(self, digest: str) -> bool:
+        """Whether an earlier build of this job at this commit made the very same bytes."""
+        return digest in self.earlier_digests

@@ -4,7 +4,11 @@ Where Bastion's own facts go (all inside the signed statement):
 
 - ``buildDefinition.externalParameters``: the pipeline file (path + sha256), the job, the
   source (repository, ref, commit) and the trigger;
-- ``buildDefinition.internalParameters``: the run's trust level and whether it was signed;
+- ``buildDefinition.internalParameters``: the run's trust level and whether it was signed,
+  and ``reproducibility`` when the job's ``SOURCE_DATE_EPOCH`` is known: the epoch, that
+  the workspace's mtimes were clamped to it, and ``reproducible``: ``verified`` when an
+  earlier build of the same job at the same commit made the same subject digest, else
+  ``unverified``;
 - ``buildDefinition.resolvedDependencies``: the source commit, then each resolved package;
 - ``runDetails.metadata``: invocation id, ``startedOn``/``finishedOn`` (RFC 3339, UTC);
   ``finishedOn`` doubles as the signing time revocation is judged against;
@@ -55,8 +59,24 @@ def _gates(gates: tuple[GateResult, ...]) -> dict[str, Any]:
     }
 
 
-def provenance_predicate(context: BuildContext, *, signed: bool) -> dict[str, Any]:
-    """The SLSA provenance v1 predicate of one build job."""
+def _internal(context: BuildContext, signed: bool, subject: str | None) -> dict[str, Any]:
+    internal: dict[str, Any] = {"trust": context.trust.value, "signed": signed}
+    if context.source_date_epoch is not None:
+        verified = subject is not None and context.reproduced(subject)
+        internal["reproducibility"] = {
+            "sourceDateEpoch": context.source_date_epoch,
+            # The workspace clamps every mtime to the epoch (bastion.sandbox.source_date).
+            "mtimesClamped": True,
+            "reproducible": "verified" if verified else "unverified",
+        }
+    return internal
+
+
+def provenance_predicate(
+    context: BuildContext, *, signed: bool, subject: str | None = None
+) -> dict[str, Any]:
+    """The SLSA provenance v1 predicate of one build job whose artifact is ``subject`` (its
+    digest, to say whether an earlier build reproduced it)."""
     source = {"uri": context.repository, "ref": context.ref, "commit": context.commit}
     return {
         "buildDefinition": {
@@ -70,7 +90,7 @@ def provenance_predicate(context: BuildContext, *, signed: bool) -> dict[str, An
                 "source": source,
                 "trigger": context.trigger,
             },
-            "internalParameters": {"trust": context.trust.value, "signed": signed},
+            "internalParameters": _internal(context, signed, subject),
             "resolvedDependencies": [
                 {
                     "uri": f"git+{context.repository}@{context.ref}",

@@ -69,6 +69,11 @@ class LocalBlobStore:
     def _attestation_path(self, digest: Digest, bundle: str, kind: AttestationKind) -> Path:
         return self._attestations_dir(digest) / check_bundle(bundle) / f"{kind.value}.dsse.json"
 
+    def attestation_ref(self, digest: Digest, bundle: str, kind: AttestationKind) -> str:
+        """Where an attestation sits, relative to the store's root (what a run record keeps:
+        stable if the store moves)."""
+        return self._attestation_path(digest, bundle, kind).relative_to(self.root).as_posix()
+
     # -- atomic writes -----------------------------------------------------------------
     def _write_atomic(self, target: Path, fill: Callable[[BinaryIO], object]) -> None:
         try:
