@@ -17,7 +17,14 @@ from bastion.pipeline.loader import (
 from bastion.pipeline.matrix import MAX_MATRIX_JOBS
 from bastion.pipeline.naming import job_file_name
 from bastion.pipeline.plan import Plan, plan_pipeline
-from bastion.pipeline.schema import Job, JobLimits, Pipeline, Step, pipeline_json_schema
+from bastion.pipeline.schema import (
+    Job,
+    JobLimits,
+    Pipeline,
+    Step,
+    SyscallRelaxation,
+    pipeline_json_schema,
+)
 from bastion.pipeline.triggers import matches_trigger
 from bastion.pipeline.units import parse_duration, parse_size
 
@@ -31,6 +38,7 @@ __all__ = [
     "PipelineValidationError",
     "Plan",
     "Step",
+    "SyscallRelaxation",
     "default_pipeline",
     "detect_project_types",
     "job_file_name",
