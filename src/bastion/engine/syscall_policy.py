@@ -15,8 +15,7 @@ from typing import assert_never
 
 from bastion.engine.model import Trust
 from bastion.errors import PipelineError
-from bastion.pipeline import Plan
-from bastion.pipeline import SyscallRelaxation
+from bastion.pipeline import Plan, SyscallRelaxation
 from bastion.sandbox import SyscallGroup
 
 __all__ = ["RELAXING_TRUST", "check_relaxations", "sandbox_group", "sandbox_groups"]
