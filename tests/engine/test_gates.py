@@ -274,6 +274,9 @@ class _SlowGate:
         self.fail = fail
         self.prepared = 0
 
+    def tool_versions(self) -> dict[str, str]:
+        return {}  # no tool environment: nothing for the install progress to say
+
     def prepare(self) -> None:
         self.prepared += 1
         self.said.wait(5)

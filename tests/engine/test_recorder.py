@@ -8,13 +8,27 @@ from pathlib import Path
 import pytest
 
 from bastion.engine.events import Event, JobChanged, JobOutput, RunFinished, RunStarted, StepChanged
-from bastion.engine.history import get_run, list_runs, read_log
+from bastion.engine.history import get_findings, get_run, list_runs, read_log
 from bastion.engine.model import FindingCounts, GateVerdict, JobState, RunContext, RunState, Trust
 from bastion.engine.recorder import Recorder, create_run
+from bastion.engine.run_findings import JudgedFinding
 from bastion.errors import UsageError
 from bastion.store import Database, open_database
 
 CONTEXT = RunContext("repo", "c0ffee", "refs/heads/main", "local", Trust.LOCAL)
+FINDING = JudgedFinding(
+    "sast",
+    "B602",
+    "high",
+    "app.py",
+    3,
+    "shell=True",
+    "fp" * 32,  # as long as a real fingerprint
+    new=False,
+    suppressed=True,
+    suppressed_by="by alice until 2027-01-01",
+    suppressed_reason="reviewed: fixed input",
+)
 
 
 @pytest.fixture
@@ -48,7 +62,12 @@ def _record(db: Database, logs: Path) -> int:
             JobState.BLOCKED,
             11.0,
             "1 high finding",
-            GateVerdict(False, ("1 high finding",), FindingCounts(1, by_severity={"high": 1})),
+            GateVerdict(
+                False,
+                ("1 high finding",),
+                FindingCounts(1, by_severity={"high": 1}),
+                judged=(FINDING,),
+            ),
         ),
         JobChanged(run_id, "build", JobState.SKIPPED, 11.0, "needs 'sast', which blocked"),
         RunFinished(run_id, RunState.BLOCKED, 11.5, {"sast": "1 high finding"}),
@@ -82,7 +101,16 @@ def _check(db: Database, logs: Path) -> None:
     assert build["status"] == "skipped"
     assert list_runs(db)[0]["id"] == run_id
     [(job, path)] = read_log(db, run_id, "sast")
-    assert (job, path.read_bytes()) == ("sast", b"scanning\n")
+    # Issue 23: a gate job's log ends with its verdict and findings (it was only the output).
+    log = path.read_bytes().decode()
+    assert job == "sast"
+    assert log.startswith("scanning\n── verdict: blocked ──\nreason: 1 high finding\n")
+    assert f"HIGH sast/B602 at app.py:3: shell=True [fingerprint {FINDING.fingerprint}]" in log
+    # The build job wrote nothing, but the folder its recorded log path names exists.
+    assert Path(build["log"]).parent.is_dir()
+    assert get_findings(db, run_id) == [("sast", FINDING)]
+    with pytest.raises(UsageError, match="no run 999"):
+        get_findings(db, 999)
     with pytest.raises(UsageError, match="no job 'nope'"):
         read_log(db, run_id, "nope")
     with pytest.raises(UsageError, match="no run 999"):

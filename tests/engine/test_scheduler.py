@@ -124,6 +124,7 @@ def _run(
     durations: Mapping[str, float] | None = None,
     *,
     fail_fast: bool = True,
+    independent_gates: bool = False,
     gates: BlockingGates | None = None,
     cancel: threading.Event | None = None,
     build_spec: Callable[[str], JobSpec] = _spec,
@@ -142,6 +143,7 @@ def _run(
         observers=[events.append],
         config=SchedulerConfig(
             fail_fast=fail_fast,
+            independent_gates=independent_gates,
             gates={n: j.gate for n, j in pipeline.jobs.items() if j.gate},
         ),
         cancel=cancel,
@@ -208,6 +210,37 @@ def test_gate_block_blocks_the_run_and_stops_dependents() -> None:
     blocked = [e for e in events if isinstance(e, JobChanged) and e.state is JobState.BLOCKED]
     assert blocked[0].verdict is not None
     assert "1 high finding" in result.reasons["sast"]
+
+
+GATES_AND_BUILD = (
+    "jobs:\n  sca: {uses: bastion/sca}\n  sast: {uses: bastion/sast}\n"
+    "  iac: {uses: bastion/iac}\n  build: {needs: [sca], steps: [{run: x}]}\n"
+)
+
+
+def test_independent_gates_each_finish_under_fail_fast() -> None:
+    """Issue 23: in the default pipeline a blocking gate cancels no other gate; fail-fast
+    stops only the jobs that need it."""
+    durations = {"sca": 0.05, "sast": 0.5, "iac": 0.5}
+    gates = BlockingGates({"sca"})
+    result, executor, _ = _run(
+        GATES_AND_BUILD, durations=durations, gates=gates, independent_gates=True
+    )
+    assert result.state is RunState.BLOCKED
+    assert result.jobs["sca"] is JobState.BLOCKED
+    assert result.jobs["sast"] is JobState.PASSED
+    assert result.jobs["iac"] is JobState.PASSED
+    assert result.jobs["build"] is JobState.SKIPPED
+    assert "needs 'sca'" in result.reasons["build"]
+    assert {gate for gate, _ in gates.seen} == {"sca", "sast", "iac"}
+    assert "build" not in executor.started
+
+
+def test_fail_fast_still_cancels_the_other_gates_of_a_users_pipeline() -> None:
+    durations = {"sca": 0.05, "sast": 30, "iac": 30}
+    result, _, _ = _run(GATES_AND_BUILD, durations=durations, gates=BlockingGates({"sca"}))
+    assert result.jobs["sast"] is JobState.CANCELLED
+    assert "fail-fast" in result.reasons["sast"]
 
 
 def test_gate_without_evaluator_fails_closed() -> None:

@@ -15,10 +15,11 @@ from rich.table import Table
 from rich.text import Text
 
 from bastion.cli.console import err_console, out_console
+from bastion.cli.findings_view import blocking_findings, render_blocking
 from bastion.cli.progress import STATE_STYLE, LineProgress, LiveProgress
 from bastion.engine.attestation import BUILDER_ID
 from bastion.engine.local_run import LocalRunOptions, prepare_run, run_local
-from bastion.engine.model import RunResult
+from bastion.engine.model import RunResult, RunState
 from bastion.engine.services import local_services
 from bastion.home import ensure_bastion_home
 from bastion.scanners.sca import OFFLINE_ENV
@@ -102,6 +103,10 @@ def run_command(
         bool,
         typer.Option("--offline", help="Download no vulnerability data (also BASTION_OFFLINE=1)."),
     ] = False,
+    show_all: Annotated[
+        bool,
+        typer.Option("--all", "-v", help="List low and info findings too (always counted)."),
+    ] = False,
 ) -> None:
     """Run the pipeline (or the built-in secure default) with each job sandboxed."""
     if offline:  # read by the SCA gate's host-side fetch, wherever the run prepares it
@@ -140,6 +145,9 @@ def run_command(
     if as_json:
         out_console.print_json(json.dumps(_as_json(result)))
     err_console.print(_summary(result))
+    if result.state is RunState.BLOCKED:
+        found = blocking_findings(result.jobs, result.verdicts)
+        render_blocking(err_console, result.run_id, found, show_all=show_all)
     for gate_job, verdict in result.verdicts.items():
         for gate_note in verdict.gate_notes[:_NOTES_PER_GATE]:
             err_console.print(f"{gate_job}: {gate_note}", highlight=False, markup=False)

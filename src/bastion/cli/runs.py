@@ -14,7 +14,9 @@ from rich.text import Text
 from bastion.audit import open_local_log
 from bastion.cli.attestations_view import render_attestations
 from bastion.cli.console import err_console, out_console
+from bastion.cli.findings_view import render_findings
 from bastion.cli.progress import STATE_STYLE
+from bastion.engine import get_findings
 from bastion.engine.history import get_run, list_runs, read_log
 from bastion.engine.recovery import recover_interrupted_runs
 from bastion.engine.run_cancel import RunStopped, cancel_run
@@ -70,8 +72,21 @@ def list_command(
 
 
 @runs_app.command("show")
-def show_command(run_id: int, project: ProjectOption = Path(), as_json: JsonOption = False) -> None:
-    """One run with its jobs and steps."""
+def show_command(
+    run_id: int,
+    project: ProjectOption = Path(),
+    as_json: JsonOption = False,
+    findings: Annotated[
+        bool, typer.Option("--findings", help="List the findings its gate jobs were judged on.")
+    ] = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", "-v", help="With --findings: list low and info too.")
+    ] = False,
+) -> None:
+    """One run with its jobs and steps (or, with --findings, its gates' findings)."""
+    if findings:
+        _show_findings(_db(project), run_id, as_json=as_json, show_all=show_all)
+        return
     run = get_run(_db(project), run_id)
     if as_json:
         out_console.print_json(json.dumps(run))
@@ -97,6 +112,16 @@ def show_command(run_id: int, project: ProjectOption = Path(), as_json: JsonOpti
         )
     out_console.print(table)
     render_attestations(out_console, run["attestations"])
+
+
+def _show_findings(db: Database, run_id: int, *, as_json: bool, show_all: bool) -> None:
+    """The run's findings from its record: every one in JSON, low/info counted otherwise."""
+    found = get_findings(db, run_id)
+    if as_json:
+        rows = [{"job": job, **finding.to_dict()} for job, finding in found]
+        out_console.print_json(json.dumps({"run_id": run_id, "findings": rows}))
+        return
+    render_findings(out_console, run_id, found, show_all=show_all)
 
 
 @runs_app.command("cancel")

@@ -64,6 +64,8 @@ _STYLE = {
     Severity.INFO: "dim",
 }
 _DETAIL_LIMIT = 10
+# Counted in the summary, listed in the table only with --all (issue 23).
+_QUIET = frozenset({Severity.LOW, Severity.INFO})
 # The JSON report's format and version; the number changes when a reader would misread it.
 JSON_FORMAT = "bastion-scan/1"
 _SUPPRESS_HINT = (
@@ -98,13 +100,18 @@ def _message(item: AssessedFinding) -> Text:
     return text
 
 
-def render_table(console: Console, result: GateDecision) -> None:
-    """The findings, one table per severity, worst first."""
+def render_table(console: Console, result: GateDecision, *, show_all: bool = False) -> None:
+    """The findings, one table per severity, worst first; low and info are counted and
+    listed only with ``show_all`` (``--all``): a real project has hundreds (issue 23)."""
     if not result.findings:
         console.print("no findings", style="green")
+    hidden: dict[Severity, int] = {}
     for severity in Severity:
         items = [a for a in result.findings if a.finding.severity is severity]
         if not items:
+            continue
+        if severity in _QUIET and not show_all:
+            hidden[severity] = len(items)
             continue
         table = Table(
             title=Text(f"{severity.value.upper()} ({len(items)})", _STYLE[severity]),
@@ -122,6 +129,12 @@ def render_table(console: Console, result: GateDecision) -> None:
             rule = f"{item.finding.gate}/{item.finding.rule_id}"
             table.add_row(Text(where), Text(rule), _status(item), _message(item))
         console.print(table)
+    if hidden:
+        counted = ", ".join(f"{n} {severity.value}" for severity, n in hidden.items())
+        console.print(
+            Text(f"{counted} finding(s) not listed: --all lists them (json and sarif hold all)"),
+            style="dim",
+        )
 
 
 def render_decision(console: Console, result: GateDecision, *, brief: bool = False) -> None:
@@ -277,20 +290,26 @@ def _write_json(handle: IO[str], result: GateDecision) -> None:
 
 
 def write_report(
-    result: GateDecision, fmt: OutputFormat, output: Path | None, root: Path = Path()
+    result: GateDecision,
+    fmt: OutputFormat,
+    output: Path | None,
+    root: Path = Path(),
+    *,
+    show_all: bool = False,
 ) -> None:
     """Write the report to ``output`` (or stdout), then the decision and summary to stderr.
 
-    ``root`` is the scanned tree, which SARIF names as ``%SRCROOT%``.
+    ``root`` is the scanned tree, which SARIF names as ``%SRCROOT%``; ``show_all`` lists
+    low and info findings in a table too (JSON and SARIF always hold every finding).
     """
     if fmt is OutputFormat.TABLE:
         if output is None:
-            render_table(out_console, result)
+            render_table(out_console, result, show_all=show_all)
             render_decision(out_console, result)
         else:
             with output.open("w", encoding="utf-8") as handle:
                 plain = Console(file=handle, width=120, no_color=True, soft_wrap=True)
-                render_table(plain, result)
+                render_table(plain, result, show_all=show_all)
                 render_decision(plain, result)
     elif output is None:
         _write_document(out_console.file, result, fmt, root)
@@ -355,6 +374,9 @@ def scan_command(
         str | None, typer.Option("--since", help="Secrets gate: the commits in REF..HEAD.")
     ] = None,
     # --- end secrets gate git modes ---
+    show_all: Annotated[
+        bool, typer.Option("--all", "-v", help="List low and info findings in the table too.")
+    ] = False,
 ) -> None:
     """Run the security gates over PATH and apply the policy (exit 1 when blocked)."""
     git_mode = _secrets_git_mode(history, staged, since)
@@ -384,7 +406,7 @@ def scan_command(
     else:
         result = scan_path(request, _sandbox(unsafe_no_sandbox))
     # --- end secrets gate git modes ---
-    write_report(result, OutputFormat.JSON if as_json else fmt, output, path)
+    write_report(result, OutputFormat.JSON if as_json else fmt, output, path, show_all=show_all)
     raise typer.Exit(result.exit_code)
 
 

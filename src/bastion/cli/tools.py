@@ -15,6 +15,7 @@ from bastion.scanners.tools import (
     InstallSource,
     Tool,
     ToolEnvironment,
+    install_line,
     list_tools,
     parse_tool,
     set_up,
@@ -78,11 +79,14 @@ def install_command(
         )
     chosen = [parse_tool(name) for name in tools] if tools else list(Tool)
     source = InstallSource(index_url=index_url, find_links=find_links)
-    for tool in chosen:
-        env = ToolEnvironment.for_tool(tool)
+    envs = [ToolEnvironment.for_tool(tool) for tool in chosen]
+    total = sum(1 for env in envs if force or not env.is_installed())
+    done = 0
+    for tool, env in zip(chosen, envs, strict=True):
         already = env.is_installed() and not force
         if not already:
-            err_console.print(f"installing {tool.value} {env.spec.version} into {env.path} ...")
+            done += 1
+            err_console.print(install_line(env, done, total), markup=False, highlight=False)
         manifest = set_up(env, source, force=force, warm_up=warm_up_for(tool))
         verb = "already installed" if already else "installed"
         err_console.print(f"{tool.value} {manifest.version} {verb}: {env.path}")

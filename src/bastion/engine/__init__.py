@@ -27,6 +27,7 @@ _EXPORTS = {
     "GateDecision": "gates",
     "GateOutcome": "gates",
     "GateSpec": "gates",
+    "get_findings": "history",
     "get_run": "history",
     "list_runs": "history",
     "read_log": "history",
@@ -56,6 +57,8 @@ _EXPORTS = {
     "RunResult": "model",
     "RunState": "model",
     "Trust": "model",
+    "JudgedFinding": "run_findings",
+    "finding_order": "run_findings",
     "Scheduler": "scheduler",
     "SchedulerConfig": "scheduler",
     "RunServices": "services",
@@ -80,7 +83,7 @@ if TYPE_CHECKING:
     from bastion.engine.gate_priority import GateCpuHistory
     from bastion.engine.gate_scan import PathScan, default_gates, scan_path
     from bastion.engine.gates import AssessedFinding, GateDecision, GateOutcome, GateSpec
-    from bastion.engine.history import get_run, list_runs, read_log
+    from bastion.engine.history import get_findings, get_run, list_runs, read_log
     from bastion.engine.local_run import LocalRunOptions, PreparedRun, prepare_run, run_local
     from bastion.engine.model import (
         FindingCounts,
@@ -95,6 +98,7 @@ if TYPE_CHECKING:
     )
     from bastion.engine.recovery import recover_interrupted_runs
     from bastion.engine.run_cancel import CancelOutcome, RunStopped, cancel_run
+    from bastion.engine.run_findings import JudgedFinding, finding_order
     from bastion.engine.scheduler import Scheduler, SchedulerConfig
     from bastion.engine.services import RunServices, local_services
 
@@ -113,6 +117,7 @@ __all__ = [
     "JobChanged",
     "JobOutput",
     "JobState",
+    "JudgedFinding",
     "LocalRunOptions",
     "Notice",
     "Observer",
@@ -134,6 +139,8 @@ __all__ = [
     "Trust",
     "cancel_run",
     "default_gates",
+    "finding_order",
+    "get_findings",
     "get_run",
     "list_runs",
     "local_services",

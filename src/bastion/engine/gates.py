@@ -62,6 +62,8 @@ from bastion.scanners.finding import Finding
 from bastion.scanners.interface import GateReport
 from bastion.scanners.registry import load_gate
 from bastion.scanners.runner import decode_report
+from bastion.scanners.tools.catalog import Tool
+from bastion.scanners.tools.install_progress import InstallProgress, tools_named
 
 __all__ = [
     "AssessedFinding",
@@ -186,12 +188,32 @@ def prepare_gates(
     job's spec it held the run's coordinating thread (no events, jobs looking idle). A gate
     whose preparation lasts over ``quiet_seconds`` gets a line through ``say`` meanwhile.
     """
-    for gate in dict.fromkeys(gates):
-        _prepare_saying(gate, say, quiet_seconds)
+    names = list(dict.fromkeys(gates))
+    installs = _plan_installs(names, say)
+    for gate in names:
+        _prepare_saying(gate, say, quiet_seconds, installs)
 
 
-def _prepare_saying(gate: str, say: Callable[[str], None], quiet_seconds: float) -> None:
-    """:func:`prepare_gate`, with a progress line once it has taken ``quiet_seconds``."""
+def _gate_tools(gate: str) -> list[Tool]:
+    """The tool environments ``gate`` runs from (none for a gate of Bastion's own code)."""
+    return tools_named(load_gate(gate).tool_versions())
+
+
+def _plan_installs(gates: Sequence[str], say: Callable[[str], None]) -> InstallProgress:
+    """The first run's installs, counted before any starts, so each says 'N of M'."""
+    return InstallProgress.plan([tool for gate in gates for tool in _gate_tools(gate)], say)
+
+
+def _prepare_saying(
+    gate: str,
+    say: Callable[[str], None],
+    quiet_seconds: float,
+    installs: InstallProgress | None = None,
+) -> None:
+    """:func:`prepare_gate`, its tool installs said one line each first (``installs``), with
+    a progress line once the rest (warm-ups) has taken ``quiet_seconds``."""
+    if installs is not None:
+        installs.install(_gate_tools(gate))
     notice = threading.Timer(
         quiet_seconds,
         say,
@@ -217,9 +239,12 @@ def _prepare_for_scan(
     and the other gates still run, as a gate that fails in its sandbox would leave them.
     """
     failed: dict[str, GateError] = {}
-    for name in dict.fromkeys(spec.name for spec in gates):
+    names = list(dict.fromkeys(spec.name for spec in gates))
+    speak = say or (lambda _line: None)
+    installs = _plan_installs(names, speak)
+    for name in names:
         try:
-            _prepare_saying(name, say or (lambda _line: None), _QUIET_PREPARE_SECONDS)
+            _prepare_saying(name, speak, _QUIET_PREPARE_SECONDS, installs)
         except GateError as exc:
             failed[name] = exc
     return failed

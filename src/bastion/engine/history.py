@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import select
 
 from bastion.engine.attestation_record import attestation_of_row
+from bastion.engine.run_findings import JudgedFinding, finding_order
 from bastion.errors import UsageError
-from bastion.store import Database, JobRecord, RunRecord
+from bastion.store import Database, FindingRecord, JobRecord, RunRecord
 
-__all__ = ["RunSummary", "get_run", "list_runs", "read_log", "run_to_dict"]
+__all__ = ["RunSummary", "get_findings", "get_run", "list_runs", "read_log", "run_to_dict"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,35 @@ def get_run(db: Database, run_id: int) -> dict[str, Any]:
         if run is None:
             raise UsageError(f"no run {run_id} here", hint="`bastion runs list` shows the runs")
         return run_to_dict(run, with_jobs=True)
+
+
+def get_findings(db: Database, run_id: int) -> list[tuple[str, JudgedFinding]]:
+    """(job, finding) for every finding the run's gate jobs were judged on, worst first;
+    UsageError if there is no such run."""
+    with db.session() as session:
+        if session.get(RunRecord, run_id) is None:
+            raise UsageError(f"no run {run_id} here", hint="`bastion runs list` shows the runs")
+        rows = session.scalars(
+            select(FindingRecord).where(FindingRecord.run_id == run_id).order_by(FindingRecord.id)
+        )
+        found = [(row.job, _judged(row)) for row in rows]
+    return sorted(found, key=lambda pair: finding_order(pair[1]))
+
+
+def _judged(row: FindingRecord) -> JudgedFinding:
+    return JudgedFinding(
+        gate=row.gate,
+        rule_id=row.rule_id,
+        severity=row.severity,
+        path=row.path,
+        line=row.line,
+        message=row.message,
+        fingerprint=row.fingerprint,
+        new=row.new,
+        suppressed=row.suppressed,
+        suppressed_by=row.suppressed_by,
+        suppressed_reason=row.suppressed_reason,
+    )
 
 
 def read_log(db: Database, run_id: int, job: str | None) -> list[tuple[str, Path]]:

@@ -32,6 +32,7 @@ from bastion.engine.scheduler import Scheduler, SchedulerConfig
 from bastion.engine.services import RunServices, local_services, make_sandbox
 from bastion.errors import UsageError
 from bastion.pipeline import (
+    DEFAULT_PIPELINE_SOURCE,
     LoadedPipeline,
     Plan,
     default_pipeline,
@@ -271,6 +272,8 @@ def _execute_stage(stages: _Stages) -> RunResult:
             observers=stages.listeners,
             config=SchedulerConfig(
                 fail_fast=stages.options.fail_fast,
+                # The default's gates never cancel each other: each one's verdict is shown.
+                independent_gates=prepared.loaded.source == DEFAULT_PIPELINE_SOURCE,
                 pipeline_source=prepared.loaded.source,
                 pipeline_digest=prepared.loaded.digest,
                 gates=factory.gates,

@@ -22,6 +22,7 @@ from typing import Any, NewType, Protocol
 
 # Re-exported: the engine's vocabulary includes the one trust enum and run context, and
 # the job states an executor's outcome is given in.
+from bastion.engine.run_findings import JudgedFinding
 from bastion.executors import JobState
 from bastion.trust import RunContext, Trust
 
@@ -106,6 +107,8 @@ class GateVerdict:
     # CPU seconds the gate reported using: it steers the next run's priorities only, so it
     # stays out of the summary (recorded and printed, and the same from run to run).
     cpu_seconds: float | None = None
+    # Every finding the policy judged, suppressed ones too (the run's ``findings`` table).
+    judged: tuple[JudgedFinding, ...] = ()
 
     def __post_init__(self) -> None:
         extra = self.warnings or self.notes or self.gate_notes or self.items is not None

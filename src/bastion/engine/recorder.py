@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,10 +12,12 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bastion.engine.events import Event, JobChanged, JobOutput, RunFinished, RunStarted, StepChanged
-from bastion.engine.model import JobState, RunContext, RunId
+from bastion.engine.gate_log import gate_log_lines
+from bastion.engine.model import GateVerdict, JobState, RunContext, RunId
+from bastion.engine.run_findings import JudgedFinding
 from bastion.errors import StoreError
 from bastion.pipeline import job_file_name
-from bastion.store import Database, JobRecord, RunRecord, StepRecord
+from bastion.store import Database, FindingRecord, JobRecord, RunRecord, StepRecord
 
 __all__ = ["Recorder", "create_run"]
 
@@ -30,6 +33,18 @@ def _present(value: _T | None, what: str) -> _T:
     if value is None:
         raise StoreError(f"{what} vanished from the state database during the run")
     return value
+
+
+# Column widths of the ``findings`` table: PostgreSQL refuses a longer value, which would
+# lose the whole batch of a run's record, so a value is cut to fit (the report keeps it all).
+_WIDTHS = {"job": 256, "gate": 64, "rule_id": 512, "severity": 16, "path": 2048, "fingerprint": 128}
+
+
+def _finding_row(run_id: RunId | None, job: str, finding: JudgedFinding) -> dict[str, Any]:
+    row: dict[str, Any] = {"run_id": _present(run_id, "run"), "job": job, **finding.to_dict()}
+    for column, width in _WIDTHS.items():
+        row[column] = str(row[column])[:width]
+    return row
 
 
 def create_run(db: Database, context: RunContext, pipeline_source: str, digest: str) -> RunId:
@@ -115,6 +130,14 @@ class Recorder:
     def _flush_loop(self) -> None:
         while not self._stop.wait(self._interval):
             self.flush()
+            self._flush_logs()
+
+    def _flush_logs(self) -> None:
+        """Put the jobs' buffered output on disk, where live viewers read it (already
+        masked: only masked output reaches the recorder)."""
+        for handle in list(self._logs.values()):
+            with contextlib.suppress(ValueError):  # closed as its job ended meanwhile
+                handle.flush()
 
     def _started(self, event: RunStarted) -> None:
         self._run_id = event.run_id
@@ -134,12 +157,16 @@ class Recorder:
             session.flush()
             for job in run.jobs:
                 self._job_ids[job.name] = job.id
+        # The folder every job's recorded log path names, there even before any output.
+        (self.log_root / str(event.run_id)).mkdir(parents=True, exist_ok=True, mode=0o700)
         self._flusher = threading.Thread(
             target=self._flush_loop, daemon=True, name="bastion-recorder"
         )
         self._flusher.start()
 
     def _job_changed(self, event: JobChanged) -> None:
+        if event.verdict is not None and event.state.final:
+            self._record_verdict(event.job, event.verdict)
         if event.state.final and event.job in self._logs:
             self._logs.pop(event.job).close()
         values: dict[str, Any] = {"status": event.state.value, "reason": event.reason}
@@ -159,6 +186,14 @@ class Recorder:
             values["result"] = result or None
         job_id = self._job_ids[event.job]
         self._queue(update(JobRecord).where(JobRecord.id == job_id).values(**values))
+
+    def _record_verdict(self, job: str, verdict: GateVerdict) -> None:
+        """A gate job's findings into the ``findings`` table, its verdict into its log."""
+        text = "\n".join(gate_log_lines(verdict)) + "\n"
+        self._log(job).write(text.encode("utf-8", "replace"))
+        if verdict.judged:
+            rows = [_finding_row(self._run_id, job, finding) for finding in verdict.judged]
+            self._queue(insert(FindingRecord).values(rows))
 
     def _step_changed(self, event: StepChanged) -> None:
         job_id = self._job_ids[event.job]

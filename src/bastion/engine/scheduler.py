@@ -61,9 +61,14 @@ class SchedulerConfig:
 
     ``announce_finish`` False leaves :class:`RunFinished` to the caller, whose run is not
     finished when its jobs are (a local run attests and checkpoints first).
+
+    ``independent_gates`` (the built-in default pipeline): a gate job that blocks cancels no
+    other job, even with ``fail_fast``; only the jobs that need it are skipped, so every
+    gate finishes and reports its verdict (issue 23).
     """
 
     fail_fast: bool = True
+    independent_gates: bool = False
     pipeline_source: str = "<pipeline>"
     pipeline_digest: str = ""
     gates: dict[str, str] = field(default_factory=dict)  # job name -> gate name
@@ -269,12 +274,16 @@ class Scheduler:
         if state is JobState.PASSED:
             self._submit_ready()
         elif state is not JobState.CANCELLED:
-            if self.config.fail_fast:
+            if self.config.fail_fast and not self._gate_stands_alone(job):
                 self._cancel_all(f"cancelled: job '{job}' {state.value} (fail-fast)")
             else:
                 for name in sorted(self.plan.downstream(job)):
                     if self.states[name] is JobState.QUEUED:
                         self._set(name, JobState.SKIPPED, f"needs '{job}', which {state.value}")
+
+    def _gate_stands_alone(self, job: str) -> bool:
+        """Whether ``job`` is a gate whose block stops only the jobs that need it."""
+        return self.config.independent_gates and job in self.config.gates
 
     def _evaluate(self, job: str, gate: str, outcome: JobOutcome) -> GateVerdict:
         if self.gate_evaluator is None:

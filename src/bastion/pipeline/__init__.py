@@ -7,7 +7,11 @@
 """
 
 from bastion.pipeline.cache_key import HashFiles, parse_key_template
-from bastion.pipeline.defaults import default_pipeline, detect_project_types
+from bastion.pipeline.defaults import (
+    DEFAULT_PIPELINE_SOURCE,
+    default_pipeline,
+    detect_project_types,
+)
 from bastion.pipeline.loader import (
     LoadedPipeline,
     PipelineValidationError,
@@ -29,6 +33,7 @@ from bastion.pipeline.triggers import matches_trigger
 from bastion.pipeline.units import parse_duration, parse_size
 
 __all__ = [
+    "DEFAULT_PIPELINE_SOURCE",
     "MAX_MATRIX_JOBS",
     "HashFiles",
     "Job",

@@ -12,13 +12,20 @@ from bastion.store.locations import (
     find_repo_root,
     state_dir,
 )
-from bastion.store.models import AttestationRecord, JobRecord, RunRecord, StepRecord
+from bastion.store.models import (
+    AttestationRecord,
+    FindingRecord,
+    JobRecord,
+    RunRecord,
+    StepRecord,
+)
 from bastion.store.schema import SchemaChain, run_chain_environment
 
 __all__ = [
     "AttestationRecord",
     "Base",
     "Database",
+    "FindingRecord",
     "JobRecord",
     "RunRecord",
     "SchemaChain",

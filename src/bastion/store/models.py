@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bastion.store.base import Base, UTCDateTime, utcnow
 
-__all__ = ["AttestationRecord", "JobRecord", "RunRecord", "StepRecord"]
+__all__ = ["AttestationRecord", "FindingRecord", "JobRecord", "RunRecord", "StepRecord"]
 
 
 class RunRecord(Base):
@@ -74,6 +74,35 @@ class StepRecord(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     job: Mapped[JobRecord] = relationship(back_populates="steps")
+
+
+class FindingRecord(Base):
+    """One finding a gate job of a run was judged on (revision ``0006_findings``).
+
+    One row per finding, suppressed ones too, written when the gate job ends; plain columns
+    only, so the server's findings page and ``bastion runs show ID --findings`` read the
+    table as is. ``job`` is the job's name in the run, ``gate`` the gate that reported it,
+    ``severity`` critical/high/unknown/medium/low/info, ``line`` None when the finding has
+    none, ``new`` False when the baseline already had it, ``suppressed_by`` who accepted it
+    (and until when, or ``inline in the source (path:line)``) and ``suppressed_reason`` why.
+    """
+
+    __tablename__ = "findings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    job: Mapped[str] = mapped_column(String(256))
+    gate: Mapped[str] = mapped_column(String(64))
+    rule_id: Mapped[str] = mapped_column(String(512))
+    severity: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(String(2048))
+    line: Mapped[int | None] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(128), index=True)
+    new: Mapped[bool] = mapped_column(Boolean)
+    suppressed: Mapped[bool] = mapped_column(Boolean)
+    suppressed_by: Mapped[str | None] = mapped_column(Text)
+    suppressed_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class AttestationRecord(Base):

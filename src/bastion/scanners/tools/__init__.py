@@ -16,6 +16,7 @@ from bastion.scanners.tools.environment import (
     install_command,
     sandbox_environment,
 )
+from bastion.scanners.tools.install_progress import InstallProgress, install_line, tools_named
 from bastion.scanners.tools.installer import (
     InstallSource,
     WarmUp,
@@ -27,6 +28,7 @@ from bastion.scanners.tools.process import ToolRun, run_tool
 from bastion.scanners.tools.status import ToolStatus, list_tools
 
 __all__ = [
+    "InstallProgress",
     "InstallSource",
     "Tool",
     "ToolEnvironment",
@@ -38,10 +40,12 @@ __all__ = [
     "ensure_installed",
     "install",
     "install_command",
+    "install_line",
     "list_tools",
     "parse_tool",
     "run_tool",
     "sandbox_environment",
     "set_up",
     "spec_for",
+    "tools_named",
 ]

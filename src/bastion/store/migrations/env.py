@@ -1,4 +1,5 @@
-"""Alembic environment of the store's chain (runs, jobs, steps; version table ``alembic_version``).
+"""Alembic environment of the store's chain (runs, jobs, steps, findings; version table
+``alembic_version``).
 
 Other packages' tables have chains of their own (:mod:`bastion.store.schema`), never imported
 here: the store knows none of them.
@@ -7,9 +8,8 @@ here: the store knows none of them.
 from __future__ import annotations
 
 from bastion.store.base import Base
-from bastion.store.models import JobRecord, RunRecord, StepRecord
+from bastion.store.models import FindingRecord, JobRecord, RunRecord, StepRecord
 from bastion.store.schema import run_chain_environment
 
-run_chain_environment(
-    Base.metadata, owned=frozenset(str(m.__tablename__) for m in (RunRecord, JobRecord, StepRecord))
-)
+_OWNED = (RunRecord, JobRecord, StepRecord, FindingRecord)
+run_chain_environment(Base.metadata, owned=frozenset(str(m.__tablename__) for m in _OWNED))
