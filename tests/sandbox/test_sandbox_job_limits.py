@@ -148,3 +148,40 @@ def test_required_job_limits_fail_closed_without_a_cgroup(
     monkeypatch.setenv(REQUIRE_ENV, "1")
     with pytest.raises(SandboxError, match="job-wide memory and process limits are required"):
         sandbox.run(spec, lambda _chunk: None)
+
+
+@pytest.mark.integration
+def test_a_job_runs_only_once_bwrap_and_its_init_are_in_the_cgroup(
+    monkeypatch: pytest.MonkeyPatch, workspace: Path
+) -> None:
+    """The init waits on ``--block-fd`` until both pids are admitted; the job sees them there."""
+    admitted: list[tuple[int, ...]] = []
+    real_admit = cgroup_module.JobCgroup.admit
+
+    def spy(self: cgroup_module.JobCgroup, pids: tuple[int, ...]) -> None:
+        real_admit(self, pids)
+        admitted.append(pids)
+        # Inside before the release: the init (and bwrap) already count in the cgroup.
+        assert set(pids) <= self.pids_inside()
+
+    monkeypatch.setattr(cgroup_module.JobCgroup, "admit", spy)
+    spec = SandboxSpec(argv=["true"], workspace=workspace, limits=LIMITS)
+    assert BubblewrapSandbox().run(spec, lambda _: None).exit_code == 0
+    assert len(admitted) == 1
+    assert len(admitted[0]) == 2
+
+
+@pytest.mark.integration
+def test_a_job_that_cannot_join_its_cgroup_never_runs(
+    monkeypatch: pytest.MonkeyPatch, workspace: Path
+) -> None:
+    def refuse(self: cgroup_module.JobCgroup, pids: tuple[int, ...]) -> None:
+        raise PermissionError("cgroup.procs refused")
+
+    monkeypatch.setattr(cgroup_module.JobCgroup, "admit", refuse)
+    spec = SandboxSpec(
+        argv=["sh", "-c", "touch /workspace/ran"], workspace=workspace, limits=LIMITS
+    )
+    with pytest.raises(SandboxError, match="cannot put the job in its cgroup"):
+        BubblewrapSandbox().run(spec, lambda _: None)
+    assert not (workspace / "ran").exists()

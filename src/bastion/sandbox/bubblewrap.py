@@ -31,6 +31,7 @@ import resource
 import select
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
@@ -42,7 +43,6 @@ from bastion.sandbox.cgroup import (
     JobCgroup,
     create_job_cgroup,
     job_limits_required,
-    join_command,
 )
 from bastion.sandbox.interface import NetworkMode, OutputSink, SandboxResult, SandboxSpec
 from bastion.sandbox.invocation import (
@@ -69,6 +69,8 @@ _INNER_PREFIXES = (b"setpriv: ", b"prlimit: ")
 _EXEC_FAILED = b"bwrap: execvp "
 _REAP_SECONDS = 5.0
 _HEAD_BYTES = 4096
+# bwrap reports its init's pid right after cloning it: waiting longer means it is stuck.
+_ADMIT_SECONDS = 10.0
 
 
 class _Status:
@@ -84,6 +86,7 @@ class _Status:
     def __init__(self) -> None:
         self._buffer = b""
         self.pidfd: int | None = None
+        self.child_pid: int | None = None
         self.started = False
 
     def feed(self, chunk: bytes) -> None:
@@ -98,9 +101,10 @@ class _Status:
                 continue
             if "exit-code" in report:
                 self.started = True
-            if "child-pid" in report and self.pidfd is None:
+            if "child-pid" in report and self.child_pid is None:
+                self.child_pid = int(report["child-pid"])
                 with contextlib.suppress(ProcessLookupError):
-                    self.pidfd = os.pidfd_open(int(report["child-pid"]))
+                    self.pidfd = os.pidfd_open(self.child_pid)
 
     def kill(self) -> None:
         """SIGKILL the namespace's init: the kernel then kills every process inside."""
@@ -333,16 +337,21 @@ class BubblewrapSandbox:
         cgroup: JobCgroup | None,
     ) -> SandboxResult:
         status_read, status_write = os.pipe2(os.O_CLOEXEC)
-        # The joiner puts itself in the cgroup and only then execs prlimit/bwrap: no process
-        # of the job ever runs outside it (a pid written after the start would leave a window).
-        prefix = join_command(cgroup) if cgroup is not None else []
+        # With a cgroup, bwrap's init waits on this pipe until it and bwrap are inside: no
+        # process of the job ever runs outside it (see cgroup.py).
+        block_read, block_write = os.pipe2(os.O_CLOEXEC) if cgroup is not None else (-1, -1)
+        block_fd = block_read if cgroup is not None else None
         try:
-            process = _spawn(spec, replace(inv, status_fd=status_write), prefix)
+            process = _spawn(spec, replace(inv, status_fd=status_write, block_fd=block_fd))
         except BaseException:
             os.close(status_read)
+            if cgroup is not None:
+                os.close(block_write)
             raise
         finally:
             os.close(status_write)
+            if cgroup is not None:
+                os.close(block_read)
         status = _Status()
         head = _Head(on_output)
 
@@ -357,6 +366,8 @@ class BubblewrapSandbox:
         assert process.stdout is not None  # noqa: S101 - stdout=PIPE guarantees it
         try:
             with process, contextlib.closing(status):
+                if cgroup is not None:
+                    _admit(process, status, status_read, cgroup, block_write, kill_tree)
                 outcome = supervise(
                     process,
                     {process.stdout.fileno(): head, status_read: status.feed},
@@ -384,24 +395,66 @@ class BubblewrapSandbox:
         return replace(result, limit_reached=limit, job_wide_limits=True)
 
 
-def _spawn(spec: SandboxSpec, inv: Invocation, prefix: Sequence[str]) -> subprocess.Popen[bytes]:
-    """Start ``prefix`` prlimit/bwrap in a new session; bwrap's options travel in a memfd."""
+def _admit(
+    process: subprocess.Popen[bytes],
+    status: _Status,
+    status_read: int,
+    cgroup: JobCgroup,
+    block_write: int,
+    kill_tree: Callable[[], None],
+) -> None:
+    """Put bwrap and its waiting init in ``cgroup``, then release the init; closes the pipe.
+
+    Reads bwrap's status until it names the init's pid (feeding ``status`` as ``supervise``
+    would). If bwrap exits before cloning it, there is nothing to admit: supervision then
+    reports the set-up failure. If the pids cannot be moved, the tree is killed before the
+    pipe is closed, so the init never runs the job outside the cgroup.
+    """
+    try:
+        deadline = time.monotonic() + _ADMIT_SECONDS
+        while status.child_pid is None:
+            ready, _, _ = select.select(
+                [status_read], [], [], max(0.0, deadline - time.monotonic())
+            )
+            if not ready:
+                raise SandboxError("bubblewrap did not start the sandbox's init in time")
+            chunk = os.read(status_read, _HEAD_BYTES)
+            if not chunk:
+                return  # bwrap is gone before cloning: no init waits
+            status.feed(chunk)
+        try:
+            cgroup.admit((process.pid, status.child_pid))
+        except OSError as exc:
+            raise SandboxError(f"cannot put the job in its cgroup {cgroup.memory}: {exc}") from exc
+    except BaseException:
+        kill_tree()
+        raise
+    finally:
+        os.close(block_write)  # releases the init: after the admission, or after the kill
+
+
+def _spawn(spec: SandboxSpec, inv: Invocation) -> subprocess.Popen[bytes]:
+    """Start prlimit/bwrap in a new session; bwrap's options travel in a memfd."""
     command = build_command(spec, inv)
     args_fd = _memfd(command.options_blob())
     try:
         return subprocess.Popen(
-            [*prefix, *command.argv(args_fd)],
+            command.argv(args_fd),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            pass_fds=(inv.status_fd, args_fd, inv.seccomp_fd, *inv.file_fds.values()),
+            pass_fds=(inv.status_fd, args_fd, inv.seccomp_fd, *_block(inv), *inv.file_fds.values()),
             env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
         )
     except OSError as exc:
         raise SandboxError(f"bubblewrap could not be started: {exc}") from exc
     finally:
         os.close(args_fd)
+
+
+def _block(inv: Invocation) -> tuple[int, ...]:
+    return () if inv.block_fd is None else (inv.block_fd,)
 
 
 def _hard_nofile() -> int | None:

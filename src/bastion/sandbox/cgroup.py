@@ -7,10 +7,12 @@ cgroup v2 hierarchy when it delegates ``memory`` and ``pids`` there, else on the
 ``memory`` and ``pids`` hierarchies, and sets ``memory`` (swap included, so swapping does not
 bypass it) and ``pids`` limits.
 
-How processes get in, with no window: the sandbox's outer command is prefixed by
-:func:`join_command`, a ``/bin/sh`` that writes its own pid into each ``cgroup.procs`` and
-only then ``exec``s prlimit/bwrap; every process of the job descends from it, so none ever
-runs outside. If a write fails the shell exits before bwrap starts (a set-up error).
+How processes get in, with no window: bwrap starts with ``--block-fd``, so its sandbox init
+waits, set up but before the seccomp filter and the inner command, until Bastion has written
+bwrap's pid and the init's (:meth:`JobCgroup.admit`) into each ``cgroup.procs``; every process
+of the job descends from that init, so none ever runs outside. If a write fails the tree is
+killed before it is released (a set-up error). This costs no extra process, where the
+:func:`join_command` shell (still there for callers without bwrap) cost an exec per step.
 
 Where no cgroup can be made (an unprivileged user without delegation) :func:`create_job_cgroup`
 returns None with the reason; the limits are then per process, and ``BASTION_REQUIRE_JOB_LIMITS=1``
@@ -66,6 +68,14 @@ class JobCgroup:
     def procs_files(self) -> list[str]:
         """The ``cgroup.procs`` files a process must join."""
         return [str(d / "cgroup.procs") for d in self.directories]
+
+    def admit(self, pids: tuple[int, ...]) -> None:
+        """Move ``pids`` into every directory of the job's cgroup; OSError if one cannot."""
+        for path in self.procs_files():
+            for pid in pids:
+                # One pid per write: the kernel reads one number per write(2).
+                with open(path, "w", encoding="ascii") as handle:
+                    handle.write(str(pid))
 
     def pids_inside(self) -> set[int]:
         """Every pid currently in the job's cgroup(s)."""

@@ -82,6 +82,9 @@ class Invocation:
     rootfs: Path | None = None
     nofile_ceiling: int | None = None
     source: Path | None = None
+    # bwrap's ``--block-fd``: the sandbox's init waits on it (set up, but before the seccomp
+    # filter and the inner command) until Bastion has put bwrap and it in the job's cgroup.
+    block_fd: int | None = None
 
 
 def find_in_root(root: Path | None, names: Sequence[str]) -> str | None:
@@ -293,6 +296,8 @@ def build_command(spec: SandboxSpec, inv: Invocation) -> Command:
         "--seccomp",
         str(inv.seccomp_fd),
     ]
+    if inv.block_fd is not None:
+        options += ["--block-fd", str(inv.block_fd)]
     return Command(_outer_limits(spec.limits, inv), inv.bwrap, options, _inner(spec, inv))
 
 
