@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from playwright.sync_api import BrowserContext, Page
 
 from bastion.audit import AuditEvent
 from bastion.server import (
@@ -20,6 +21,7 @@ from bastion.server import (
     create_app,
 )
 from bastion.store import Database, open_database, sqlite_url
+from tests.server.browser import LiveServer, chromium, live_server
 
 with warnings.catch_warnings():
     # Starlette 1.x nudges towards httpx2 for its TestClient; httpx 0.x works the same here.
@@ -121,3 +123,32 @@ def server(tmp_path: Path) -> Iterator[Server]:
     finally:
         made.client.close()
         made.db.dispose()
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One ``bastion serve`` subprocess for the session's browser tests."""
+    with live_server(tmp_path_factory.mktemp("served")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def chromium_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
+    """One headless Chromium (fresh profile) per browser test module; fails if it is missing.
+
+    Not per session: while Playwright's sync API is open its event loop counts as running in
+    this thread, and every later asyncio.run in the same worker would fail.
+    """
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
+
+
+@pytest.fixture
+def page(chromium_context: BrowserContext) -> Iterator[Page]:
+    """A new tab with no cookies left from an earlier test."""
+    chromium_context.clear_cookies()
+    tab = chromium_context.new_page()
+    try:
+        yield tab
+    finally:
+        tab.close()

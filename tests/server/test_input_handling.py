@@ -7,6 +7,7 @@ import asyncio
 import logging
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -56,7 +57,9 @@ def asgi_post(app: Any, path: str, chunks: list[bytes], length: int | None) -> t
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    # In a thread of its own: a running event loop in this one (Playwright's) forbids asyncio.run.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     return sent[0]["status"], reads
 
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
+from bastion.audit import AuditEvent, Outcome
 from bastion.cli.console import err_console
 from bastion.server import (
     DEFAULT_BIND,
     Accounts,
     Role,
+    ServerAction,
+    ServerServices,
     ServerSettings,
     User,
     default_server_database_url,
@@ -27,10 +33,27 @@ BindOption = Annotated[
 ]
 
 
-def _accounts(db: str | None, bind: str = DEFAULT_BIND) -> Accounts:
+@contextmanager
+def _accounts(
+    db: str | None, bind: str = DEFAULT_BIND
+) -> Iterator[tuple[Accounts, ServerServices]]:
+    """The server's accounts and services; the audit sink is sealed and the database closed
+    when the command is done."""
     settings = ServerSettings.from_options(bind=bind, db=db or default_server_database_url())
     services = open_services(settings.database_url)
-    return Accounts(services.db, settings, services.clock)
+    try:
+        yield Accounts(services.db, settings, services.clock), services
+    finally:
+        services.audit.close()
+        services.db.dispose()
+
+
+def _audit(services: ServerServices, action: ServerAction, user: User, **details: str) -> None:
+    """One event per change made from the host: the actor is the host account, not a user
+    of the server (``host:`` keeps the two apart)."""
+    actor = f"host:{getpass.getuser()}"
+    subject, facts = f"user/{user.name}", {"address": "local", **details}
+    services.audit.record(AuditEvent(actor, action.value, subject, Outcome.SUCCESS, facts))
 
 
 def _line(user: User) -> str:
@@ -47,8 +70,11 @@ def add(
     bind: BindOption = DEFAULT_BIND,
 ) -> None:
     """Add an account; prints its one-time setup link."""
-    accounts = _accounts(db, bind)
-    user, token = accounts.add(name, role)
+    with _accounts(db, bind) as (accounts, services):
+        user, token = accounts.add(name, role)
+        _audit(
+            services, ServerAction.USER_CREATED, user, role=role.value if role else "", via="cli"
+        )
     err_console.print(f"Added {user.name}; the holder sets a password at:", highlight=False)
     typer.echo(accounts.setup_link(token))
 
@@ -58,7 +84,8 @@ def list_users(
     db: DbOption = None, as_json: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
     """List accounts."""
-    users = _accounts(db).list()
+    with _accounts(db) as (accounts, _services):
+        users = accounts.list()
     if as_json:
         rows = [
             {
@@ -78,13 +105,19 @@ def list_users(
 @users_app.command("disable")
 def disable(name: str, db: DbOption = None) -> None:
     """Disable an account and end its sessions."""
-    typer.echo(_line(_accounts(db).disable(name)))
+    with _accounts(db) as (accounts, services):
+        user = accounts.disable(name)
+        _audit(services, ServerAction.USER_DISABLED, user, via="cli")
+    typer.echo(_line(user))
 
 
 @users_app.command("reset-mfa")
 def reset_mfa(name: str, db: DbOption = None) -> None:
     """Forget an account's TOTP secret and recovery codes (it enrols again)."""
-    typer.echo(_line(_accounts(db).reset_mfa(name)))
+    with _accounts(db) as (accounts, services):
+        user = accounts.reset_mfa(name)
+        _audit(services, ServerAction.MFA_RESET, user, via="cli")
+    typer.echo(_line(user))
 
 
 def register(app: typer.Typer) -> None:

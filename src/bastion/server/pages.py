@@ -44,8 +44,9 @@ RunsReader = Annotated[Principal, Depends(authorize(Permission.RUNS_READ))]
 Field = Annotated[str, Form(max_length=1024)]
 
 
-def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
-    return HTMLResponse(_templates.get_template(name).render(**values), status_code=status)
+def _page(template: str, /, status: int = 200, **values: Any) -> HTMLResponse:
+    # Positional-only: a template value called ``name`` (the setup page's) must not collide.
+    return HTMLResponse(_templates.get_template(template).render(**values), status_code=status)
 
 
 def _pre_auth_form(request: Request, template: str, **values: Any) -> HTMLResponse:
