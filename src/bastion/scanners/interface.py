@@ -41,6 +41,7 @@ class GateName(enum.StrEnum):
     SCA = "sca"
     IAC = "iac"
     SARIF = "sarif"
+    IMAGE = "image"
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,8 @@ def _factory(name: GateName) -> str:
             return "bastion.scanners.iac:IacGate"
         case GateName.SARIF:
             return "bastion.scanners.sarif_gate:SarifGate"
+        case GateName.IMAGE:
+            return "bastion.scanners.composed:image_gate"
         case _:
             assert_never(name)
 

@@ -22,6 +22,8 @@ from bastion.scanners.sca.fetch import OFFLINE_ENV, FetchOutcome, ensure_data
 from bastion.scanners.sca.gate import ScaGate, create_gate
 from bastion.scanners.sca.index import IndexMeta
 from bastion.scanners.sca.inventory import InventoryItem, dependency_inventory
+from bastion.scanners.sca.matcher import Match, match_dependency
+from bastion.scanners.sca.model import Dependency, Relation
 from bastion.scanners.sca.paths import osv_dir
 from bastion.scanners.sca.update import (
     DEFAULT_ECOSYSTEMS,
@@ -37,11 +39,14 @@ __all__ = [
     "ArchiveError",
     "Database",
     "DatabaseError",
+    "Dependency",
     "FetchOutcome",
     "ImportSummary",
     "IndexMeta",
     "InventoryItem",
     "ManifestError",
+    "Match",
+    "Relation",
     "ScaGate",
     "UpdateError",
     "UpdateResult",
@@ -50,6 +55,7 @@ __all__ = [
     "ecosystems_in_tree",
     "ensure_data",
     "import_path",
+    "match_dependency",
     "osv_dir",
     "status",
     "update",
