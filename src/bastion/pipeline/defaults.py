@@ -27,6 +27,15 @@ _MARKERS: dict[str, tuple[str, ...]] = {
     "container": ("Dockerfile", "Containerfile"),
 }
 _GATES_FOR_EVERY_PROJECT = ("secrets", "sast", "sca", "iac")
+# Gates that join the default pipeline only when the tree holds what they read. The CI
+# configuration gate's own discovery (bastion.scanners.ciconfig) also finds `action.yml`
+# anywhere; the default looks only at the usual places so that deciding stays cheap.
+_CI_CONFIG = (".github/workflows", ".gitlab-ci.yml", ".bastion/pipeline.yml", "action.yml")
+
+
+def _present_gates(root: Path) -> list[str]:
+    """Gates whose inputs exist in ``root`` (``ciconfig`` when CI files are there)."""
+    return ["ciconfig"] if any((root / name).exists() for name in _CI_CONFIG) else []
 
 
 def detect_project_types(root: Path) -> list[str]:
@@ -37,7 +46,8 @@ def detect_project_types(root: Path) -> list[str]:
 
 def default_pipeline(root: Path, available_gates: Iterable[str]) -> LoadedPipeline:
     """The default pipeline for the project at ``root``, over the gates Bastion has."""
-    gates = [g for g in _GATES_FOR_EVERY_PROJECT if g in set(available_gates)]
+    known = set(available_gates)
+    gates = [g for g in (*_GATES_FOR_EVERY_PROJECT, *_present_gates(root)) if g in known]
     kinds = ", ".join(detect_project_types(root))
     lines = [
         f"name: default secure pipeline ({kinds})",

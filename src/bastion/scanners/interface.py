@@ -40,6 +40,7 @@ class GateName(enum.StrEnum):
     SAST = "sast"
     SCA = "sca"
     IAC = "iac"
+    CICONFIG = "ciconfig"
     SARIF = "sarif"
     IMAGE = "image"
 

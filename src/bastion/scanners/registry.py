@@ -25,6 +25,8 @@ def _factory(name: GateName) -> str:
             return "bastion.scanners.sca:ScaGate"
         case GateName.IAC:
             return "bastion.scanners.iac:IacGate"
+        case GateName.CICONFIG:
+            return "bastion.scanners.ciconfig:CiconfigGate"
         case GateName.SARIF:
             return "bastion.scanners.sarif_gate:SarifGate"
         case GateName.IMAGE:

@@ -1,0 +1,1 @@
+"""Bundled data of the ``ciconfig`` gate (the dated list of compromised actions)."""
