@@ -9,8 +9,11 @@ of :data:`bastion.server.PERMISSIONS` that changes, or a guard that stops being 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import subprocess
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -18,19 +21,35 @@ import pytest
 from fastapi import FastAPI
 from httpx import Response
 
-from bastion.server import Grant, Permission, Role, ScopeKind
+from bastion.engine.model import RunId
+from bastion.server import (
+    Accounts,
+    Grant,
+    Permission,
+    Role,
+    ScopeKind,
+    ServerServices,
+    ServerSettings,
+    create_app,
+)
 from bastion.server.auth import SESSION_COOKIE
 from bastion.server.context import ServerContext
+from bastion.server.launcher import RunRequest
 from bastion.server.permissions import rule_for
 from bastion.server.principal import TokenScope
 from bastion.server.routing import PERMISSION_KEY, route_marks
-from bastion.store import RunRecord
-from tests.server.conftest import Server
+from bastion.store import Database, JobRecord, RunRecord, open_database, sqlite_url
+from tests.server.conftest import Clock, ListSink, Server
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 ALL = frozenset(Role)
 ADMIN = frozenset({Role.ADMIN})
 ADMIN_SECURITY = frozenset({Role.ADMIN, Role.SECURITY})
 NONE: frozenset[Role] = frozenset()
+BUILDERS = frozenset({Role.DEVELOPER, Role.MAINTAINER, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -49,6 +68,20 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/step-up"): Entry("signed_in", ALL),
     ("GET", "/api/runs"): Entry("runs.read", ALL, refusal=404),
     ("GET", "/api/runs/{run_id}"): Entry("runs.read", ALL, refusal=404),
+    ("POST", "/api/runs"): Entry("runs.write", BUILDERS),
+    ("POST", "/api/runs/{run_id}/cancel"): Entry("runs.write", BUILDERS),
+    ("POST", "/api/runs/{run_id}/rerun"): Entry("runs.write", BUILDERS),
+    ("GET", "/api/runs/{run_id}/jobs/{job}/log"): Entry("runs.read", ALL, refusal=404),
+    ("GET", "/api/repositories"): Entry("repos.read", ALL, refusal=404),
+    ("POST", "/api/repositories"): Entry("repos.manage", ADMIN),
+    ("GET", "/static/log.js"): Entry("public"),
+    ("GET", "/runs"): Entry("runs.read", ALL, refusal=404),
+    ("GET", "/runs/{run_id}"): Entry("runs.read", ALL, refusal=404),
+    ("GET", "/runs/{run_id}/jobs/{job}/log"): Entry("runs.read", ALL, refusal=404),
+    ("POST", "/runs/{run_id}/cancel"): Entry("runs.write", BUILDERS),
+    ("POST", "/runs/{run_id}/rerun"): Entry("runs.write", BUILDERS),
+    ("GET", "/repositories"): Entry("repos.read", ALL, refusal=404),
+    ("POST", "/repositories"): Entry("repos.manage", ADMIN),
     ("GET", "/api/tokens"): Entry("tokens.manage", ALL),
     ("POST", "/api/tokens"): Entry("tokens.create", ALL, step_up=True),
     ("DELETE", "/api/tokens/{token_id}"): Entry("tokens.manage", ALL),
@@ -136,6 +169,25 @@ CALLS: dict[tuple[str, str], Callable[[Caller], Call]] = {
     ("POST", "/api/step-up"): lambda c: Call("/api/step-up", json={"code": c.fresh_code()}),
     ("GET", "/api/runs"): lambda c: Call("/api/runs"),
     ("GET", "/api/runs/{run_id}"): lambda c: Call(f"/api/runs/{c.run_id}"),
+    ("POST", "/api/runs"): lambda c: Call("/api/runs", json={"repo": "app", "branch": "main"}),
+    ("POST", "/api/runs/{run_id}/cancel"): lambda c: Call(f"/api/runs/{c.run_id}/cancel"),
+    ("POST", "/api/runs/{run_id}/rerun"): lambda c: Call(f"/api/runs/{c.run_id}/rerun"),
+    ("GET", "/api/runs/{run_id}/jobs/{job}/log"): lambda c: Call(
+        f"/api/runs/{c.run_id}/jobs/build/log"
+    ),
+    ("GET", "/api/repositories"): lambda c: Call("/api/repositories"),
+    ("POST", "/api/repositories"): lambda c: Call(
+        "/api/repositories", json={"name": c.unique("repo"), "path": REPO_PATHS[id(c.server)]}
+    ),
+    ("GET", "/runs"): lambda c: Call("/runs"),
+    ("GET", "/runs/{run_id}"): lambda c: Call(f"/runs/{c.run_id}"),
+    ("GET", "/runs/{run_id}/jobs/{job}/log"): lambda c: Call(f"/runs/{c.run_id}/jobs/build/log"),
+    ("POST", "/runs/{run_id}/cancel"): lambda c: Call(f"/runs/{c.run_id}/cancel"),
+    ("POST", "/runs/{run_id}/rerun"): lambda c: Call(f"/runs/{c.run_id}/rerun"),
+    ("GET", "/repositories"): lambda c: Call("/repositories"),
+    ("POST", "/repositories"): lambda c: Call(
+        "/repositories", data={"name": c.unique("repo"), "path": REPO_PATHS[id(c.server)]}
+    ),
     ("GET", "/api/tokens"): lambda c: Call("/api/tokens"),
     ("POST", "/api/tokens"): lambda c: Call("/api/tokens", json=TOKEN_BODY | {"name": "ci"}),
     ("DELETE", "/api/tokens/{token_id}"): _own_token,
@@ -156,15 +208,70 @@ def add_run(server: Server, repo: str = "app") -> int:
     with server.db.session() as session:
         run = RunRecord(
             repo=repo,
+            commit="0" * 40,
             event="push",
             trust="trusted",
             pipeline_path=".bastion/pipeline.yml",
             pipeline_digest="sha256:" + "0" * 64,
             status="passed",
         )
+        run.jobs.append(JobRecord(name="build", kind="build", status="passed"))
         session.add(run)
         session.flush()
         return run.id
+
+
+REPO_PATHS: dict[int, str] = {}  # each server's registered git repository
+
+
+@dataclass
+class _FakeLauncher:
+    """The launcher interface: records a queued run, says every run can be cancelled."""
+
+    db: Database
+
+    def submit(self, request: RunRequest) -> RunId:
+        with self.db.session() as session:
+            run = RunRecord(
+                repo=request.repository.name,
+                event=request.event,
+                trust="internal",
+                pipeline_path="-",
+                pipeline_digest="-",
+                status="queued",
+            )
+            session.add(run)
+            session.flush()
+            return RunId(run.id)
+
+    def cancel(self, run_id: int) -> bool:
+        return True
+
+    def close(self) -> None:
+        return None
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """The conftest's server, with a launcher that queues without running and a registered
+    git repository ``app`` (``repo_path`` for the routes that register one)."""
+    db = open_database(sqlite_url(tmp_path / "server.db"))
+    clock, audit = Clock(), ListSink()
+    settings = ServerSettings("127.0.0.1", 8080, "unused")
+    services = ServerServices(db, audit, clock, launcher=_FakeLauncher(db))
+    client = TestClient(create_app(settings, services), base_url="http://testserver")
+    made = Server(client, db, audit, clock, Accounts(db, settings, clock), settings)
+    repo = tmp_path / "app"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    REPO_PATHS[id(made)] = str(repo)
+    made.client.app.state.bastion.repositories.register(  # type: ignore[attr-defined]
+        "app", str(repo), added_by="setup"
+    )
+    try:
+        yield made
+    finally:
+        client.close()
+        db.dispose()
 
 
 def session_csrf(server: Server) -> str:
@@ -298,7 +405,7 @@ def test_a_session_not_stepped_up_is_refused_the_step_up_routes(server: Server) 
 
 def test_an_anonymous_caller_is_refused_every_guarded_route_and_audited(server: Server) -> None:
     server.add_user("someone", Role.ADMIN)  # objects exist; the caller is still nobody
-    values = {"run_id": add_run(server), "token_id": 1, "name": "someone"}
+    values = {"run_id": add_run(server), "token_id": 1, "name": "someone", "job": "build"}
     for key in GUARDED:
         call = Call(key[1].format(**values))
         before = len(server.audit.events)

@@ -63,11 +63,19 @@ _EXPORTS = {
     "SchedulerConfig": "scheduler",
     "RunServices": "services",
     "local_services": "services",
+    "gate_evaluator_at": "commit_config",
+    "check_gate_job_options": "gate_job_options",
+    "GitState": "git_context",
+    "read_file_at_commit": "git_context",
+    "PIPELINE_FILES": "local_run",
+    "create_run": "recorder",
+    "hold_run_lock": "recovery",
 }
 
 if TYPE_CHECKING:
     from bastion.engine.attestation import BUILDER_ID
     from bastion.engine.audit_trail import record_actions, user_actor
+    from bastion.engine.commit_config import gate_evaluator_at
     from bastion.engine.events import (
         Event,
         JobChanged,
@@ -80,11 +88,19 @@ if TYPE_CHECKING:
         StepChanged,
     )
     from bastion.engine.gate_evaluator import PolicyGateEvaluator
+    from bastion.engine.gate_job_options import check_gate_job_options
     from bastion.engine.gate_priority import GateCpuHistory
     from bastion.engine.gate_scan import PathScan, default_gates, scan_path
     from bastion.engine.gates import AssessedFinding, GateDecision, GateOutcome, GateSpec
+    from bastion.engine.git_context import GitState, read_file_at_commit
     from bastion.engine.history import get_findings, get_run, list_runs, read_log
-    from bastion.engine.local_run import LocalRunOptions, PreparedRun, prepare_run, run_local
+    from bastion.engine.local_run import (
+        PIPELINE_FILES,
+        LocalRunOptions,
+        PreparedRun,
+        prepare_run,
+        run_local,
+    )
     from bastion.engine.model import (
         FindingCounts,
         GateEvaluator,
@@ -96,7 +112,8 @@ if TYPE_CHECKING:
         RunState,
         Trust,
     )
-    from bastion.engine.recovery import recover_interrupted_runs
+    from bastion.engine.recorder import create_run
+    from bastion.engine.recovery import hold_run_lock, recover_interrupted_runs
     from bastion.engine.run_cancel import CancelOutcome, RunStopped, cancel_run
     from bastion.engine.run_findings import JudgedFinding, finding_order
     from bastion.engine.scheduler import Scheduler, SchedulerConfig
@@ -104,6 +121,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUILDER_ID",
+    "PIPELINE_FILES",
     "AssessedFinding",
     "CancelOutcome",
     "Event",
@@ -114,6 +132,7 @@ __all__ = [
     "GateOutcome",
     "GateSpec",
     "GateVerdict",
+    "GitState",
     "JobChanged",
     "JobOutput",
     "JobState",
@@ -138,13 +157,18 @@ __all__ = [
     "StepChanged",
     "Trust",
     "cancel_run",
+    "check_gate_job_options",
+    "create_run",
     "default_gates",
     "finding_order",
+    "gate_evaluator_at",
     "get_findings",
     "get_run",
+    "hold_run_lock",
     "list_runs",
     "local_services",
     "prepare_run",
+    "read_file_at_commit",
     "read_log",
     "record_actions",
     "recover_interrupted_runs",

@@ -13,8 +13,9 @@ import tempfile
 from pathlib import Path
 
 from bastion.engine.gate_evaluator import PolicyGateEvaluator
-from bastion.engine.git_context import read_file_at_commit
+from bastion.engine.git_context import read_file_at_commit, tree_path
 from bastion.errors import PolicyError
+from bastion.policy import PolicyEngine, Suppressions, load_suppressions
 
 __all__ = ["POLICY_DIR", "SUPPRESSIONS", "gate_evaluator_at"]
 
@@ -22,13 +23,16 @@ POLICY_DIR = ".bastion/policy"
 SUPPRESSIONS = ".bastion/suppressions.yml"
 
 
-def gate_evaluator_at(root: Path, commit: str | None) -> PolicyGateEvaluator:
+def gate_evaluator_at(
+    root: Path, commit: str | None, *, accepted: Suppressions | None = None
+) -> PolicyGateEvaluator:
     """The evaluator of ``root``'s policy and suppressions at ``commit`` (None: working tree).
 
+    ``accepted`` (the findings accepted on the server) are merged after the file's entries.
     PolicyError (exit 2) when either is malformed, naming the file as ``path@commit``.
     """
     if commit is None:
-        return PolicyGateEvaluator.for_project(root)
+        return _evaluator(root, accepted)
     with tempfile.TemporaryDirectory(prefix="bastion-policy-") as scratch:
         # The loaders read files; they get the commit's bytes and nothing else.
         copy = Path(scratch)
@@ -38,13 +42,28 @@ def gate_evaluator_at(root: Path, commit: str | None) -> PolicyGateEvaluator:
                 target = copy / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
-        return PolicyGateEvaluator.for_project(copy)
+        return _evaluator(copy, accepted)
+
+
+def _evaluator(project: Path, accepted: Suppressions | None) -> PolicyGateEvaluator:
+    if accepted is None:
+        return PolicyGateEvaluator.for_project(project)
+    config = project / ".bastion"
+    suppressions = load_suppressions(config / "suppressions.yml").merged(accepted)
+    return PolicyGateEvaluator(PolicyEngine.load(config / "policy"), suppressions)
 
 
 def _policy_files(root: Path, commit: str) -> list[str]:
     """The ``*.rego`` files directly in the policy directory at ``commit``."""
     listed = subprocess.run(
-        ["git", "-C", str(root), "ls-tree", "--name-only", f"{commit}:./{POLICY_DIR}"],
+        [
+            "git",
+            "-C",
+            str(root),
+            "ls-tree",
+            "--name-only",
+            f"{commit}:{tree_path(root, POLICY_DIR)}",
+        ],
         capture_output=True,
         text=True,
         check=False,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bastion.errors import UsageError
 
-__all__ = ["GitState", "read_file_at_commit", "read_git_state"]
+__all__ = ["GitState", "read_file_at_commit", "read_git_state", "tree_path"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +56,17 @@ def read_git_state(root: Path, commit: str | None = None) -> GitState:
     )
 
 
+def tree_path(root: Path, relative: str) -> str:
+    """``relative`` as git names it in a commit's tree: to ``root`` inside a work tree
+    (``./path``), from the top in a bare repository (the server's registered ones)."""
+    bare = not (root / ".git").exists() and (root / "objects").is_dir() and (root / "HEAD").exists()
+    return relative if bare else f"./{relative}"
+
+
 def read_file_at_commit(root: Path, commit: str, relative: str) -> bytes | None:
     """The bytes of ``relative`` (to ``root``) at ``commit``, or None if absent."""
     result = subprocess.run(
-        ["git", "-C", str(root), "show", f"{commit}:./{relative}"],
+        ["git", "-C", str(root), "show", f"{commit}:{tree_path(root, relative)}"],
         capture_output=True,
         check=False,
     )

@@ -174,6 +174,7 @@ def run_local(
     cancel: threading.Event | None = None,
     prepared: PreparedRun | None = None,
     services: RunServices | None = None,
+    run_id: RunId | None = None,
 ) -> RunResult:
     """Run the project's pipeline locally, every job sandboxed; returns how it ended.
 
@@ -181,7 +182,8 @@ def run_local(
     them they are made here the same way and closed (``gate_evaluator`` then replaces the
     commit's policy, for tests). People are told everything through ``observers``:
     :class:`RunPrepared`, :class:`Notice`, the scheduler's events, then :class:`RunFinished`
-    once the run is attested.
+    once the run is attested. ``run_id`` is a run the caller recorded as queued and whose
+    lock it holds (the server's queue); without it the run is recorded and locked here.
     """
     owned = services is None
     prepared = prepared or prepare_run(options)
@@ -199,6 +201,9 @@ def run_local(
             stages.tell(
                 f"run {stale} was interrupted (its Bastion process stopped); marked as error"
             )
+        if run_id is not None:
+            stages.run_id = run_id
+            return _execute(stages)
         stages.run_id = create_run(
             services.store, prepared.context, prepared.loaded.source, prepared.loaded.digest
         )

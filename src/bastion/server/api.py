@@ -4,30 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from bastion.audit import Outcome
 from bastion.server.accounts import User
 from bastion.server.auditing import ServerAction, auth_event
-from bastion.server.auth import authorize, client_address, require_on
+from bastion.server.auth import authorize, client_address
 from bastion.server.context import context_of
 from bastion.server.errors import BadRequestError
 from bastion.server.login import perform_step_up
 from bastion.server.permissions import Permission
 from bastion.server.principal import Grant, Principal, TokenScope
 from bastion.server.routing import guarded
-from bastion.server.runs import count_runs, get_run, list_runs
 from bastion.server.schemas import (
     GrantBody,
     GrantOut,
     HealthOut,
-    JobOut,
     MeOut,
     NewUserBody,
     NewUserOut,
-    RunDetailOut,
-    RunOut,
-    RunPageOut,
     StepUpBody,
     TokenBody,
     TokenCreatedOut,
@@ -42,7 +37,6 @@ router = APIRouter(prefix="/api")
 
 
 SignedIn = Annotated[Principal, Depends(authorize(Permission.SIGNED_IN))]
-RunsReader = Annotated[Principal, Depends(authorize(Permission.RUNS_READ))]
 TokenManager = Annotated[Principal, Depends(authorize(Permission.TOKENS_MANAGE))]
 TokenCreator = Annotated[Principal, Depends(authorize(Permission.TOKENS_CREATE))]
 UserReader = Annotated[Principal, Depends(authorize(Permission.USERS_READ))]
@@ -101,40 +95,6 @@ def step_up(request: Request, response: Response, body: StepUpBody, principal: S
     """Re-enter a TOTP code; the session is rotated and counts as stepped up for a while."""
     perform_step_up(request, response, principal, body.code)
     return me(request, principal)
-
-
-@router.get("/runs", **guarded(Permission.RUNS_READ))
-def runs(
-    request: Request,
-    principal: RunsReader,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> RunPageOut:
-    """Runs the caller may see, newest first."""
-    db = context_of(request).services.db
-    visible = principal.visible(Permission.RUNS_READ)
-    rows = list_runs(db, visible, limit=limit, offset=offset)
-    return RunPageOut(
-        total=count_runs(db, visible),
-        limit=limit,
-        offset=offset,
-        runs=[RunOut.model_validate(r, from_attributes=True) for r in rows],
-    )
-
-
-@router.get("/runs/{run_id}", **guarded(Permission.RUNS_READ))
-def run(request: Request, run_id: int, principal: RunsReader) -> RunDetailOut:
-    """One run with its jobs; 404 alike for unknown runs and runs the caller may not see."""
-    record = get_run(context_of(request).services.db, run_id)
-    require_on(request, principal, Permission.RUNS_READ, record.repo, missing=f"no run {run_id}")
-    jobs = [JobOut.model_validate(j, from_attributes=True) for j in record.jobs]
-    base = RunOut.model_validate(record, from_attributes=True).model_dump()
-    return RunDetailOut(
-        **base,
-        pipeline_path=record.pipeline_path,
-        pipeline_digest=record.pipeline_digest,
-        jobs=jobs,
-    )
 
 
 @router.get("/tokens", **guarded(Permission.TOKENS_MANAGE))

@@ -17,12 +17,14 @@ from bastion.server import (
     api,
     api_audit,
     api_findings,
+    api_runs,
     api_secrets,
     api_supplychain,
     pages,
     pages_resources,
+    pages_runs,
 )
-from bastion.server.context import ServerServices, build_context
+from bastion.server.context import ServerContext, ServerServices, build_context
 from bastion.server.middleware import BodyLimit, SecurityHeaders
 from bastion.server.problems import install_handlers
 from bastion.server.routing import check_routes
@@ -32,16 +34,26 @@ __all__ = ["create_app"]
 
 
 def _lifespan(
-    services: ServerServices,
+    context: ServerContext,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """At shutdown (SIGTERM, Ctrl-C), close the audit sink: what is unsealed is checkpointed."""
+    """At start, watch the registered repositories; at shutdown (SIGTERM, Ctrl-C), stop
+    watching, cancel the runs still going and close the audit sink: what is unsealed is
+    checkpointed."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if context.watcher is not None:
+            context.watcher.start()
         try:
             yield
         finally:
-            services.audit.close()
+            try:
+                if context.watcher is not None:
+                    context.watcher.stop()
+                if context.services.launcher is not None:
+                    context.services.launcher.close()
+            finally:
+                context.services.audit.close()
 
     return lifespan
 
@@ -52,19 +64,21 @@ def create_app(settings: ServerSettings, services: ServerServices) -> FastAPI:
     No interactive docs (Swagger/ReDoc would load script from elsewhere) and no public
     ``/openapi.json``; the document is ``app.openapi()``.
     """
+    context = build_context(settings, services)
     app = FastAPI(
         title="Bastion",
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        lifespan=_lifespan(services),
+        lifespan=_lifespan(context),
     )
-    app.state.bastion = build_context(settings, services)
+    app.state.bastion = context
     app.include_router(api.router)
-    for resource in (api_findings, api_supplychain, api_audit, api_secrets):
+    for resource in (api_runs, api_findings, api_supplychain, api_audit, api_secrets):
         app.include_router(resource.router)
     app.include_router(pages.router)
     app.include_router(pages_resources.router)
+    app.include_router(pages_runs.router)
     install_handlers(app)
     # Added last, so it runs first: nothing reads a body over the limit.
     app.add_middleware(SecurityHeaders, tls=settings.tls)

@@ -40,6 +40,9 @@ class ServerAction(StrEnum):
     SECRET_SET = "secret.set"  # noqa: S105 - an action name, not a secret
     SECRET_REMOVED = "secret.removed"  # noqa: S105 - an action name, not a secret
     AUDIT_EXPORTED = "audit.exported"
+    RUN_TRIGGERED = "run.triggered"
+    RUN_CANCELLED = "run.cancel_requested"
+    REPOSITORY_REGISTERED = "repository.registered"
 
 
 class AuditSink(Protocol):

@@ -10,6 +10,9 @@ from starlette.requests import Request
 from bastion.server.accounts import Accounts
 from bastion.server.auditing import AuditSink
 from bastion.server.clock import Clock, system_clock
+from bastion.server.launcher import Launcher
+from bastion.server.repo_watch import RepoWatcher
+from bastion.server.repositories import Repositories
 from bastion.server.resources import ResourceServices
 from bastion.server.sessions import Sessions
 from bastion.server.settings import ServerSettings
@@ -25,13 +28,15 @@ __all__ = ["ServerContext", "ServerServices", "build_context", "context_of"]
 class ServerServices:
     """The collaborators a server runs with, built by its caller (``bastion serve``, a test).
 
-    The engine's ``RunServices`` joins this bundle when the server starts runs.
+    ``launcher`` carries out runs through the engine (None: this server starts no run and
+    answers 503 to a trigger).
     """
 
     db: Database
     audit: AuditSink
     clock: Clock = field(default=system_clock)
     resources: ResourceServices = field(default_factory=ResourceServices)
+    launcher: Launcher | None = None
 
 
 @dataclass(frozen=True)
@@ -45,11 +50,15 @@ class ServerContext:
     totp: Totp
     tokens: ApiTokens
     throttle: LoginThrottle
+    repositories: Repositories
+    watcher: RepoWatcher | None
 
 
 def build_context(settings: ServerSettings, services: ServerServices) -> ServerContext:
     """Domain services over one database and clock."""
     db, clock = services.db, services.clock
+    repositories = Repositories(db, clock)
+    launcher = services.launcher
     return ServerContext(
         settings,
         services,
@@ -58,6 +67,8 @@ def build_context(settings: ServerSettings, services: ServerServices) -> ServerC
         Totp(db, clock),
         ApiTokens(db, settings, clock),
         LoginThrottle(db, settings, clock),
+        repositories,
+        RepoWatcher(repositories, launcher) if launcher is not None else None,
     )
 
 

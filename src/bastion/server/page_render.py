@@ -23,6 +23,7 @@ _templates = Environment(
 
 NAV: tuple[tuple[str, str, Permission], ...] = (
     ("/", "Runs", Permission.RUNS_READ),
+    ("/repositories", "Repositories", Permission.REPOS_READ),
     ("/findings", "Findings", Permission.FINDINGS_READ),
     ("/artifacts", "Artifacts", Permission.ARTIFACTS_READ),
     ("/audit", "Audit log", Permission.AUDIT_READ),

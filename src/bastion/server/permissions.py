@@ -40,6 +40,9 @@ class Permission(StrEnum):
     PUBLIC = "public"
     SIGNED_IN = "signed_in"
     RUNS_READ = "runs.read"
+    RUNS_WRITE = "runs.write"
+    REPOS_READ = "repos.read"
+    REPOS_MANAGE = "repos.manage"
     TOKENS_MANAGE = "tokens.manage"
     TOKENS_CREATE = "tokens.create"
     USERS_READ = "users.read"
@@ -70,11 +73,18 @@ _ALL = frozenset(Role)
 _SECURITY = frozenset({Role.SECURITY})
 _AUDITORS = frozenset({Role.SECURITY, Role.ADMIN})
 _SECRET_KEEPERS = frozenset({Role.MAINTAINER, Role.ADMIN})
+_BUILDERS = frozenset({Role.DEVELOPER, Role.MAINTAINER, Role.ADMIN})
 
 PERMISSIONS: Mapping[Permission, Rule] = {
     Permission.PUBLIC: Rule(frozenset()),
     Permission.SIGNED_IN: Rule(_ALL),
     Permission.RUNS_READ: Rule(_ALL, ScopeKind.REPOSITORY, hide=True),
+    # Trigger, cancel, re-run. Routes check RUNS_READ on the repository first (404 for one
+    # the caller may not see), so this 403 tells nothing new.
+    Permission.RUNS_WRITE: Rule(_BUILDERS, ScopeKind.REPOSITORY),
+    Permission.REPOS_READ: Rule(_ALL, ScopeKind.REPOSITORY, hide=True),
+    # A path on the server's disk that the server (often root) reads: admins only.
+    Permission.REPOS_MANAGE: Rule(frozenset({Role.ADMIN})),
     Permission.TOKENS_MANAGE: Rule(_ALL),
     Permission.TOKENS_CREATE: Rule(_ALL, step_up=True),
     Permission.USERS_READ: Rule(frozenset({Role.ADMIN, Role.SECURITY})),

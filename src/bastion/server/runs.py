@@ -7,34 +7,71 @@ one started by the server are listed alike.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from bastion.server.errors import NotFoundError
-from bastion.store import Database, JobRecord, RunRecord
+from bastion.store import Database, FindingRecord, JobRecord, RunRecord
 
-__all__ = ["count_runs", "get_run", "list_runs"]
+__all__ = [
+    "RunFilter",
+    "count_findings",
+    "count_runs",
+    "get_run",
+    "job_of",
+    "job_status",
+    "list_runs",
+]
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Which runs a page lists: by status, repository and branch, older than ``before``."""
+
+    status: str | None = None
+    repo: str | None = None
+    branch: str | None = None
+    before: int | None = None  # the cursor: the id of the last run of the previous page
+
+    def apply(self, query: Select[Any], repositories: Collection[str] | None) -> Select[Any]:
+        """``query`` narrowed to these conditions and to ``repositories`` (None: all)."""
+        if repositories is not None:
+            query = query.where(RunRecord.repo.in_(list(repositories)))
+        if self.status is not None:
+            query = query.where(RunRecord.status == self.status)
+        if self.repo is not None:
+            query = query.where(RunRecord.repo == self.repo)
+        if self.branch is not None:
+            query = query.where(RunRecord.ref == f"refs/heads/{self.branch}")
+        if self.before is not None:
+            query = query.where(RunRecord.id < self.before)
+        return query
 
 
 def list_runs(
-    db: Database, repositories: Collection[str] | None, *, limit: int, offset: int
+    db: Database,
+    repositories: Collection[str] | None,
+    *,
+    limit: int,
+    offset: int = 0,
+    where: RunFilter = RunFilter(),
 ) -> list[RunRecord]:
-    """Newest first; only runs of ``repositories`` (None: all)."""
+    """Newest first; only runs of ``repositories`` (None: all) that ``where`` keeps."""
     query = select(RunRecord).order_by(RunRecord.id.desc()).limit(limit).offset(offset)
-    if repositories is not None:
-        query = query.where(RunRecord.repo.in_(list(repositories)))
     with db.session() as session:
-        return list(session.scalars(query))
+        return list(session.scalars(where.apply(query, repositories)))
 
 
-def count_runs(db: Database, repositories: Collection[str] | None) -> int:
+def count_runs(
+    db: Database, repositories: Collection[str] | None, where: RunFilter = RunFilter()
+) -> int:
     """How many runs :func:`list_runs` pages over."""
     query = select(func.count()).select_from(RunRecord)
-    if repositories is not None:
-        query = query.where(RunRecord.repo.in_(list(repositories)))
     with db.session() as session:
-        return int(session.scalar(query) or 0)
+        return int(session.scalar(where.apply(query, repositories)) or 0)
 
 
 def get_run(db: Database, run_id: int) -> RunRecord:
@@ -43,8 +80,33 @@ def get_run(db: Database, run_id: int) -> RunRecord:
         run = session.scalar(
             select(RunRecord)
             .where(RunRecord.id == run_id)
-            .options(selectinload(RunRecord.jobs).selectinload(JobRecord.steps))
+            .options(
+                selectinload(RunRecord.jobs).selectinload(JobRecord.steps),
+                selectinload(RunRecord.attestations),
+            )
         )
         if run is None:
             raise NotFoundError(f"no run {run_id}")
         return run
+
+
+def count_findings(db: Database, run_id: int) -> int:
+    """How many findings the run's gate jobs were judged on (suppressed ones included)."""
+    query = select(func.count()).select_from(FindingRecord).where(FindingRecord.run_id == run_id)
+    with db.session() as session:
+        return int(session.scalar(query) or 0)
+
+
+def job_of(run: RunRecord, name: str) -> JobRecord:
+    """The job ``name`` of ``run``; NotFoundError if it has none of that name."""
+    for job in run.jobs:
+        if job.name == name:
+            return job
+    raise NotFoundError(f"run {run.id} has no job {name!r}")
+
+
+def job_status(db: Database, run_id: int, name: str) -> str | None:
+    """The job's status as recorded now (None if unknown)."""
+    query = select(JobRecord.status).where(JobRecord.run_id == run_id, JobRecord.name == name)
+    with db.session() as session:
+        return session.scalar(query)

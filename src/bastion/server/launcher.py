@@ -1,0 +1,267 @@
+"""Runs started by the server: the engine's ``run_local`` on a bounded pool of worker threads.
+
+A run of a registered repository is prepared where it is asked for (the commit resolved,
+the pipeline read and planned at that commit, so a malformed pipeline is a 400 to the
+caller), recorded as ``queued`` in the server's database, and carried out by one of
+``concurrency`` workers with the :class:`~bastion.engine.RunServices` the CLI builds
+(:func:`~bastion.engine.services.local_services`), pointing at the server's database: a run
+started here and one started with ``bastion run`` are the same records. The run's gate
+evaluator is the commit's policy with the commit's ``.bastion/suppressions.yml`` merged with
+the findings accepted on the server (:meth:`ServerSuppressions.for_repository`).
+
+Every server run lives in one state directory (``$BASTION_HOME/server``): its logs, its run
+locks (held from the moment it is queued, so recovery never takes a queued run for a dead
+one) and its staging. Cancelling sets the run's event; the scheduler stops every job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import update
+
+from bastion.engine import (
+    PIPELINE_FILES,
+    GitState,
+    LocalRunOptions,
+    PreparedRun,
+    RunContext,
+    RunId,
+    check_gate_job_options,
+    create_run,
+    gate_evaluator_at,
+    hold_run_lock,
+    local_services,
+    read_file_at_commit,
+    recover_interrupted_runs,
+    run_local,
+)
+from bastion.errors import BastionError
+from bastion.pipeline import LoadedPipeline, default_pipeline, parse_pipeline, plan_pipeline
+from bastion.scanners.registry import available_gates
+from bastion.server.errors import BadRequestError, ConflictError
+from bastion.server.repositories import Repository
+from bastion.server.triage import ServerSuppressions
+from bastion.store import Database, RunRecord
+from bastion.trust import Trust
+
+__all__ = ["Launcher", "RunLauncher", "RunRequest", "trust_for"]
+
+logger = logging.getLogger("bastion.server")
+_HEX = re.compile(r"[0-9a-f]{7,64}")
+_FAILED = "the server could not carry out this run (see the server's log)"
+
+
+def trust_for(repository: Repository, branch: str | None) -> Trust:
+    """The one place a server run's trust is decided (ARCHITECTURE.md, Trust model).
+
+    A commit of a registered local repository reached through its default branch or a
+    protected branch is ``trusted``: only people who may push there put it there. Any other
+    branch, and a commit named by itself, is ``internal``. Forge triggers (issue: triggers)
+    extend this: fork pull requests and changed pipelines ``untrusted``, signed tags
+    ``release``.
+    """
+    if branch is not None and repository.is_protected(branch):
+        return Trust.TRUSTED
+    return Trust.INTERNAL
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to run: a branch (its head), a commit, or a commit reached through a branch."""
+
+    repository: Repository
+    branch: str | None = None
+    commit: str | None = None
+    event: str = "manual"
+
+
+class Launcher(Protocol):
+    """What the routes and the repository watcher need of a launcher (tests pass a fake)."""
+
+    def submit(self, request: RunRequest) -> RunId:
+        """Queue a run; its id."""
+        ...
+
+    def cancel(self, run_id: int) -> bool:
+        """Ask a run to stop; False if it is not running here."""
+        ...
+
+    def close(self) -> None:
+        """Stop everything (server shutdown)."""
+        ...
+
+
+@dataclass
+class _Ticket:
+    run_id: RunId
+    prepared: PreparedRun
+    options: LocalRunOptions
+    cancel: threading.Event = field(default_factory=threading.Event)
+    lock: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+def _git(path: Path, *args: str) -> str | None:
+    result = subprocess.run(
+        ["git", "-C", str(path), *args], capture_output=True, text=True, check=False, timeout=30
+    )
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def _resolve(request: RunRequest) -> tuple[str, str | None]:
+    """The commit to run and the branch it is reached through (None: a bare commit)."""
+    path, branch = request.repository.path, request.branch
+    head = None
+    if branch is not None:
+        if branch.startswith("-") or _git(path, "check-ref-format", "--branch", branch) is None:
+            raise BadRequestError("not a valid branch name")
+        head = _git(path, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}")
+        if head is None:
+            raise BadRequestError(f"no branch {branch} in {request.repository.name}")
+    if request.commit is None:
+        if head is None:
+            raise BadRequestError("name a branch or a commit")
+        return head, branch
+    if not _HEX.fullmatch(request.commit):
+        raise BadRequestError("a commit is 7 to 64 lower-case hexadecimal digits")
+    commit = _git(path, "rev-parse", "--verify", "--quiet", f"{request.commit}^{{commit}}")
+    if commit is None:
+        raise BadRequestError(f"no commit {request.commit} in {request.repository.name}")
+    # Trust comes through a branch only when that branch's head is the commit being run.
+    return commit, branch if head == commit else None
+
+
+def _load(path: Path, commit: str) -> LoadedPipeline:
+    for relative in PIPELINE_FILES:
+        raw = read_file_at_commit(path, commit, relative)
+        if raw is not None:
+            return parse_pipeline(raw, source=f"{relative}@{commit[:12]}")
+    return default_pipeline(path, available_gates())
+
+
+class RunLauncher:
+    """Queues and carries out the server's runs; ``close`` cancels them and waits."""
+
+    def __init__(
+        self,
+        db: Database,
+        home: Path,
+        suppressions: ServerSuppressions,
+        *,
+        concurrency: int = 2,
+    ) -> None:
+        self._db, self._home, self._suppressions = db, home, suppressions
+        self.state = home / "server"
+        self.state.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._pool = ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="bastion-run")
+        self._tickets: dict[int, _Ticket] = {}
+        self._guard = threading.Lock()
+        self._closed = False
+
+    def recover(self) -> list[int]:
+        """Close the runs a previous server process left unfinished (at start-up)."""
+        from bastion.audit import open_local_log
+
+        return recover_interrupted_runs(
+            self._db, self.state, lambda: open_local_log(self._db, self._home)[0]
+        )
+
+    def submit(self, request: RunRequest) -> RunId:
+        """Prepare and queue a run; BadRequestError for an unknown commit or a bad pipeline."""
+        commit, branch = _resolve(request)
+        ref = f"refs/heads/{branch}" if branch else None
+        repository = request.repository
+        context = RunContext(
+            repository.name, commit, ref, request.event, trust_for(repository, branch)
+        )
+        try:
+            loaded = _load(repository.path, commit)
+            check_gate_job_options(loaded)
+            plan_pipeline(loaded.pipeline, source=loaded.source)
+        except BastionError as exc:
+            raise BadRequestError(exc.message) from exc
+        git = GitState(repository.path, "", commit, ref, None, dirty=False)
+        prepared = PreparedRun(repository.path, loaded, context, git, self.state, self._db)
+        options = LocalRunOptions(project=repository.path, commit=commit)
+        with self._guard:
+            if self._closed:
+                raise ConflictError("the server is stopping; no run is started")
+            run_id = create_run(self._db, context, loaded.source, loaded.digest)
+            ticket = _Ticket(run_id, prepared, options)
+            ticket.lock.enter_context(hold_run_lock(self.state, run_id))
+            self._tickets[run_id] = ticket
+        self._pool.submit(self._work, ticket)
+        return run_id
+
+    def cancel(self, run_id: int) -> bool:
+        """Ask a run of this server to stop; False if it is not running here."""
+        with self._guard:
+            ticket = self._tickets.get(run_id)
+        if ticket is None:
+            return False
+        ticket.cancel.set()
+        return True
+
+    def wait(self, run_id: int, timeout: float) -> bool:
+        """Wait until the run is over (True), or ``timeout`` seconds."""
+        with self._guard:
+            ticket = self._tickets.get(run_id)
+        return True if ticket is None else ticket.done.wait(timeout)
+
+    def close(self) -> None:
+        """Cancel every run still queued or running and wait for the workers."""
+        with self._guard:
+            self._closed = True
+            tickets = list(self._tickets.values())
+        for ticket in tickets:
+            ticket.cancel.set()
+        self._pool.shutdown(wait=True)
+
+    def _work(self, ticket: _Ticket) -> None:
+        try:
+            evaluator = gate_evaluator_at(
+                ticket.prepared.root,
+                ticket.options.commit,
+                accepted=self._suppressions.for_repository(ticket.prepared.context.repo),
+            )
+            services = local_services(
+                ticket.prepared, ticket.options, gate_evaluator=evaluator, home=self._home
+            )
+            run_local(
+                ticket.options,
+                prepared=ticket.prepared,
+                services=services,
+                cancel=ticket.cancel,
+                run_id=ticket.run_id,
+            )
+        except BastionError as exc:
+            logger.warning("run %s: %s", ticket.run_id, exc.message)
+            self._fail(ticket.run_id, exc.message)
+        except Exception:
+            # Not hidden: the trace goes to the operator's log; the record says it failed.
+            logger.exception("run %s: the engine failed", ticket.run_id)
+            self._fail(ticket.run_id, _FAILED)
+        finally:
+            ticket.lock.close()
+            with self._guard:
+                self._tickets.pop(ticket.run_id, None)
+            ticket.done.set()
+
+    def _fail(self, run_id: int, reason: str) -> None:
+        """Close a run the engine could not finish (one it finished keeps its own state)."""
+        with self._db.session() as session:
+            session.execute(
+                update(RunRecord)
+                .where(RunRecord.id == run_id, RunRecord.status.in_(("queued", "running")))
+                .values(status="error", reason=reason, finished_at=datetime.now(UTC))
+            )
