@@ -218,9 +218,12 @@ class Engine:
 
     def candidates(self, data: bytes) -> list[Candidate]:
         """Every confirmed candidate in ``data``, generic ones yielding to specific overlaps."""
+        hits = self._hits(data)
+        if not hits:
+            return []  # most files: no bookkeeping beyond the Hyperscan pass
         found: dict[tuple[str, int], Candidate] = {}
         seen: set[tuple[int, int]] = set()
-        for rule_index, end in self._hits(data):
+        for rule_index, end in hits:
             pos = max(end - 1, 0)
             line_start = data.rfind(b"\n", 0, pos) + 1
             if (rule_index, line_start) in seen:

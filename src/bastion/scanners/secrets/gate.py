@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bastion.errors import UsageError
 from bastion.home import bastion_home as user_home
@@ -25,18 +25,13 @@ from bastion.scanners.gate_options import check_option_keys
 from bastion.scanners.interface import Gate, GateReport, ScanRequest
 from bastion.scanners.secrets.catalog import load_rules
 from bastion.scanners.secrets.engine import Engine, prepare_shared_cache, shared_cache_dir
-from bastion.scanners.secrets.history import (
-    HistoryResult,
-    scan_history,
-    scan_patch,
-    scan_since,
-    scan_staged,
-    write_git_patch,
-)
 from bastion.scanners.secrets.hits import Hit
 from bastion.scanners.secrets.mode import ScanMode
 from bastion.scanners.secrets.noise import Action
 from bastion.scanners.secrets.tree import TreeOptions, scan_tree
+
+if TYPE_CHECKING:
+    from bastion.scanners.secrets.history import HistoryResult
 
 __all__ = ["GATE_NAME", "ScanMode", "SecretsGate", "scan_secrets"]
 
@@ -145,6 +140,9 @@ def _patch_file(root: Path, name: object) -> Path:
 def _git_mode(
     root: Path, engine: Engine, mode: ScanMode, since: str | None, patch: object
 ) -> HistoryResult:
+    # Imported here: a tree scan (a fresh process per run) does not need git's machinery.
+    from bastion.scanners.secrets.history import scan_history, scan_patch, scan_since, scan_staged
+
     if mode is ScanMode.HISTORY:
         return scan_history(root, engine)
     if mode is ScanMode.STAGED:
@@ -217,6 +215,8 @@ class SecretsGate(Gate):
         since = options.get("since")
         if mode is ScanMode.SINCE and not (isinstance(since, str) and since):
             raise UsageError("mode 'since' needs a ref", hint="pass --since REF")
+        from bastion.scanners.secrets.history import write_git_patch  # git modes only
+
         name = f".bastion-secrets-{os.urandom(8).hex()}.patch"
         write_git_patch(source, mode, workspace / name, since if isinstance(since, str) else None)
         rest = {k: v for k, v in options.items() if k not in {"mode", "since"}}
