@@ -103,7 +103,8 @@ def test_the_run_record_lists_digest_sboms_provenance_and_signature(
     assert item["job"] == "build"
     assert item["name"] == "app.bin"
     assert item["size"] == 5
-    assert item["signed_by"] and item["unsigned_reason"] is None
+    assert item["signed_by"]
+    assert item["unsigned_reason"] is None
     for ref in (item["sbom"]["cyclonedx"], item["sbom"]["spdx"], item["provenance"]):
         assert (attester.store.root / ref).is_file()
 
