@@ -90,9 +90,7 @@ def _attest_one(
     record = store.put_file(path, name=path.name, media_type=media_type_of(path))
     subject = Subject(record.name, record.digest)
     sboms = build_sboms(record, collect_packages(path, context), timestamp=context.finished)
-    predicate = provenance_predicate(
-        context, signed=signer is not None, subject=str(record.digest)
-    )
+    predicate = provenance_predicate(context, signed=signer is not None, subject=str(record.digest))
     provenance = _envelope(subject, SLSA_PROVENANCE_V1, predicate, signer)
     bundle = bundle_name(context, provenance.payload)
     attested = AttestedArtifact(
