@@ -23,19 +23,23 @@ with warnings.catch_warnings():
 FINGERPRINT = "3f2a9c0b7e1d4a55"
 
 
+def make_resources(db: Database, home: Path) -> ResourceServices:
+    """Every resource store: a signed audit log in ``db``, the rest under ``home``."""
+    return ResourceServices(
+        audit_log=AuditLog(db, Ed25519NoteSigner.generate("test.example/log"), witness=None),
+        vault=open_default_vault(home, {}),
+        artifacts=LocalBlobStore(home / "artifacts"),
+        trusted_keys=TrustedKeys(home),
+    )
+
+
 def make_resource_server(tmp_path: Path) -> tuple[Server, AuditLog]:
     """A server whose resource routes all work; returns it and its audit log."""
     db = open_database(sqlite_url(tmp_path / "server.db"))
     clock = Clock()
     audit = ListSink()
-    log = AuditLog(db, Ed25519NoteSigner.generate("test.example/log"), witness=None)
-    home = tmp_path / "home"
-    resources = ResourceServices(
-        audit_log=log,
-        vault=open_default_vault(home, {}),
-        artifacts=LocalBlobStore(home / "artifacts"),
-        trusted_keys=TrustedKeys(home),
-    )
+    resources = make_resources(db, tmp_path / "home")
+    log = resources.need_audit_log()
     settings = ServerSettings("127.0.0.1", 8080, "sqlite:///x.db")
     app = create_app(settings, ServerServices(db, audit, clock, resources=resources))
     client = TestClient(app, base_url="http://testserver")

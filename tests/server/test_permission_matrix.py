@@ -8,13 +8,11 @@ of :data:`bastion.server.PERMISSIONS` that changes, or a guard that stops being 
 
 from __future__ import annotations
 
-import itertools
 import subprocess
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pyotp
 import pytest
@@ -40,27 +38,22 @@ from bastion.server.principal import TokenScope
 from bastion.server.routing import PERMISSION_KEY, route_marks
 from bastion.store import Database, JobRecord, RunRecord, open_database, sqlite_url
 from tests.server.conftest import Clock, ListSink, Server
+from tests.server.matrix_model import (
+    ADMIN,
+    ADMIN_SECURITY,
+    ALL,
+    BUILDERS,
+    NONE,
+    Call,
+    Caller,
+    Entry,
+)
+from tests.server.matrix_resources import PLACEHOLDERS, RESOURCE_CALLS, RESOURCE_MATRIX, seed
+from tests.server.resource_server import make_resources
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
-
-ALL = frozenset(Role)
-ADMIN = frozenset({Role.ADMIN})
-ADMIN_SECURITY = frozenset({Role.ADMIN, Role.SECURITY})
-NONE: frozenset[Role] = frozenset()
-BUILDERS = frozenset({Role.DEVELOPER, Role.MAINTAINER, Role.ADMIN})
-
-
-@dataclass(frozen=True)
-class Entry:
-    """What one route must do: its permission, who holds it, how others are refused."""
-
-    permission: str
-    roles: frozenset[Role] = NONE
-    refusal: int = 403
-    step_up: bool = False
-
 
 MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/health"): Entry("public"),
@@ -100,50 +93,12 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/mfa/enrol"): Entry("signed_in", ALL),
     ("GET", "/setup/{token}"): Entry("public"),
     ("POST", "/setup/{token}"): Entry("public"),
+    **RESOURCE_MATRIX,
 }
 GUARDED = sorted(
     (key for key, entry in MATRIX.items() if entry.permission != "public"),
     key=lambda key: (key == ("POST", "/logout"), key),  # signing out ends the walk
 )
-
-
-@dataclass
-class Caller:
-    """A signed-in user of one role walking every route; what the calls need to succeed."""
-
-    server: Server
-    name: str
-    user_id: int
-    totp: pyotp.TOTP
-    run_id: int
-    serial: itertools.count[int] = field(default_factory=itertools.count)
-
-    @property
-    def ctx(self) -> ServerContext:
-        ctx: ServerContext = self.server.client.app.state.bastion  # type: ignore[attr-defined]
-        return ctx
-
-    def unique(self, prefix: str) -> str:
-        return f"{prefix}-{next(self.serial)}"
-
-    def fresh_code(self) -> str:
-        self.server.clock.advance(seconds=30)  # a code of a step not used yet
-        return self.totp.at(self.server.clock.now)
-
-    def target(self) -> str:
-        """A new account for the routes that act on one."""
-        user, _token = self.server.accounts.add(self.unique("target"))
-        return user.name
-
-
-@dataclass
-class Call:
-    """One request: its concrete URL and body; ``after`` runs when it succeeded."""
-
-    url: str
-    json: dict[str, Any] | None = None
-    data: dict[str, str] | None = None
-    after: Callable[[], None] | None = None
 
 
 def _enrol_again(caller: Caller) -> Call:
@@ -201,6 +156,7 @@ CALLS: dict[tuple[str, str], Callable[[Caller], Call]] = {
     ("GET", "/"): lambda c: Call("/"),
     ("GET", "/mfa/enrol"): lambda c: Call("/mfa/enrol"),
     ("POST", "/mfa/enrol"): _enrol_again,
+    **RESOURCE_CALLS,
 }
 
 
@@ -253,12 +209,14 @@ class _FakeLauncher:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    """The conftest's server, with a launcher that queues without running and a registered
-    git repository ``app`` (``repo_path`` for the routes that register one)."""
+    """The conftest's server, with a launcher that queues without running, a registered
+    git repository ``app`` (``repo_path`` for the routes that register one) and every
+    resource store, seeded (:func:`tests.server.matrix_resources.seed`)."""
     db = open_database(sqlite_url(tmp_path / "server.db"))
     clock, audit = Clock(), ListSink()
     settings = ServerSettings("127.0.0.1", 8080, "unused")
-    services = ServerServices(db, audit, clock, launcher=_FakeLauncher(db))
+    resources = make_resources(db, tmp_path / "home")
+    services = ServerServices(db, audit, clock, launcher=_FakeLauncher(db), resources=resources)
     client = TestClient(create_app(settings, services), base_url="http://testserver")
     made = Server(client, db, audit, clock, Accounts(db, settings, clock), settings)
     repo = tmp_path / "app"
@@ -267,6 +225,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     made.client.app.state.bastion.repositories.register(  # type: ignore[attr-defined]
         "app", str(repo), added_by="setup"
     )
+    seed(made)
     try:
         yield made
     finally:
@@ -406,6 +365,7 @@ def test_a_session_not_stepped_up_is_refused_the_step_up_routes(server: Server) 
 def test_an_anonymous_caller_is_refused_every_guarded_route_and_audited(server: Server) -> None:
     server.add_user("someone", Role.ADMIN)  # objects exist; the caller is still nobody
     values = {"run_id": add_run(server), "token_id": 1, "name": "someone", "job": "build"}
+    values |= PLACEHOLDERS
     for key in GUARDED:
         call = Call(key[1].format(**values))
         before = len(server.audit.events)
@@ -445,7 +405,7 @@ def test_a_run_of_a_repository_not_granted_is_hidden_like_an_unknown_one(server:
     server.accounts.grant("dev", Grant(Role.DEVELOPER, ScopeKind.REPOSITORY, "app"))
     server.login("dev")
     assert server.client.get(f"/api/runs/{seen}").status_code == 200
-    assert [r["repo"] for r in server.client.get("/api/runs").json()["runs"]] == ["app"]
+    assert {r["repo"] for r in server.client.get("/api/runs").json()["runs"]} == {"app"}
     refused = server.client.get(f"/api/runs/{hidden}")
     unknown = server.client.get("/api/runs/999")
     assert refused.status_code == unknown.status_code == 404
