@@ -77,6 +77,7 @@ def _register() -> None:
     from bastion.cli import tools as tools_cli
     from bastion.cli import users as users_cli
     from bastion.cli import verify as verify_cli
+    from bastion.cli import worker as worker_cli
 
     keys_cli.register(app)
     db_cli.register(app)
@@ -92,6 +93,7 @@ def _register() -> None:
     scan_cli.register(app)
     serve_cli.register(app)
     users_cli.register(app)
+    worker_cli.register(app)
 
 
 def run() -> None:

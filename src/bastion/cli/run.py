@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
 import os
 import signal
@@ -17,12 +19,15 @@ from rich.text import Text
 from bastion.cli.console import err_console, out_console
 from bastion.cli.findings_view import blocking_findings, render_blocking
 from bastion.cli.progress import STATE_STYLE, LineProgress, LiveProgress
+from bastion.engine import RunServices, celery_executor
 from bastion.engine.attestation import BUILDER_ID
 from bastion.engine.local_run import LocalRunOptions, prepare_run, run_local
 from bastion.engine.model import RunResult, RunState
 from bastion.engine.services import local_services
+from bastion.errors import UsageError
 from bastion.home import ensure_bastion_home
 from bastion.scanners.sca import OFFLINE_ENV
+from bastion.trust import Trust
 
 __all__ = ["register"]
 
@@ -69,6 +74,27 @@ def _as_json(result: RunResult) -> dict[str, object]:
     }
 
 
+class ExecutorKind(enum.StrEnum):
+    """``--executor``: threads on this machine, or the run's Celery worker pool."""
+
+    LOCAL = "local"
+    CELERY = "celery"
+
+
+def _with_executor(
+    services: RunServices, kind: ExecutorKind, broker: str | None, trust: Trust
+) -> RunServices:
+    """``services`` with the executor asked for (the state stays in the run's database)."""
+    if kind is ExecutorKind.LOCAL:
+        if broker is not None:
+            raise UsageError("--broker is only for --executor celery")
+        return services
+    if broker is None:
+        raise UsageError("--executor celery needs --broker URL", hint="e.g. redis://host:6379/0")
+    executor = celery_executor(broker, services.home, trust)
+    return dataclasses.replace(services, executor=executor)
+
+
 def run_command(
     project: Annotated[
         Path, typer.Option("-C", "--project", help="Project directory (default: here).")
@@ -107,6 +133,12 @@ def run_command(
         bool,
         typer.Option("--all", "-v", help="List low and info findings too (always counted)."),
     ] = False,
+    executor: Annotated[
+        ExecutorKind, typer.Option("--executor", help="Where jobs run: here, or Celery workers.")
+    ] = ExecutorKind.LOCAL,
+    broker: Annotated[
+        str | None, typer.Option("--broker", help="Celery broker URL (with --executor celery).")
+    ] = None,
 ) -> None:
     """Run the pipeline (or the built-in secure default) with each job sandboxed."""
     if offline:  # read by the SCA gate's host-side fetch, wherever the run prepares it
@@ -133,6 +165,7 @@ def run_command(
     # The CLI builds the run's services (the server and a worker will build theirs).
     prepared = prepare_run(options)
     services = local_services(prepared, options, home=ensure_bastion_home())
+    services = _with_executor(services, executor, broker, prepared.context.trust)
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         result = run_local(

@@ -63,6 +63,9 @@ _EXPORTS = {
     "SchedulerConfig": "scheduler",
     "RunServices": "services",
     "local_services": "services",
+    "celery_executor": "services",
+    "make_sandbox": "services",
+    "RunMasking": "run_masking",
     "gate_evaluator_at": "commit_config",
     "check_gate_job_options": "gate_job_options",
     "GitState": "git_context",
@@ -116,8 +119,14 @@ if TYPE_CHECKING:
     from bastion.engine.recovery import hold_run_lock, recover_interrupted_runs
     from bastion.engine.run_cancel import CancelOutcome, RunStopped, cancel_run
     from bastion.engine.run_findings import JudgedFinding, finding_order
+    from bastion.engine.run_masking import RunMasking
     from bastion.engine.scheduler import Scheduler, SchedulerConfig
-    from bastion.engine.services import RunServices, local_services
+    from bastion.engine.services import (
+        RunServices,
+        celery_executor,
+        local_services,
+        make_sandbox,
+    )
 
 __all__ = [
     "BUILDER_ID",
@@ -146,6 +155,7 @@ __all__ = [
     "RunContext",
     "RunFinished",
     "RunId",
+    "RunMasking",
     "RunPrepared",
     "RunResult",
     "RunServices",
@@ -157,6 +167,7 @@ __all__ = [
     "StepChanged",
     "Trust",
     "cancel_run",
+    "celery_executor",
     "check_gate_job_options",
     "create_run",
     "default_gates",
@@ -167,6 +178,7 @@ __all__ = [
     "hold_run_lock",
     "list_runs",
     "local_services",
+    "make_sandbox",
     "prepare_run",
     "read_file_at_commit",
     "read_log",

@@ -30,11 +30,13 @@ from bastion.engine.commit_config import gate_evaluator_at
 from bastion.engine.job_resources import JobResources
 from bastion.engine.model import GateEvaluator
 from bastion.executors import LocalExecutor
+from bastion.executors.celery import CeleryConfig, CeleryExecutor, load_pool_key, pool_for
 from bastion.executors.interface import Executor
 from bastion.sandbox import BubblewrapSandbox, UnsafeHostRunner, check_sandbox_available
 from bastion.sandbox.interface import Sandbox
 from bastion.store import Database
 from bastion.supplychain import LocalKey, load_local_signer
+from bastion.trust import Trust
 from bastion.vault import Vault
 from bastion.vault.rotation import open_default_vault
 
@@ -47,6 +49,7 @@ __all__ = [
     "RunServices",
     "SignerOpener",
     "VaultOpener",
+    "celery_executor",
     "local_services",
     "make_sandbox",
 ]
@@ -124,6 +127,20 @@ def _local_executor(
         env_for=resources.env_for,
         output_filter=resources.output_filter,
     )
+
+
+def celery_executor(broker: str, home: Path, trust: Trust) -> ExecutorFactory:
+    """Jobs sent to ``broker``, to the workers of the pool of ``trust`` (a workstation's
+    ``local`` run: the ``trusted`` pool), signed with that pool's token under ``home``.
+
+    The sandbox is the worker's; the released secrets go sealed to the pool's workers.
+    """
+    key = load_pool_key(home, pool_for(trust))
+
+    def build(_sandbox: Sandbox, _scratch: Path, resources: JobResources) -> Executor:
+        return CeleryExecutor(CeleryConfig(broker, key), secrets_for=resources.env_for)
+
+    return build
 
 
 def make_sandbox(unsafe: bool, state: Path | None, home: Path) -> Sandbox:

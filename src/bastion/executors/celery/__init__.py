@@ -1,0 +1,59 @@
+"""The Celery executor: trust-tiered worker pools, signed JSON task messages, leases.
+
+    >>> from bastion.executors.celery import CeleryConfig, CeleryExecutor, Pool, load_pool_key
+    >>> key = load_pool_key(home, Pool.TRUSTED)  # doctest: +SKIP
+    >>> config = CeleryConfig("redis://host:6379/0", key)  # doctest: +SKIP
+    >>> executor = CeleryExecutor(config, secrets_for={})  # doctest: +SKIP
+
+``bastion worker --pool trusted`` runs the other side (:mod:`.worker`).
+"""
+
+from bastion.executors.celery.app import TASK_NAME, make_app
+from bastion.executors.celery.executor import (
+    WORKER_LOST,
+    CeleryConfig,
+    CeleryExecutor,
+    CeleryJobHandle,
+)
+from bastion.executors.celery.pools import TOKEN_ENV, Pool, PoolKey, load_pool_key, pool_for
+from bastion.executors.celery.serve import (
+    BrokerUnavailable,
+    WorkerOptions,
+    check_broker,
+    serve_worker,
+    worker_name,
+)
+from bastion.executors.celery.signing import (
+    ForgedMessage,
+    open_message,
+    open_secrets,
+    seal_message,
+    seal_secrets,
+)
+from bastion.executors.celery.worker import WorkerRuntime, register_task
+
+__all__ = [
+    "TASK_NAME",
+    "TOKEN_ENV",
+    "WORKER_LOST",
+    "BrokerUnavailable",
+    "CeleryConfig",
+    "CeleryExecutor",
+    "CeleryJobHandle",
+    "ForgedMessage",
+    "Pool",
+    "PoolKey",
+    "WorkerOptions",
+    "WorkerRuntime",
+    "check_broker",
+    "load_pool_key",
+    "make_app",
+    "open_message",
+    "open_secrets",
+    "pool_for",
+    "register_task",
+    "seal_message",
+    "seal_secrets",
+    "serve_worker",
+    "worker_name",
+]

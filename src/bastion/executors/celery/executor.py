@@ -1,0 +1,279 @@
+"""The Celery executor: jobs as signed messages to the run's pool, leases kept here.
+
+>>> executor = CeleryExecutor(CeleryConfig(broker, key), secrets_for={})  # doctest: +SKIP
+
+This side is the authority on every job: a worker runs a job only once granted here (the
+first claim of the current attempt wins; a duplicate delivery is refused), heartbeats keep
+the lease, and a lease not renewed for ``lease_seconds`` marks the job lost: it is sent
+again once (a new task id, to another worker of the same pool) or fails with reason
+``worker lost`` when no worker takes it. Events from a worker or attempt that does not hold
+the lease are ignored, so a job's state changes once per transition.
+
+Released secrets never enter a message: they are sealed in a per-run file (0600, AES-GCM
+under the pool's key) that only the pool's workers can open — a first step for a workstation
+run with a local worker; remote workers need them released over an authenticated channel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bastion.executors.celery.app import TASK_NAME, make_app
+from bastion.executors.celery.channel import Publisher, Subscription
+from bastion.executors.celery.pools import PoolKey
+from bastion.executors.celery.signing import seal_message, seal_secrets
+from bastion.executors.celery.wire import event_from_json, spec_to_json
+from bastion.executors.interface import (
+    JobEvent,
+    JobEventKind,
+    JobEventSink,
+    JobOutcome,
+    JobSpec,
+    JobState,
+)
+
+__all__ = ["CeleryConfig", "CeleryExecutor", "CeleryJobHandle"]
+
+WORKER_LOST = "worker lost"
+
+
+@dataclass(frozen=True, slots=True)
+class CeleryConfig:
+    """Where and how jobs are sent; the timeouts bound every wait."""
+
+    broker: str
+    key: PoolKey
+    queue: str | None = None
+    lease_seconds: float = 10.0
+    retry_start_seconds: float = 15.0
+    queue_timeout_seconds: float = 600.0
+    retries: int = 1
+
+
+@dataclass
+class CeleryJobHandle:
+    """A job sent to a pool: its current attempt and the lease of that attempt."""
+
+    spec: JobSpec
+    on_event: JobEventSink
+    task_id: str = ""
+    attempt: int = 0
+    worker: str | None = None
+    control: str | None = None
+    sent_at: float = 0.0
+    heartbeat_at: float = 0.0
+    started: bool = False
+    cancel_asked: bool = False
+    outcome: JobOutcome | None = None
+    finished: threading.Event = field(default_factory=threading.Event)
+    executor: CeleryExecutor | None = None
+
+    def cancel(self) -> None:
+        if self.executor is not None:
+            self.executor._cancel(self)
+
+    def wait(self, timeout: float | None = None) -> JobOutcome | None:
+        self.finished.wait(timeout)
+        return self.outcome
+
+
+class CeleryExecutor:
+    """Sends each job to the queue of its run's pool and follows it through its lease."""
+
+    name = "celery"
+
+    def __init__(
+        self, config: CeleryConfig, *, secrets_for: Mapping[str, Mapping[str, str]]
+    ) -> None:
+        self._config = config
+        self._app = make_app(config.broker, config.key.pool, queue=config.queue)
+        self._lock = threading.RLock()
+        self._jobs: dict[str, CeleryJobHandle] = {}
+        self._scratch = Path(tempfile.mkdtemp(prefix="bastion-celery-"))
+        self._secrets_file: Path | None = None
+        if any(secrets_for.values()):
+            self._secrets_file = self._scratch / f"secrets-{uuid.uuid4().hex}"
+            seal_secrets(config.key, self._secrets_file, secrets_for)
+        self._reply = f"bastion.reply.{uuid.uuid4().hex}"
+        key = config.key
+        self._inbox = Subscription(
+            self._app.connection_for_read(), key, self._reply, "claim", "event", "heartbeat"
+        )
+        self._publisher = Publisher(self._app.connection_for_write(), key)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name="bastion-celery", daemon=True)
+        self._thread.start()
+
+    def submit(self, spec: JobSpec, on_event: JobEventSink) -> CeleryJobHandle:
+        handle = CeleryJobHandle(spec, on_event, executor=self)
+        with self._lock:
+            self._send(handle)
+        return handle
+
+    def shutdown(self) -> None:
+        with self._lock:
+            for handle in list(self._jobs.values()):
+                self._cancel(handle)
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self._inbox.close()
+        self._publisher.close()
+        if self._secrets_file is not None:
+            self._secrets_file.unlink(missing_ok=True)
+        self._scratch.rmdir()
+
+    # -- sending -----------------------------------------------------------------------
+
+    def _send(self, handle: CeleryJobHandle) -> None:
+        handle.attempt += 1
+        handle.task_id = f"{handle.spec.run_id}.{_digest(handle.spec.job)}.{handle.attempt}"
+        handle.worker = handle.control = None
+        handle.sent_at = time.monotonic()
+        self._jobs[handle.task_id] = handle
+        window = self._config.queue_timeout_seconds if handle.attempt == 1 else 0.0
+        body = {
+            "type": "job",
+            "task_id": handle.task_id,
+            "attempt": handle.attempt,
+            "spec": spec_to_json(handle.spec),
+            "reply_to": self._reply,
+            "secrets_file": str(self._secrets_file) if self._secrets_file else None,
+            "expires_at": time.time() + window + self._config.retry_start_seconds,
+        }
+        self._app.send_task(
+            TASK_NAME,
+            args=[seal_message(self._config.key, body)],
+            task_id=f"{handle.task_id}.{uuid.uuid4().hex[:8]}",
+        )
+
+    def _cancel(self, handle: CeleryJobHandle) -> None:
+        with self._lock:
+            handle.cancel_asked = True
+            if handle.control is not None and handle.outcome is None:
+                self._publisher.send(handle.control, self._to_worker("cancel", handle))
+            elif handle.outcome is None:
+                self._finish(handle, JobOutcome(JobState.CANCELLED, reason="cancelled"))
+
+    def _to_worker(self, kind: str, handle: CeleryJobHandle) -> dict[str, Any]:
+        return {"type": kind, "task_id": handle.task_id, "worker": handle.worker}
+
+    # -- following ---------------------------------------------------------------------
+
+    def _follow(self) -> None:
+        while not self._stop.is_set():
+            for message in self._inbox.poll(timeout=0.5):
+                with self._lock:
+                    self._on_message(message)
+            with self._lock:
+                self._check_leases(time.monotonic())
+
+    def _on_message(self, message: dict[str, Any]) -> None:
+        handle = self._jobs.get(str(message.get("task_id")))
+        if handle is None or handle.outcome is not None:
+            if message["type"] == "claim":
+                self._deny(message)
+            return
+        if message["type"] == "claim":
+            self._on_claim(handle, message)
+        elif message.get("worker") != handle.worker or handle.task_id != message["task_id"]:
+            return  # not the lease holder: a lost worker come back, or a duplicate
+        elif message["type"] == "heartbeat":
+            handle.heartbeat_at = time.monotonic()
+        else:
+            self._on_event(handle, event_from_json(message["event"]), message.get("digests"))
+
+    def _on_claim(self, handle: CeleryJobHandle, message: dict[str, Any]) -> None:
+        if handle.worker is not None or handle.cancel_asked:
+            self._deny(message)
+            return
+        handle.worker, handle.control = str(message["worker"]), str(message["control"])
+        handle.heartbeat_at = time.monotonic()
+        self._publisher.send(handle.control, self._to_worker("grant", handle))
+
+    def _deny(self, message: dict[str, Any]) -> None:
+        body = {"type": "deny", "task_id": message.get("task_id"), "worker": message["worker"]}
+        self._publisher.send(str(message["control"]), body)
+
+    def _on_event(self, handle: CeleryJobHandle, event: JobEvent, digests: Any) -> None:
+        handle.heartbeat_at = time.monotonic()
+        if event.job != handle.spec.job:
+            return
+        if event.kind is JobEventKind.STARTED:
+            if handle.started:
+                return  # a retried job started once, for the engine
+            handle.started = True
+        if event.kind is JobEventKind.FINISHED:
+            outcome = event.outcome or JobOutcome(JobState.ERROR, reason="no outcome")
+            self._finish(handle, _checked(handle.spec, outcome, digests))
+            return
+        handle.on_event(event)
+
+    def _check_leases(self, now: float) -> None:
+        for handle in {id(h): h for h in self._jobs.values()}.values():
+            if handle.outcome is not None:
+                continue
+            if handle.worker is not None and now - handle.heartbeat_at > self._config.lease_seconds:
+                self._lost(handle)
+            elif handle.worker is None and handle.attempt > 1:
+                if now - handle.sent_at > self._config.retry_start_seconds:
+                    reason = f"{WORKER_LOST}: no other worker of the {self._pool} pool took it"
+                    self._finish(handle, JobOutcome(JobState.FAILED, reason=reason))
+            elif (
+                handle.worker is None and now - handle.sent_at > self._config.queue_timeout_seconds
+            ):
+                reason = (
+                    f"no worker of the {self._pool} pool took the job within "
+                    f"{self._config.queue_timeout_seconds:g} s"
+                )
+                self._finish(handle, JobOutcome(JobState.ERROR, reason=reason))
+
+    @property
+    def _queue_timeout(self) -> float:
+        return self._config.queue_timeout_seconds
+
+    @property
+    def _pool(self) -> str:
+        return self._config.key.pool.value
+
+    def _lost(self, handle: CeleryJobHandle) -> None:
+        """The lease holder stopped answering: retry once, or fail the job."""
+        if handle.attempt <= self._config.retries:
+            self._send(handle)
+            return
+        reason = f"{WORKER_LOST}: {handle.worker} stopped sending heartbeats"
+        self._finish(handle, JobOutcome(JobState.FAILED, reason=reason))
+
+    def _finish(self, handle: CeleryJobHandle, outcome: JobOutcome) -> None:
+        if handle.outcome is not None:
+            return
+        handle.outcome = outcome
+        handle.on_event(
+            JobEvent(JobEventKind.FINISHED, handle.spec.job, outcome=outcome, at=time.time())
+        )
+        handle.finished.set()
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _checked(spec: JobSpec, outcome: JobOutcome, digests: Any) -> JobOutcome:
+    """``outcome`` once every artifact the worker reported hashes to what it said."""
+    if not outcome.artifacts or spec.artifact_dir is None:
+        return outcome
+    root = Path(spec.artifact_dir)
+    for relative in outcome.artifacts:
+        claimed = (digests or {}).get(relative) if isinstance(digests, dict) else None
+        actual = hashlib.sha256((root / relative).read_bytes()).hexdigest()
+        if claimed != f"sha256:{actual}":
+            reason = f"artifact {relative} does not match the digest its worker reported"
+            return JobOutcome(JobState.ERROR, reason=reason)
+    return outcome

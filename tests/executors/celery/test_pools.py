@@ -1,0 +1,84 @@
+"""Pools, signatures and sealed secrets: a forged or other pool's message is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bastion.errors import VaultError
+from bastion.executors.celery import (
+    ForgedMessage,
+    Pool,
+    PoolKey,
+    open_message,
+    open_secrets,
+    pool_for,
+    seal_message,
+    seal_secrets,
+)
+from bastion.trust import Trust
+
+
+def _key(pool: Pool, fill: str = "k") -> PoolKey:
+    return PoolKey(pool, (fill * 40).encode())
+
+
+@pytest.mark.parametrize("trust", list(Trust))
+def test_every_trust_has_a_pool(trust: Trust) -> None:
+    pool = pool_for(trust)
+    assert pool is (Pool.UNTRUSTED if trust is Trust.UNTRUSTED else pool)
+    if trust.receives_secrets:
+        assert pool is not Pool.UNTRUSTED
+
+
+def test_signed_message_round_trips() -> None:
+    key = _key(Pool.TRUSTED)
+    assert open_message(key, seal_message(key, {"type": "job", "n": 1}), "job")["n"] == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda m: {**m, "body": m["body"].replace("1", "2")}, "forged"),
+        (lambda m: {**m, "sig": "0" * 64}, "forged"),
+        (lambda m: {**m, "pool": "untrusted"}, "wrong-pool"),
+        (lambda m: "not a message", "malformed"),
+    ],
+)
+def test_altered_message_is_refused(change: object, reason: str) -> None:
+    key = _key(Pool.TRUSTED)
+    message = seal_message(key, {"type": "job", "n": 1})
+    with pytest.raises(ForgedMessage) as caught:
+        open_message(key, change(message), "job")  # type: ignore[operator]
+    assert caught.value.reason == reason
+
+
+def test_other_pools_key_is_refused() -> None:
+    untrusted = _key(Pool.UNTRUSTED, "u")
+    message = seal_message(untrusted, {"type": "job"})
+    message["pool"] = "trusted"
+    with pytest.raises(ForgedMessage):
+        open_message(_key(Pool.TRUSTED, "u"), message, "job")
+
+
+def test_expired_message_is_refused() -> None:
+    key = _key(Pool.TRUSTED)
+    with pytest.raises(ForgedMessage) as caught:
+        open_message(key, seal_message(key, {"type": "job", "expires_at": 1.0}), "job")
+    assert caught.value.reason == "expired"
+
+
+def test_secrets_open_only_for_their_pool(tmp_path: Path) -> None:
+    path = tmp_path / "secrets-1"
+    seal_secrets(_key(Pool.TRUSTED, "t"), path, {"build": {"TOKEN": "v4lue"}})
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert b"v4lue" not in path.read_bytes()
+    assert open_secrets(_key(Pool.TRUSTED, "t"), path, "build") == {"TOKEN": "v4lue"}
+    with pytest.raises(VaultError):
+        open_secrets(_key(Pool.UNTRUSTED, "u"), path, "build")
+
+
+def test_short_token_is_refused() -> None:
+    with pytest.raises(Exception, match="shorter"):
+        PoolKey(Pool.TRUSTED, b"short")
