@@ -16,8 +16,10 @@ from bastion.server import (
     ServerAction,
     ServerServices,
     ServerSettings,
+    Started,
     create_app,
     open_services,
+    with_launcher,
 )
 
 __all__ = ["register", "serve"]
@@ -33,15 +35,26 @@ def serve(
     ] = None,
     tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate.")] = None,
     tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key.")] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=64, help="Runs carried out at once.")
+    ] = 2,
 ) -> None:
-    """Serve the web UI and REST API (migrates the database first)."""
+    """Serve the web UI and REST API (migrates the database first) and carry out runs.
+
+    At start the runs an earlier process left unfinished are closed and every registered
+    repository's post-receive hook is written again; SIGTERM or Ctrl-C cancels the runs
+    still going (recorded as cancelled) and seals the audit log.
+    """
     import uvicorn
 
     settings = ServerSettings.from_options(bind=bind, db=db, tls_cert=tls_cert, tls_key=tls_key)
     services = open_services(settings.database_url)
     try:
         _bootstrap(settings, services)
-        app = create_app(settings, services)  # its shutdown seals the audit sink
+        services, started = with_launcher(services, concurrency=concurrency)
+        _report_start(started)
+        # Its shutdown stops the watcher, cancels and waits for the runs, seals the audit sink.
+        app = create_app(settings, services)
         err_console.print(f"Bastion serving on {settings.base_url}", highlight=False)
         uvicorn.run(
             app,
@@ -54,7 +67,18 @@ def serve(
             log_level="warning",
         )
     finally:
+        if services.launcher is not None:
+            services.launcher.close()  # idempotent: the app's shutdown closed it already
         services.db.dispose()
+
+
+def _report_start(started: Started) -> None:
+    """Tell the operator what start-up repaired or could not."""
+    if started.recovered:
+        listed = ", ".join(str(run) for run in started.recovered)
+        err_console.print(f"Closed runs an earlier server left unfinished: {listed}")
+    for refused in started.hooks_refused:
+        err_console.print(f"No post-receive hook (polling only): {refused}", highlight=False)
 
 
 def _bootstrap(settings: ServerSettings, services: ServerServices) -> None:

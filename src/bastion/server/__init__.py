@@ -34,7 +34,7 @@ from bastion.server.errors import (
     ThrottledError,
     WeakPasswordError,
 )
-from bastion.server.launch import open_services
+from bastion.server.launch import Started, open_services, with_launcher
 from bastion.server.permissions import PERMISSIONS, Permission, Role, Rule, ScopeKind
 from bastion.server.principal import Grant
 from bastion.server.settings import DEFAULT_BIND, ServerSettings, default_server_database_url
@@ -61,6 +61,7 @@ __all__ = [
     "ServerError",
     "ServerServices",
     "ServerSettings",
+    "Started",
     "StepUpRequiredError",
     "ThrottledError",
     "User",
@@ -69,4 +70,5 @@ __all__ = [
     "create_app",
     "default_server_database_url",
     "open_services",
+    "with_launcher",
 ]

@@ -1,21 +1,27 @@
 """Open what ``bastion serve`` and ``bastion users`` need: the database (migrated), the
 audit log signed with the key under ``$BASTION_HOME``, and the services bundle (with the
-vault, artifact store and trusted keys of the same home)."""
+vault, artifact store and trusted keys of the same home); for ``bastion serve``, the run
+launcher too (:func:`with_launcher`)."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, replace
 
 from bastion.audit import open_local_log
 from bastion.home import ensure_bastion_home
 from bastion.server.auditing import LogAuditSink
 from bastion.server.context import ServerServices
+from bastion.server.launcher import RunLauncher
+from bastion.server.repo_watch import reinstall_hooks
+from bastion.server.repositories import Repositories
 from bastion.server.resources import ResourceServices
+from bastion.server.triage import ServerSuppressions
 from bastion.store import open_database
 from bastion.supplychain import LocalBlobStore, TrustedKeys
 from bastion.vault import open_default_vault
 
-__all__ = ["open_services"]
+__all__ = ["Started", "open_services", "with_launcher"]
 
 
 def open_services(database_url: str) -> ServerServices:
@@ -30,3 +36,30 @@ def open_services(database_url: str) -> ServerServices:
         trusted_keys=TrustedKeys(home),
     )
     return ServerServices(db, LogAuditSink(log), resources=resources)
+
+
+@dataclass(frozen=True)
+class Started:
+    """What getting the launcher ready did: runs a previous process left unfinished, now
+    closed, and the repositories whose post-receive hook could not be written (why)."""
+
+    recovered: list[int]
+    hooks_refused: list[str]
+
+
+def with_launcher(services: ServerServices, *, concurrency: int) -> tuple[ServerServices, Started]:
+    """``services`` with a :class:`RunLauncher` of ``concurrency`` workers over its database
+    and ``$BASTION_HOME``, after closing the runs a previous process left and writing the
+    hook in every registered repository again. The caller closes the launcher (the app's
+    shutdown does: the runs still going are cancelled and recorded)."""
+    db, clock = services.db, services.clock
+    launcher = RunLauncher(
+        db, ensure_bastion_home(), ServerSuppressions(db, clock), concurrency=concurrency
+    )
+    try:
+        recovered = launcher.recover()
+        refused = reinstall_hooks(Repositories(db, clock))
+    except BaseException:
+        launcher.close()
+        raise
+    return replace(services, launcher=launcher), Started(recovered, refused)

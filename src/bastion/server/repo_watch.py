@@ -29,7 +29,14 @@ from bastion.errors import BastionError
 from bastion.server.launcher import Launcher, RunRequest
 from bastion.server.repositories import Repositories, Repository
 
-__all__ = ["HOOK_MARK", "TRIGGER_FILE", "RepoWatcher", "git_dir", "install_hook"]
+__all__ = [
+    "HOOK_MARK",
+    "TRIGGER_FILE",
+    "RepoWatcher",
+    "git_dir",
+    "install_hook",
+    "reinstall_hooks",
+]
 
 logger = logging.getLogger("bastion.server")
 HOOK_MARK = "# bastion: post-receive trigger"
@@ -63,6 +70,20 @@ def install_hook(repository: Repository) -> bool:
         handle.write(_HOOK)
     os.replace(temporary, hook)
     return True
+
+
+def reinstall_hooks(repositories: Repositories) -> list[str]:
+    """Write the hook again in every registered repository (at start-up: a hook deleted or
+    a repository restored from a backup starts runs again); the names it could not write
+    in, each with the reason (polling still finds their pushes)."""
+    refused = []
+    for repository in repositories.all():
+        try:
+            if not install_hook(repository):
+                refused.append(f"{repository.name}: a post-receive hook of its own is there")
+        except OSError as exc:
+            refused.append(f"{repository.name}: {exc.strerror or exc}")
+    return refused
 
 
 class RepoWatcher:
