@@ -1,0 +1,78 @@
+"""Security monitoring: anomaly rules over the audit log → alerts, and their delivery.
+
+    >>> from bastion.store import open_database
+    >>> from bastion.audit import AuditEvent, AuditLog
+    >>> from bastion.monitor import Evaluator, builtin_rules, PlainText
+    >>> db = open_database("sqlite://")
+    >>> log = AuditLog(db, witness=None)
+    >>> _ = log.append(AuditEvent("bastion", "verify.performed", "sha256:ab", "denied"))
+    >>> Evaluator(db, builtin_rules(), PlainText()).run_once(log.entries).opened
+    (1,)
+
+Every alert's title and detail pass a masker (:class:`TextMasker`; the server and CLI give
+the vault's) before they are stored, so no sink, page or command sees a secret value.
+
+Security model. You can rely on: every event is judged exactly once per evaluator (the
+cursor moves in the same transaction as the alerts it raised); an alert owed to a sink is
+kept until the sink takes it or it is dead-lettered, never dropped; webhook bodies carry an
+HMAC-SHA256 of the exact bytes sent. You must not assume: that rules reading events no
+producer records yet (``deploy.started``, ``egress.request``, ``source.changed``,
+``dependencies.changed``; see :mod:`bastion.monitor.events`) fire before one does; that a
+failed-login burst spanning an evaluator restart is seen.
+"""
+
+from __future__ import annotations
+
+from bastion.monitor.alerts import Alert, AlertStore, masked
+from bastion.monitor.baseline import MemoryBaseline, StoredBaseline
+from bastion.monitor.evaluator import EvaluationReport, Evaluator, RuleSet, observation
+from bastion.monitor.interface import (
+    AlertNotFoundError,
+    AlertState,
+    Baseline,
+    DeliveryError,
+    MonitorError,
+    Observation,
+    Rule,
+    RuleFileError,
+    Severity,
+    Signal,
+    TextMasker,
+)
+from bastion.monitor.masking import PlainText
+from bastion.monitor.models import MONITOR_CHAIN
+from bastion.monitor.rulefile import load_rule_file, parse_rule_file
+from bastion.monitor.rules import BUILTIN_RULES, RULE_NAMES, builtin_rules
+from bastion.monitor.settings import DeployWindow, RuleSettings
+
+__all__ = [
+    "BUILTIN_RULES",
+    "MONITOR_CHAIN",
+    "RULE_NAMES",
+    "Alert",
+    "AlertNotFoundError",
+    "AlertState",
+    "AlertStore",
+    "Baseline",
+    "DeliveryError",
+    "DeployWindow",
+    "EvaluationReport",
+    "Evaluator",
+    "MemoryBaseline",
+    "MonitorError",
+    "Observation",
+    "PlainText",
+    "Rule",
+    "RuleFileError",
+    "RuleSet",
+    "RuleSettings",
+    "Severity",
+    "Signal",
+    "StoredBaseline",
+    "TextMasker",
+    "builtin_rules",
+    "load_rule_file",
+    "masked",
+    "observation",
+    "parse_rule_file",
+]

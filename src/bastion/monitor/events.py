@@ -1,0 +1,54 @@
+"""The audit actions the rules read, including the shapes this package defines.
+
+Actions Bastion already records (:class:`bastion.audit.Action` and the server's) are used as
+they are. Where the producer does not exist yet, the rules are written against the shape
+below; a producer that records it (the deploy package, the egress proxy's recorder, the
+webhook trigger's diff reader) gets its alerts with no change here:
+
+``source.changed``
+    subject ``repo/<repo>``; details ``{"repo", "ref", "commit", "files": [{"path",
+    "change": "added" | "modified" | "deleted" | "renamed"}]}``: the files a push changed.
+``dependencies.changed``
+    details ``{"repo", "commit", "lockfile", "added": [{"ecosystem", "name", "version"}]}``:
+    packages a lock-file diff adds.
+``egress.request``
+    subject ``run/<id>/job/<job>``; outcome ``success`` or ``denied``; details ``{"repo",
+    "job", "host", "port"}``: one request through a job's egress proxy.
+``deploy.started``
+    subject ``deploy/<environment>``; details ``{"repo", "environment", "ref", "protected":
+    bool, "trust", "run"}``.
+``approval.granted``
+    actor ``user:<name>``; details ``{"environment", "repo", "run"}``.
+``audit.verified``
+    outcome ``failure`` when the audit log does not verify; details ``{"problems": [text]}``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "APPROVAL_GRANTED",
+    "AUDIT_VERIFIED",
+    "DEPENDENCIES_CHANGED",
+    "DEPLOY_STARTED",
+    "EGRESS_REQUEST",
+    "KEY_REVOKED",
+    "LOGIN",
+    "RUN_FINISHED",
+    "RUN_STARTED",
+    "SECRET_RELEASED",
+    "SOURCE_CHANGED",
+    "VERIFY_PERFORMED",
+]
+
+RUN_STARTED = "run.started"
+RUN_FINISHED = "run.finished"
+SECRET_RELEASED = "secret.released"  # noqa: S105 - an action name, not a secret
+APPROVAL_GRANTED = "approval.granted"
+VERIFY_PERFORMED = "verify.performed"
+KEY_REVOKED = "key.revoked"
+LOGIN = "auth.login"
+SOURCE_CHANGED = "source.changed"
+DEPENDENCIES_CHANGED = "dependencies.changed"
+EGRESS_REQUEST = "egress.request"
+DEPLOY_STARTED = "deploy.started"
+AUDIT_VERIFIED = "audit.verified"

@@ -1,0 +1,99 @@
+"""The monitor's tables and the Alembic chain that makes them (:data:`MONITOR_CHAIN`).
+
+``monitor_alerts`` the alerts and their state; ``monitor_baseline`` what the rules learned
+(one row per kind, scope and value, keyed by their digest); ``monitor_cursor`` the last audit
+event each evaluator read; ``monitor_deliveries`` the outbox of each alert to each sink
+(pending, sent, dead), so an alert a sink cannot take is kept and retried, never dropped.
+The chain has its own version table, like the audit log's: the store imports none of it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bastion.store import Base, SchemaChain, UTCDateTime, utcnow
+
+__all__ = [
+    "MONITOR_CHAIN",
+    "MONITOR_TABLES",
+    "AlertRecord",
+    "BaselineRecord",
+    "CursorRecord",
+    "DeliveryRecord",
+]
+
+MONITOR_CHAIN = SchemaChain(
+    "monitor",
+    Path(__file__).resolve().parent / "migrations",
+    version_table="monitor_alembic_version",
+)
+
+
+class AlertRecord(Base):
+    """One alert; texts are stored masked."""
+
+    __tablename__ = "monitor_alerts"
+    __table_args__ = (Index("ix_monitor_alerts_rule_key_state", "rule", "key", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    title: Mapped[str] = mapped_column(String(512))
+    detail: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(String(512))
+    repo: Mapped[str | None] = mapped_column(String(1024))
+    first_seq: Mapped[int | None] = mapped_column(BigInteger)
+    last_seq: Mapped[int | None] = mapped_column(BigInteger)
+    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled_by: Mapped[str | None] = mapped_column(String(256))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class BaselineRecord(Base):
+    """One learned value: (kind, scope, value), keyed by the SHA-256 of the three."""
+
+    __tablename__ = "monitor_baseline"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(1024))
+    value: Mapped[str] = mapped_column(String(1024))
+    learned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CursorRecord(Base):
+    """The next audit seq an evaluator reads."""
+
+    __tablename__ = "monitor_cursor"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class DeliveryRecord(Base):
+    """One alert owed to one sink."""
+
+    __tablename__ = "monitor_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(
+        ForeignKey("monitor_alerts.id", ondelete="CASCADE"), index=True
+    )
+    sink: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+MONITOR_TABLES = frozenset(
+    str(record.__tablename__)
+    for record in (AlertRecord, BaselineRecord, CursorRecord, DeliveryRecord)
+)

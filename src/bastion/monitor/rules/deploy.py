@@ -1,0 +1,91 @@
+"""Deployments and approvals: an unprotected ref, a run below release trust, an approval
+outside the environment's deploy window, an approver new to the environment.
+
+Input shapes (``deploy.started``, ``approval.granted``) are described in
+:mod:`bastion.monitor.events`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bastion.monitor.events import APPROVAL_GRANTED, DEPLOY_STARTED
+from bastion.monitor.interface import Baseline, Observation, Severity, Signal
+from bastion.monitor.rules.base import BuiltinRule, short
+
+__all__ = [
+    "ApprovalByNewApprover",
+    "ApprovalOutsideWindow",
+    "DeployBelowReleaseTrust",
+    "DeployFromUnprotectedRef",
+]
+
+
+class DeployFromUnprotectedRef(BuiltinRule):
+    """A deployment whose ref is not protected (``protected`` is not true)."""
+
+    name = "deploy-unprotected-ref"
+    actions = frozenset({DEPLOY_STARTED})
+    default_severity = Severity.CRITICAL
+
+    def evaluate(self, event: Observation, baseline: Baseline) -> Iterable[Signal]:
+        if event.details.get("protected") is True:
+            return
+        env, ref, repo = event.text("environment"), event.text("ref"), event.text("repo")
+        title = f"deploy to {short(env)} from unprotected ref {short(ref)}"
+        detail = f"{short(repo)} run {event.text('run')} started by {event.actor}"
+        yield self.signal(event, title, detail, f"{repo}:{env}:{ref}:{event.seq}", repo)
+
+
+class DeployBelowReleaseTrust(BuiltinRule):
+    """A deployment from a run whose trust is not ``release``."""
+
+    name = "deploy-low-trust"
+    actions = frozenset({DEPLOY_STARTED})
+    default_severity = Severity.HIGH
+
+    def evaluate(self, event: Observation, baseline: Baseline) -> Iterable[Signal]:
+        trust = event.text("trust", "unknown")
+        if trust == "release":
+            return
+        env, repo = event.text("environment"), event.text("repo")
+        title = f"deploy to {short(env)} from a run of trust {short(trust)}"
+        detail = f"{short(repo)} run {event.text('run')} on {event.text('ref')}; release expected"
+        yield self.signal(event, title, detail, f"{repo}:{env}:{event.seq}", repo)
+
+
+class ApprovalOutsideWindow(BuiltinRule):
+    """An approval for an environment with a deploy window, given outside it."""
+
+    name = "approval-outside-window"
+    actions = frozenset({APPROVAL_GRANTED})
+    default_severity = Severity.MEDIUM
+
+    def evaluate(self, event: Observation, baseline: Baseline) -> Iterable[Signal]:
+        env = event.text("environment")
+        window = self.settings.deploy_windows.get(env)
+        if window is None or window.contains(event.time):
+            return
+        repo = event.text("repo") or None
+        title = f"approval for {short(env)} outside its deploy window"
+        detail = f"{event.actor} approved {event.subject} at {event.time.isoformat()}"
+        yield self.signal(event, title, detail, f"{env}:{event.seq}", repo)
+
+
+class ApprovalByNewApprover(BuiltinRule):
+    """An approver who never approved this environment before (the first approver of an
+    environment is learned silently)."""
+
+    name = "approval-new-approver"
+    actions = frozenset({APPROVAL_GRANTED})
+    default_severity = Severity.MEDIUM
+
+    def evaluate(self, event: Observation, baseline: Baseline) -> Iterable[Signal]:
+        env = event.text("environment")
+        had_any = baseline.known("approver", env)
+        if baseline.learn("approver", env, event.actor) and had_any:
+            title = f"{short(event.actor)} approved {short(env)} for the first time"
+            detail = f"approval of {event.subject} (run {event.text('run')})"
+            yield self.signal(
+                event, title, detail, f"{env}:{event.actor}", event.text("repo") or None
+            )
