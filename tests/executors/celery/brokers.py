@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,8 +66,13 @@ def redis_server(directory: Path) -> Iterator[str]:
 
 
 @contextmanager
-def rabbitmq_server(directory: Path) -> Iterator[str]:
-    """A private RabbitMQ node (and epmd); about 8 s to start here."""
+def rabbitmq_server(parent: Path) -> Iterator[str]:
+    """A private RabbitMQ node (and epmd); about 8 s to start here.
+
+    Its directory is made under /tmp, not ``parent`` (pytest's are 0700, and the server
+    drops to the ``rabbitmq`` user, which must reach it).
+    """
+    directory = Path(tempfile.mkdtemp(prefix="bastion-rabbitmq-"))
     port, dist, epmd_port = free_port(), free_port(), free_port()
     for sub in ("mnesia", "log"):
         (directory / sub).mkdir(parents=True, exist_ok=True)
@@ -104,6 +110,7 @@ def rabbitmq_server(directory: Path) -> Iterator[str]:
         )  # fmt: skip
         stop(server)
         stop(epmd)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def start_worker(
