@@ -68,6 +68,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/repositories"): Entry("repos.read", ALL, refusal=404),
     ("POST", "/api/repositories"): Entry("repos.manage", ADMIN),
     ("GET", "/static/log.js"): Entry("public"),
+    ("POST", "/api/webhooks/{forge}/{repo}"): Entry("public"),
     ("GET", "/runs"): Entry("runs.read", ALL, refusal=404),
     ("GET", "/runs/{run_id}"): Entry("runs.read", ALL, refusal=404),
     ("GET", "/runs/{run_id}/jobs/{job}/log"): Entry("runs.read", ALL, refusal=404),

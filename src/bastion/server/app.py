@@ -20,6 +20,7 @@ from bastion.server import (
     api_runs,
     api_secrets,
     api_supplychain,
+    api_webhooks,
     pages,
     pages_resources,
     pages_runs,
@@ -76,6 +77,7 @@ def create_app(settings: ServerSettings, services: ServerServices) -> FastAPI:
     app.include_router(api.router)
     for resource in (api_runs, api_findings, api_supplychain, api_audit, api_secrets):
         app.include_router(resource.router)
+    app.include_router(api_webhooks.router)
     app.include_router(pages.router)
     app.include_router(pages_resources.router)
     app.include_router(pages_runs.router)

@@ -43,6 +43,10 @@ class ServerAction(StrEnum):
     RUN_TRIGGERED = "run.triggered"
     RUN_CANCELLED = "run.cancel_requested"
     REPOSITORY_REGISTERED = "repository.registered"
+    # A delivery whose signature does not verify: monitoring rules alert on this action.
+    WEBHOOK_FORGED = "webhook.forged"
+    WEBHOOK_REPLAYED = "webhook.replayed"
+    WEBHOOK_FAILED = "webhook.failed"
 
 
 class AuditSink(Protocol):

@@ -51,28 +51,52 @@ from bastion.scanners.registry import available_gates
 from bastion.server.errors import BadRequestError, ConflictError
 from bastion.server.repositories import Repository
 from bastion.server.triage import ServerSuppressions
+from bastion.server.trust_policy import Trigger, TrustFacts, decide_trust, pipeline_changed
 from bastion.store import Database, RunRecord
 from bastion.trust import Trust
 
-__all__ = ["Launcher", "RunLauncher", "RunRequest", "trust_for"]
+__all__ = ["ForgeTrigger", "Launcher", "RunLauncher", "RunRequest", "trust_for"]
 
 logger = logging.getLogger("bastion.server")
 _HEX = re.compile(r"[0-9a-f]{7,64}")
 _FAILED = "the server could not carry out this run (see the server's log)"
 
 
-def trust_for(repository: Repository, branch: str | None) -> Trust:
-    """The one place a server run's trust is decided (ARCHITECTURE.md, Trust model).
+def trust_for(repository: Repository, branch: str | None, commit: str) -> Trust:
+    """The trust of a run of a registered repository's ``commit`` reached through ``branch``
+    (None: a bare commit), decided by :func:`~bastion.server.trust_policy.decide_trust`.
 
-    A commit of a registered local repository reached through its default branch or a
-    protected branch is ``trusted``: only people who may push there put it there. Any other
-    branch, and a commit named by itself, is ``internal``. Forge triggers (issue: triggers)
-    extend this: fork pull requests and changed pipelines ``untrusted``, signed tags
-    ``release``.
+    A protected branch's head is ``trusted``; any other branch or a bare commit ``internal``;
+    and any run whose pipeline file differs from the default branch's ``untrusted``.
     """
-    if branch is not None and repository.is_protected(branch):
-        return Trust.TRUSTED
-    return Trust.INTERNAL
+    default = _git(
+        repository.path,
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        f"refs/heads/{repository.default_branch}^{{commit}}",
+    )
+    facts = TrustFacts(
+        Trigger.MANUAL,
+        protected=branch is not None and repository.is_protected(branch),
+        pipeline_changed=pipeline_changed(repository.path, commit, default),
+    )
+    return decide_trust(facts)
+
+
+@dataclass(frozen=True)
+class ForgeTrigger:
+    """A run a forge webhook asked for, resolved by the server's own fetch.
+
+    ``commit`` is what the jobs build; ``config_commit`` is where the pipeline file and the
+    policies are read (for a pull request the base branch's head, never the head's: a pull
+    request cannot change the gates that judge it); ``facts`` decide the trust.
+    """
+
+    commit: str
+    ref: str
+    config_commit: str
+    facts: TrustFacts
 
 
 @dataclass(frozen=True)
@@ -83,6 +107,7 @@ class RunRequest:
     branch: str | None = None
     commit: str | None = None
     event: str = "manual"
+    forge: ForgeTrigger | None = None
 
 
 class Launcher(Protocol):
@@ -106,6 +131,7 @@ class _Ticket:
     run_id: RunId
     prepared: PreparedRun
     options: LocalRunOptions
+    config_commit: str
     cancel: threading.Event = field(default_factory=threading.Event)
     lock: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     done: threading.Event = field(default_factory=threading.Event)
@@ -139,6 +165,16 @@ def _resolve(request: RunRequest) -> tuple[str, str | None]:
         raise BadRequestError(f"no commit {request.commit} in {request.repository.name}")
     # Trust comes through a branch only when that branch's head is the commit being run.
     return commit, branch if head == commit else None
+
+
+def _decide(request: RunRequest) -> tuple[str, str | None, str, Trust]:
+    """Commit to build, its ref, the commit the configuration is read at, and the trust."""
+    if request.forge is not None:
+        forge = request.forge
+        return forge.commit, forge.ref, forge.config_commit, decide_trust(forge.facts)
+    commit, branch = _resolve(request)
+    ref = f"refs/heads/{branch}" if branch else None
+    return commit, ref, commit, trust_for(request.repository, branch, commit)
 
 
 def _load(path: Path, commit: str) -> LoadedPipeline:
@@ -178,14 +214,11 @@ class RunLauncher:
 
     def submit(self, request: RunRequest) -> RunId:
         """Prepare and queue a run; BadRequestError for an unknown commit or a bad pipeline."""
-        commit, branch = _resolve(request)
-        ref = f"refs/heads/{branch}" if branch else None
+        commit, ref, config, trust = _decide(request)
         repository = request.repository
-        context = RunContext(
-            repository.name, commit, ref, request.event, trust_for(repository, branch)
-        )
+        context = RunContext(repository.name, commit, ref, request.event, trust)
         try:
-            loaded = _load(repository.path, commit)
+            loaded = _load(repository.path, config)
             check_gate_job_options(loaded)
             plan_pipeline(loaded.pipeline, source=loaded.source)
         except BastionError as exc:
@@ -197,7 +230,7 @@ class RunLauncher:
             if self._closed:
                 raise ConflictError("the server is stopping; no run is started")
             run_id = create_run(self._db, context, loaded.source, loaded.digest)
-            ticket = _Ticket(run_id, prepared, options)
+            ticket = _Ticket(run_id, prepared, options, config)
             ticket.lock.enter_context(hold_run_lock(self.state, run_id))
             self._tickets[run_id] = ticket
         self._pool.submit(self._work, ticket)
@@ -231,7 +264,7 @@ class RunLauncher:
         try:
             evaluator = gate_evaluator_at(
                 ticket.prepared.root,
-                ticket.options.commit,
+                ticket.config_commit,
                 accepted=self._suppressions.for_repository(ticket.prepared.context.repo),
             )
             services = local_services(
