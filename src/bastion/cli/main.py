@@ -63,6 +63,7 @@ def _register_for(argv: list[str]) -> None:
 
 def _register() -> None:
     # One module per command group; each exposes ``register(app)``.
+    from bastion.cli import alerts as alerts_cli
     from bastion.cli import artifacts as artifacts_cli
     from bastion.cli import audit as audit_cli
     from bastion.cli import db as db_cli
@@ -80,6 +81,7 @@ def _register() -> None:
     from bastion.cli import worker as worker_cli
 
     keys_cli.register(app)
+    alerts_cli.register(app)
     db_cli.register(app)
     audit_cli.register(app)
     artifacts_cli.register(app)

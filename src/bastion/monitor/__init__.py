@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from bastion.monitor.alerts import Alert, AlertStore, masked
 from bastion.monitor.baseline import MemoryBaseline, StoredBaseline
+from bastion.monitor.delivery import Backoff, DeadLetter, DeliveryReport, Dispatcher
 from bastion.monitor.evaluator import EvaluationReport, Evaluator, RuleSet, observation
 from bastion.monitor.interface import (
     AlertNotFoundError,
@@ -39,7 +40,9 @@ from bastion.monitor.interface import (
     Signal,
     TextMasker,
 )
+from bastion.monitor.kpi import KpiReport, compute_kpis
 from bastion.monitor.masking import PlainText
+from bastion.monitor.metrics import CONTENT_TYPE, render_metrics
 from bastion.monitor.models import MONITOR_CHAIN
 from bastion.monitor.rulefile import load_rule_file, parse_rule_file
 from bastion.monitor.rules import BUILTIN_RULES, RULE_NAMES, builtin_rules
@@ -47,17 +50,23 @@ from bastion.monitor.settings import DeployWindow, RuleSettings
 
 __all__ = [
     "BUILTIN_RULES",
+    "CONTENT_TYPE",
     "MONITOR_CHAIN",
     "RULE_NAMES",
     "Alert",
     "AlertNotFoundError",
     "AlertState",
     "AlertStore",
+    "Backoff",
     "Baseline",
+    "DeadLetter",
     "DeliveryError",
+    "DeliveryReport",
     "DeployWindow",
+    "Dispatcher",
     "EvaluationReport",
     "Evaluator",
+    "KpiReport",
     "MemoryBaseline",
     "MonitorError",
     "Observation",
@@ -71,8 +80,10 @@ __all__ = [
     "StoredBaseline",
     "TextMasker",
     "builtin_rules",
+    "compute_kpis",
     "load_rule_file",
     "masked",
     "observation",
     "parse_rule_file",
+    "render_metrics",
 ]
