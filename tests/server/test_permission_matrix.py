@@ -58,6 +58,7 @@ with warnings.catch_warnings():
 MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/health"): Entry("public"),
     ("GET", "/api/me"): Entry("signed_in", ALL),
+    ("GET", "/api/openapi.json"): Entry("signed_in", ALL),
     ("POST", "/api/step-up"): Entry("signed_in", ALL),
     ("GET", "/api/runs"): Entry("runs.read", ALL, refusal=404),
     ("GET", "/api/runs/{run_id}"): Entry("runs.read", ALL, refusal=404),
@@ -122,6 +123,7 @@ def _own_token(caller: Caller) -> Call:
 TOKEN_BODY = {"repositories": ["*"], "permissions": ["runs.read"], "expires_in_days": 1}
 CALLS: dict[tuple[str, str], Callable[[Caller], Call]] = {
     ("GET", "/api/me"): lambda c: Call("/api/me"),
+    ("GET", "/api/openapi.json"): lambda c: Call("/api/openapi.json"),
     ("POST", "/api/step-up"): lambda c: Call("/api/step-up", json={"code": c.fresh_code()}),
     ("GET", "/api/runs"): lambda c: Call("/api/runs"),
     ("GET", "/api/runs/{run_id}"): lambda c: Call(f"/api/runs/{c.run_id}"),

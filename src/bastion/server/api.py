@@ -13,6 +13,7 @@ from bastion.server.auth import authorize, client_address
 from bastion.server.context import context_of
 from bastion.server.errors import BadRequestError
 from bastion.server.login import perform_step_up
+from bastion.server.params import RowId
 from bastion.server.permissions import Permission
 from bastion.server.principal import Grant, Principal, TokenScope
 from bastion.server.routing import guarded
@@ -114,7 +115,7 @@ def create_token(request: Request, body: TokenBody, principal: TokenCreator) -> 
 
 
 @router.delete("/tokens/{token_id}", **guarded(Permission.TOKENS_MANAGE))
-def revoke_token(request: Request, token_id: int, principal: TokenManager) -> TokenOut:
+def revoke_token(request: Request, token_id: RowId, principal: TokenManager) -> TokenOut:
     """Revoke one of the caller's tokens."""
     info = context_of(request).tokens.revoke(principal.user_id, token_id)
     _record(request, principal.actor, ServerAction.TOKEN_REVOKED, f"token/{info.id}")

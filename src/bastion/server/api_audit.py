@@ -13,6 +13,7 @@ from bastion.server.audit_view import AuditFilter, audit_page, export_text, incl
 from bastion.server.auditing import ServerAction
 from bastion.server.auth import authorize
 from bastion.server.context import context_of
+from bastion.server.params import EventSeq, Offset
 from bastion.server.permissions import Permission
 from bastion.server.principal import Principal
 from bastion.server.recording import record
@@ -70,7 +71,7 @@ def audit(
     outcome: Criterion = "",
     subject: Criterion = "",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> AuditPageOut:
     """Events newest first, filtered, with the log's verification recomputed."""
     ctx = context_of(request)
@@ -87,7 +88,7 @@ def audit(
 
 
 @router.get("/audit/{seq}/proof", **guarded(Permission.AUDIT_READ))
-def proof(request: Request, seq: int, principal: AuditReader) -> Response:
+def proof(request: Request, seq: EventSeq, principal: AuditReader) -> Response:
     """The inclusion proof of event ``seq`` in the newest signed checkpoint (a download)."""
     log = context_of(request).services.resources.need_audit_log()
     body = inclusion_proof(log, seq)

@@ -11,6 +11,7 @@ from bastion.server.auditing import ServerAction
 from bastion.server.auth import authorize, require_on
 from bastion.server.context import context_of
 from bastion.server.findings import FindingView, latest_findings
+from bastion.server.params import RowId
 from bastion.server.permissions import Permission
 from bastion.server.principal import Principal
 from bastion.server.recording import record
@@ -147,7 +148,7 @@ def accept(request: Request, body: TriageBody, principal: Triager) -> AcceptedOu
 
 
 @router.delete("/suppressions/{suppression_id}", **guarded(Permission.FINDINGS_TRIAGE))
-def revoke(request: Request, suppression_id: int, principal: Triager) -> AcceptedOut:
+def revoke(request: Request, suppression_id: RowId, principal: Triager) -> AcceptedOut:
     """End an accepted finding now."""
     item = revoke_acceptance(request, principal, suppression_id)
     return accepted_out(item, triage_store(request))

@@ -21,7 +21,8 @@ from bastion.server.auth import authorize, client_address, require_on
 from bastion.server.context import ServerContext, context_of
 from bastion.server.errors import ConflictError
 from bastion.server.launcher import Launcher, RunRequest
-from bastion.server.log_stream import ViewerSlots, parse_last_event_id, stream_log
+from bastion.server.log_stream import EVENT_SCHEMA, ViewerSlots, parse_last_event_id, stream_log
+from bastion.server.params import Cursor, Offset, RowId
 from bastion.server.permissions import Permission
 from bastion.server.principal import Principal
 from bastion.server.repo_watch import install_hook
@@ -88,7 +89,7 @@ def runs(
     repo: Annotated[str | None, Query(max_length=128)] = None,
     branch: Annotated[str | None, Query(max_length=255)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Cursor = None,
 ) -> RunListOut:
     """Runs the caller may see, newest first, a page of ``limit`` older than ``cursor``."""
     db = context_of(request).services.db
@@ -103,7 +104,7 @@ def runs(
 
 
 @router.get("/runs/{run_id}", **guarded(Permission.RUNS_READ))
-def run(request: Request, run_id: int, principal: RunsReader) -> RunDetailOut:
+def run(request: Request, run_id: RowId, principal: RunsReader) -> RunDetailOut:
     """One run: its jobs and steps, how many findings, its artifacts; 404 alike for unknown
     runs and runs the caller may not see."""
     record = visible_run(request, principal, run_id)
@@ -138,7 +139,7 @@ def trigger(request: Request, body: TriggerBody, principal: RunsWriter) -> Start
 
 
 @router.post("/runs/{run_id}/cancel", status_code=202, **guarded(Permission.RUNS_WRITE))
-def cancel(request: Request, run_id: int, principal: RunsWriter) -> StartedOut:
+def cancel(request: Request, run_id: RowId, principal: RunsWriter) -> StartedOut:
     """Stop a queued or running run of this server (every job stopped, recorded cancelled)."""
     record = visible_run(request, principal, run_id)
     require_on(request, principal, Permission.RUNS_WRITE, record.repo)
@@ -149,7 +150,7 @@ def cancel(request: Request, run_id: int, principal: RunsWriter) -> StartedOut:
 
 
 @router.post("/runs/{run_id}/rerun", status_code=202, **guarded(Permission.RUNS_WRITE))
-def rerun(request: Request, run_id: int, principal: RunsWriter) -> StartedOut:
+def rerun(request: Request, run_id: RowId, principal: RunsWriter) -> StartedOut:
     """A new run of the same commit (trust decided again: through its branch only while the
     branch still points at it)."""
     record = visible_run(request, principal, run_id)
@@ -164,15 +165,26 @@ def rerun(request: Request, run_id: int, principal: RunsWriter) -> StartedOut:
     return StartedOut(id=started, status="queued")
 
 
-@router.get("/runs/{run_id}/jobs/{job}/log", **guarded(Permission.RUNS_READ))
+class EventStream(StreamingResponse):
+    """Server-Sent Events (so the OpenAPI document names the media type)."""
+
+    media_type = "text/event-stream"
+
+
+@router.get(
+    "/runs/{run_id}/jobs/{job}/log",
+    response_class=EventStream,
+    responses={200: {"content": {"text/event-stream": {"schema": EVENT_SCHEMA}}}},
+    **guarded(Permission.RUNS_READ),
+)
 async def job_log(
     request: Request,
-    run_id: int,
+    run_id: RowId,
     job: str,
     principal: RunsReader,
     last_event_id: Annotated[str | None, Header(max_length=32)] = None,
-    after: Annotated[int, Query(ge=0)] = 0,
-) -> StreamingResponse:
+    after: Offset = 0,
+) -> EventStream:
     """The job's log as Server-Sent Events, live while it runs (masked, as on disk), from
     byte ``after`` (the page shows what came before) or ``Last-Event-ID`` on a reconnect."""
     record = visible_run(request, principal, run_id)
@@ -193,7 +205,7 @@ async def job_log(
             slot.__exit__(None, None, None)
 
     headers = {"cache-control": "no-store", "x-accel-buffering": "no"}
-    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+    return EventStream(events(), headers=headers)
 
 
 def _repository_out(repository: Repository, hook: bool | None = None) -> RepositoryOut:

@@ -21,6 +21,7 @@ from bastion.server import (
     api_secrets,
     api_supplychain,
     api_webhooks,
+    openapi,
     pages,
     pages_resources,
     pages_runs,
@@ -62,8 +63,9 @@ def _lifespan(
 def create_app(settings: ServerSettings, services: ServerServices) -> FastAPI:
     """The server's ASGI app; ServerError if a route names no permission of the table.
 
-    No interactive docs (Swagger/ReDoc would load script from elsewhere) and no public
-    ``/openapi.json``; the document is ``app.openapi()``.
+    No interactive docs (Swagger/ReDoc would load script from elsewhere) and no FastAPI
+    ``/openapi.json``: the API's document is ``/api/openapi.json`` (:mod:`.openapi`), for
+    signed-in callers; ``app.openapi()`` describes every route, pages included.
     """
     context = build_context(settings, services)
     app = FastAPI(
@@ -75,7 +77,7 @@ def create_app(settings: ServerSettings, services: ServerServices) -> FastAPI:
     )
     app.state.bastion = context
     app.include_router(api.router)
-    for resource in (api_runs, api_findings, api_supplychain, api_audit, api_secrets):
+    for resource in (api_runs, api_findings, api_supplychain, api_audit, api_secrets, openapi):
         app.include_router(resource.router)
     app.include_router(api_webhooks.router)
     app.include_router(pages.router)

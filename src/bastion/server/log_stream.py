@@ -23,8 +23,19 @@ from pathlib import Path
 
 from bastion.server.errors import BadRequestError, ThrottledError
 
-__all__ = ["ViewerSlots", "parse_last_event_id", "read_from", "stream_log"]
+__all__ = ["EVENT_SCHEMA", "ViewerSlots", "parse_last_event_id", "read_from", "stream_log"]
 
+# One event as an OpenAPI document describes it: a line (``message``, JSON text in ``data``,
+# the byte offset past it as ``id``) or the ``end`` event carrying the job's final status.
+EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "event": {"enum": ["message", "end"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "id": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+}
 _CHUNK = 64 * 1024
 _FINAL = frozenset({"passed", "failed", "blocked", "error", "cancelled", "skipped"})
 

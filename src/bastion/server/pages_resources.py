@@ -19,6 +19,7 @@ from bastion.server.errors import ServerError
 from bastion.server.login import perform_step_up
 from bastion.server.page_render import render, safe_next
 from bastion.server.pages_admin import router as admin_router
+from bastion.server.params import Offset, RowId
 from bastion.server.permissions import Permission
 from bastion.server.principal import Principal
 from bastion.server.routing import guarded
@@ -106,7 +107,7 @@ def accept(
 
 
 @router.post("/findings/revoke/{suppression_id}", **guarded(Permission.FINDINGS_TRIAGE))
-def revoke(request: Request, suppression_id: int, principal: Triager) -> Response:
+def revoke(request: Request, suppression_id: RowId, principal: Triager) -> Response:
     """End an accepted finding now."""
     item = api_findings.revoke_acceptance(request, principal, suppression_id)
     return RedirectResponse(f"/findings?repository={item.repository}", status_code=303)
@@ -120,7 +121,7 @@ def audit(
     action: Criterion = "",
     outcome: Criterion = "",
     subject: Criterion = "",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> HTMLResponse:
     """Events newest first, filtered; the banner says whether the whole log verifies."""
     ctx = context_of(request)

@@ -25,6 +25,7 @@ from bastion.server.errors import BadRequestError, NotFoundError
 from bastion.server.log_stream import read_from
 from bastion.server.middleware import CSP
 from bastion.server.page_render import render
+from bastion.server.params import Cursor, RowId
 from bastion.server.permissions import Permission
 from bastion.server.principal import Principal
 from bastion.server.routing import guarded
@@ -78,7 +79,7 @@ def runs_page(
     status: Annotated[str, Query(max_length=16)] = "",
     repo: Annotated[str, Query(max_length=128)] = "",
     branch: Annotated[str, Query(max_length=255)] = "",
-    cursor: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Cursor = None,
 ) -> HTMLResponse:
     """Runs the caller may see, newest first, 50 a page, filtered."""
     where = RunFilter(
@@ -107,7 +108,7 @@ def runs_page(
 
 
 @router.get("/runs/{run_id}", **guarded(Permission.RUNS_READ))
-def run_page(request: Request, run_id: int, principal: RunsReader) -> HTMLResponse:
+def run_page(request: Request, run_id: RowId, principal: RunsReader) -> HTMLResponse:
     """One run: facts, the DAG of its jobs, the jobs with their logs, its artifacts."""
     record = api_runs.visible_run(request, principal, run_id)
     ctx = context_of(request)
@@ -148,7 +149,7 @@ def _shown_log(record: RunRecord, job: str) -> tuple[str, int]:
 
 
 @router.get("/runs/{run_id}/jobs/{job}/log", **guarded(Permission.RUNS_READ))
-def job_log_page(request: Request, run_id: int, job: str, principal: RunsReader) -> HTMLResponse:
+def job_log_page(request: Request, run_id: RowId, job: str, principal: RunsReader) -> HTMLResponse:
     """A job's log; while the job runs, a script appends new lines as they are written."""
     record = api_runs.visible_run(request, principal, run_id)
     found = job_of(record, job)
@@ -173,14 +174,14 @@ def job_log_page(request: Request, run_id: int, job: str, principal: RunsReader)
 
 
 @router.post("/runs/{run_id}/cancel", **guarded(Permission.RUNS_WRITE))
-def cancel_form(request: Request, run_id: int, principal: RunsWriter) -> Response:
+def cancel_form(request: Request, run_id: RowId, principal: RunsWriter) -> Response:
     """The run page's Cancel button."""
     api_runs.cancel(request, run_id, principal)
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
 
 @router.post("/runs/{run_id}/rerun", **guarded(Permission.RUNS_WRITE))
-def rerun_form(request: Request, run_id: int, principal: RunsWriter) -> Response:
+def rerun_form(request: Request, run_id: RowId, principal: RunsWriter) -> Response:
     """The run page's Run again button."""
     started = api_runs.rerun(request, run_id, principal)
     return RedirectResponse(f"/runs/{started.id}", status_code=303)
