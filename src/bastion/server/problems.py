@@ -1,7 +1,9 @@
 """Errors as responses: problem+json (RFC 9457) for the API, a plain page for the web UI.
 
 No handler ever puts a stack trace, an exception's repr or a database message in a response;
-an unexpected exception is logged and answered with a bare 500.
+an unexpected exception is logged and answered with a bare 500. A database that cannot be
+reached (:class:`~bastion.errors.StoreError`) is a 503 with ``Retry-After``: the request's
+unit of work was rolled back, so nothing of it was applied; the operator's log has the cause.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from bastion.errors import StoreError
 from bastion.server.errors import NotAuthenticatedError, ServerError, ThrottledError
 
 __all__ = ["PROBLEM_JSON", "install_handlers", "problem"]
 
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger("bastion.server")
+RETRY_AFTER = 5  # seconds a client waits before trying a request the database refused
 
 
 def _is_api(request: Request) -> bool:
@@ -70,6 +74,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return problem(request, exc.status_code, kind, detail)
 
 
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, StoreError):  # registered for this type only
+        return await _unexpected(request, exc)
+    logger.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    detail = "the database is unavailable; nothing was changed, try again later"
+    response = problem(request, 503, "unavailable", detail)
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # The one place an unknown exception stops: logged for the operator, never shown.
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -81,4 +95,5 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServerError, _server_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(StoreError, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bastion.audit import AuditLog
-from bastion.errors import BastionError
+from bastion.errors import BastionError, StoreError
 from bastion.server.errors import ServerError
 from bastion.supplychain import BlobStore, TrustedKeys
 from bastion.vault import Vault
@@ -60,4 +60,6 @@ def translate(exc: BastionError, kind: type[ServerError] = UnavailableError) -> 
     """A lower package's error as a server error of ``kind`` (its message only, no trace)."""
     if isinstance(exc, ServerError):
         return exc
+    if isinstance(exc, StoreError):  # its message may quote the driver: not for the caller
+        return UnavailableError("the database is unavailable; nothing was changed")
     return kind(exc.message)

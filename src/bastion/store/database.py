@@ -104,6 +104,10 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
         kwargs["connect_args"] = {"check_same_thread": False}
         if ":memory:" in url or url == "sqlite://":
             kwargs["poolclass"] = StaticPool
+    else:
+        # A server that went away and came back: test each pooled connection before use,
+        # so the first request after a restart is not answered with a dead connection.
+        kwargs["pool_pre_ping"] = True
     try:
         engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
