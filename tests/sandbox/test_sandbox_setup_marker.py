@@ -7,6 +7,7 @@ and executed the inner command; without that line the job never ran.
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from bastion.errors import SandboxError
 from bastion.sandbox import BubblewrapSandbox, SandboxSpec
 from bastion.sandbox.bubblewrap import _result, _Status
+from bastion.sandbox.cgroup import JobCgroup
 from bastion.sandbox.invocation import Invocation
 from bastion.sandbox.supervise import Outcome
 
@@ -53,6 +55,24 @@ def test_job_holds_no_descriptor_beyond_its_standard_streams(run_sh: RunSh) -> N
 
 
 def test_missing_bind_source_is_a_sandbox_error(state_dir: Path, workspace: Path) -> None:
+    sandbox = _MissingBindSandbox(state_dir=state_dir)
+    spec = SandboxSpec(argv=["/bin/true"], workspace=workspace)
+    with pytest.raises(SandboxError, match="could not be set up: bwrap: Can't find source path"):
+        sandbox.run(spec, lambda _: None)
+
+
+def test_set_up_failure_that_beats_the_cgroup_admission_is_still_a_set_up_error(
+    state_dir: Path, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bwrap may die of a bad bind before Bastion moves its pids into the job's cgroup: that
+    race must still be reported as bwrap's own set-up error, not as a cgroup failure."""
+    admit = JobCgroup.admit
+
+    def late_admit(self: JobCgroup, pids: tuple[int, ...]) -> None:
+        time.sleep(0.5)  # bwrap fails on the bind and exits meanwhile
+        admit(self, pids)
+
+    monkeypatch.setattr(JobCgroup, "admit", late_admit)
     sandbox = _MissingBindSandbox(state_dir=state_dir)
     spec = SandboxSpec(argv=["/bin/true"], workspace=workspace)
     with pytest.raises(SandboxError, match="could not be set up: bwrap: Can't find source path"):

@@ -424,6 +424,12 @@ def _admit(
             status.feed(chunk)
         try:
             cgroup.admit((process.pid, status.child_pid))
+        except ProcessLookupError:
+            # bwrap or its init died during set-up (a bind source missing, say) before the
+            # pids could be moved: no job can run, and bwrap's own message says why. Kill
+            # whatever is left and let supervision report the set-up failure.
+            kill_tree()
+            return
         except OSError as exc:
             raise SandboxError(f"cannot put the job in its cgroup {cgroup.memory}: {exc}") from exc
     except BaseException:
