@@ -16,7 +16,9 @@ Every error a user can meet derives from :class:`BastionError`, carries a text f
     ├── AuditError                    exit 1  the audit log does not verify
     ├── VaultError                    exit 2  a secret cannot be stored or released
     ├── StoreError                    exit 3  the state database cannot be used
-    └── EngineError                   exit 3  a run could not be carried out
+    ├── EngineError                   exit 3  a run could not be carried out
+    └── RemoteError                   exit 3  a Bastion server could not be reached or failed
+        └── RemoteRefusedError        exit 2  the server refused the request (401, 403, 404)
 
 Errors never print or exit; the CLI maps them to exit codes and renders ``diagnostics()``.
 """
@@ -30,6 +32,8 @@ __all__ = [
     "GateError",
     "PipelineError",
     "PolicyError",
+    "RemoteError",
+    "RemoteRefusedError",
     "SandboxError",
     "SandboxUnavailableError",
     "SigningError",
@@ -160,3 +164,13 @@ class StoreError(BastionError):
 
 class EngineError(BastionError):
     """A run could not be carried out."""
+
+
+class RemoteError(BastionError):
+    """A Bastion server (``--server``) could not be reached or answered with a 5xx."""
+
+
+class RemoteRefusedError(RemoteError):
+    """A Bastion server refused the request: not signed in, not allowed, or no such thing."""
+
+    exit_code = 2

@@ -1,11 +1,15 @@
-"""``bastion runs list|show|cancel`` and ``bastion logs``: read runs back, stop a live one."""
+"""``bastion runs list|show|cancel|trigger`` and ``bastion logs``: read runs back, stop a live
+one; with ``--server URL`` list, show and trigger go to a server's API
+(:mod:`bastion.cli.runs_remote`) and render the same."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.table import Table
@@ -16,10 +20,12 @@ from bastion.cli.attestations_view import render_attestations
 from bastion.cli.console import err_console, out_console
 from bastion.cli.findings_view import render_findings
 from bastion.cli.progress import STATE_STYLE
+from bastion.cli.runs_remote import TOKEN_ENV, RemoteRuns
 from bastion.engine import get_findings
 from bastion.engine.history import get_run, list_runs, read_log
 from bastion.engine.recovery import recover_interrupted_runs
 from bastion.engine.run_cancel import RunStopped, cancel_run
+from bastion.errors import UsageError
 from bastion.store import (
     Database,
     bastion_home,
@@ -34,6 +40,18 @@ __all__ = ["register"]
 runs_app = typer.Typer(help="Past runs of this project.", no_args_is_help=True)
 ProjectOption = Annotated[Path, typer.Option("-C", "--project", help="Project directory.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        envvar="BASTION_SERVER",
+        help=f"A Bastion server's URL: ask its API (token from ${TOKEN_ENV} or --token-file).",
+    ),
+]
+_T = TypeVar("_T")
+TokenFileOption = Annotated[
+    Path | None, typer.Option("--token-file", help="A file holding the API token (--server).")
+]
 
 
 def _db(project: Path) -> Database:
@@ -44,14 +62,40 @@ def _db(project: Path) -> Database:
     return db
 
 
+@contextmanager
+def _remote(server: str, token_file: Path | None) -> Iterator[RemoteRuns]:
+    client = RemoteRuns.connect(server, token_file=token_file)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _read(
+    server: str | None,
+    token_file: Path | None,
+    local: Callable[[], _T],
+    remote: Callable[[RemoteRuns], _T],
+) -> _T:
+    """``remote`` over the API of ``server`` if one is given, else ``local``."""
+    if server is None:
+        return local()
+    with _remote(server, token_file) as client:
+        return remote(client)
+
+
 @runs_app.command("list")
 def list_command(
     project: ProjectOption = Path(),
     limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
     as_json: JsonOption = False,
+    server: ServerOption = None,
+    token_file: TokenFileOption = None,
 ) -> None:
     """The newest runs first."""
-    runs = list_runs(_db(project), limit)
+    runs = _read(
+        server, token_file, lambda: list_runs(_db(project), limit), lambda c: c.list_runs(limit)
+    )
     if as_json:
         out_console.print_json(json.dumps(runs))
         return
@@ -82,12 +126,20 @@ def show_command(
     show_all: Annotated[
         bool, typer.Option("--all", "-v", help="With --findings: list low and info too.")
     ] = False,
+    server: ServerOption = None,
+    token_file: TokenFileOption = None,
 ) -> None:
     """One run with its jobs and steps (or, with --findings, its gates' findings)."""
     if findings:
+        if server is not None:
+            raise UsageError(
+                "--findings reads the local record", hint="on a server, open its Findings page"
+            )
         _show_findings(_db(project), run_id, as_json=as_json, show_all=show_all)
         return
-    run = get_run(_db(project), run_id)
+    run = _read(
+        server, token_file, lambda: get_run(_db(project), run_id), lambda c: c.get_run(run_id)
+    )
     if as_json:
         out_console.print_json(json.dumps(run))
         return
@@ -112,6 +164,31 @@ def show_command(
         )
     out_console.print(table)
     render_attestations(out_console, run["attestations"])
+    for item in run.get("artifacts", []):
+        signature = f"signed by {item['signed_by']}" if item["signed_by"] else "UNSIGNED"
+        line = f"  artifact {item['digest']} {item['name']} job {item['job']}, {signature}"
+        out_console.print(line, markup=False, highlight=False)
+
+
+@runs_app.command("trigger")
+def trigger_command(
+    repo: Annotated[str, typer.Argument(help="A repository registered on the server.")],
+    server: ServerOption = None,
+    token_file: TokenFileOption = None,
+    branch: Annotated[str | None, typer.Option("--branch", help="Its head is run.")] = None,
+    commit: Annotated[str | None, typer.Option("--commit", help="This commit is run.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Start a run of a repository on a Bastion server (--server); prints the run's id."""
+    if server is None:
+        raise UsageError("trigger needs --server URL", hint="a local run is `bastion run`")
+    with _remote(server, token_file) as client:
+        started = client.trigger(repo, branch, commit)
+    if as_json:
+        out_console.print_json(json.dumps(started))
+        return
+    err_console.print(f"run {started['id']} {started['status']} on {server}", highlight=False)
+    out_console.print(str(started["id"]), highlight=False)
 
 
 def _show_findings(db: Database, run_id: int, *, as_json: bool, show_all: bool) -> None:
