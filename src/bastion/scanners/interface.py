@@ -43,6 +43,7 @@ class GateName(enum.StrEnum):
     CICONFIG = "ciconfig"
     SARIF = "sarif"
     IMAGE = "image"
+    DAST = "dast"
 
 
 @dataclass(frozen=True, slots=True)

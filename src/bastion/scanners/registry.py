@@ -31,6 +31,8 @@ def _factory(name: GateName) -> str:
             return "bastion.scanners.sarif_gate:SarifGate"
         case GateName.IMAGE:
             return "bastion.scanners.composed:image_gate"
+        case GateName.DAST:
+            return "bastion.scanners.dast:DastGate"
         case _:
             assert_never(name)
 
