@@ -18,7 +18,8 @@ system-deps:
 	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium (apt-get; the browser tests drive it)"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
-	@for pair in git:git setpriv:util-linux unshare:util-linux ip:iproute2 ssh-keygen:openssh-client; do \
+	@for pair in git:git setpriv:util-linux unshare:util-linux ip:iproute2 ssh-keygen:openssh-client \
+	  docker-registry:docker-registry skopeo:skopeo umoci:umoci; do \
 	  command -v $${pair%%:*} >/dev/null 2>&1 || { echo "installing $${pair#*:} (apt-get)"; \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $${pair#*:} >/dev/null; }; done
 

@@ -68,6 +68,7 @@ def _register() -> None:
     from bastion.cli import audit as audit_cli
     from bastion.cli import db as db_cli
     from bastion.cli import hook as hook_cli
+    from bastion.cli import image as image_cli
     from bastion.cli import keys as keys_cli
     from bastion.cli import run as run_cli
     from bastion.cli import runs as runs_cli
@@ -87,6 +88,7 @@ def _register() -> None:
     artifacts_cli.register(app)
     verify_cli.register(app)
     hook_cli.register(app)
+    image_cli.register(app)
     run_cli.register(app)
     runs_cli.register(app)
     schema_cli.register(app)

@@ -23,6 +23,9 @@ _EXPORTS = {
     "PathScan": "gate_scan",
     "default_gates": "gate_scan",
     "scan_path": "gate_scan",
+    "ImagePush": "image_push",
+    "PushResult": "image_push",
+    "push_image": "image_push",
     "AssessedFinding": "gates",
     "GateDecision": "gates",
     "GateOutcome": "gates",
@@ -96,6 +99,7 @@ if TYPE_CHECKING:
     from bastion.engine.gate_scan import PathScan, default_gates, scan_path
     from bastion.engine.gates import AssessedFinding, GateDecision, GateOutcome, GateSpec
     from bastion.engine.git_context import GitState, read_file_at_commit
+    from bastion.engine.image_push import ImagePush, PushResult, push_image
     from bastion.engine.history import get_findings, get_run, list_runs, read_log
     from bastion.engine.local_run import (
         PIPELINE_FILES,
@@ -142,6 +146,7 @@ __all__ = [
     "GateSpec",
     "GateVerdict",
     "GitState",
+    "ImagePush",
     "JobChanged",
     "JobOutput",
     "JobState",
@@ -152,6 +157,7 @@ __all__ = [
     "PathScan",
     "PolicyGateEvaluator",
     "PreparedRun",
+    "PushResult",
     "RunContext",
     "RunFinished",
     "RunId",
@@ -180,6 +186,7 @@ __all__ = [
     "local_services",
     "make_sandbox",
     "prepare_run",
+    "push_image",
     "read_file_at_commit",
     "read_log",
     "record_actions",

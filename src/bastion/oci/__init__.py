@@ -10,7 +10,8 @@ A leaf package (it imports only root modules) so that both the image gate
 """
 
 from bastion.oci.blobs import MAX_JSON_BYTES, Descriptor, VerifyingReader, check_digest
-from bastion.oci.errors import ImageError, RefusalReason
+from bastion.oci.errors import ImageError, RefusalReason, RegistryError
+from bastion.oci.registry import Reference, RegistryClient
 from bastion.oci.source import Image, open_image
 from bastion.oci.walk import (
     MAX_BINARY_BYTES,
@@ -35,7 +36,10 @@ __all__ = [
     "Handling",
     "Image",
     "ImageError",
+    "Reference",
     "RefusalReason",
+    "RegistryClient",
+    "RegistryError",
     "VerifyingReader",
     "Walk",
     "check_digest",

@@ -3,15 +3,18 @@
 ``ImageError`` derives from :class:`bastion.errors.GateError`: a gate given an image it cannot
 read safely has no decision to make, so it fails closed, and the engine and CLI already map
 that family to "could not operate".
+
+``RegistryError`` derives from :class:`bastion.errors.RemoteError` (exit 3): a registry that
+could not be reached, or answered a push with an error, in the registry's own words.
 """
 
 from __future__ import annotations
 
 import enum
 
-from bastion.errors import GateError
+from bastion.errors import GateError, RemoteError
 
-__all__ = ["ImageError", "RefusalReason"]
+__all__ = ["ImageError", "RefusalReason", "RegistryError"]
 
 
 class RefusalReason(enum.StrEnum):
@@ -31,3 +34,11 @@ class ImageError(GateError):
     def __init__(self, message: str, *, reason: RefusalReason, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.reason = reason
+
+
+class RegistryError(RemoteError):
+    """A registry refused or failed a push; ``status`` is its HTTP status (0: unreachable)."""
+
+    def __init__(self, message: str, *, status: int = 0, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status

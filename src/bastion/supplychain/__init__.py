@@ -20,8 +20,19 @@ Example::
 
 from __future__ import annotations
 
-from bastion.supplychain.attest import AttestedArtifact, attest_artifacts, media_type_of
+from bastion.supplychain.attest import (
+    AttestedArtifact,
+    attest_artifacts,
+    attest_image,
+    media_type_of,
+)
 from bastion.supplychain.context import BuildContext, GateResult, ResolvedDependency
+from bastion.supplychain.cosign import (
+    CosignArtifact,
+    attestation_artifact,
+    cosign_tag,
+    signature_artifact,
+)
 from bastion.supplychain.dsse import INTOTO_PAYLOAD_TYPE, Envelope, pae, sign_payload
 from bastion.supplychain.interface import (
     ArtifactRecord,
@@ -35,6 +46,7 @@ from bastion.supplychain.interface import (
     digest_file,
     parse_digest,
 )
+from bastion.supplychain.inventory import Origin, Package, PackageKind
 from bastion.supplychain.keys import (
     KeyAlgorithm,
     LocalKey,
@@ -46,6 +58,11 @@ from bastion.supplychain.keys import (
     local_key_paths,
     rotate_local_key,
 )
+from bastion.supplychain.statement import (
+    CYCLONEDX_PREDICATE,
+    SLSA_PROVENANCE_V1,
+    SPDX_PREDICATE,
+)
 from bastion.supplychain.store_local import LocalBlobStore
 from bastion.supplychain.verify import (
     ArtifactVerificationReport,
@@ -55,7 +72,10 @@ from bastion.supplychain.verify import (
 )
 
 __all__ = [
+    "CYCLONEDX_PREDICATE",
     "INTOTO_PAYLOAD_TYPE",
+    "SLSA_PROVENANCE_V1",
+    "SPDX_PREDICATE",
     "ArtifactRecord",
     "ArtifactStoreError",
     "ArtifactVerificationReport",
@@ -65,6 +85,7 @@ __all__ = [
     "BuildContext",
     "Check",
     "CorruptBlobError",
+    "CosignArtifact",
     "Digest",
     "Envelope",
     "Expectations",
@@ -72,11 +93,17 @@ __all__ = [
     "KeyAlgorithm",
     "LocalBlobStore",
     "LocalKey",
+    "Origin",
+    "Package",
+    "PackageKind",
     "Promotion",
     "ResolvedDependency",
     "TrustedKey",
     "TrustedKeys",
     "attest_artifacts",
+    "attest_image",
+    "attestation_artifact",
+    "cosign_tag",
     "digest_bytes",
     "digest_file",
     "fingerprint",
@@ -88,5 +115,6 @@ __all__ = [
     "parse_digest",
     "rotate_local_key",
     "sign_payload",
+    "signature_artifact",
     "verify_artifact",
 ]

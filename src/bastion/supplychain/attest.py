@@ -27,6 +27,7 @@ from bastion.errors import SigningError
 from bastion.supplychain.context import BuildContext
 from bastion.supplychain.dsse import Envelope, sign_payload
 from bastion.supplychain.interface import ArtifactRecord, AttestationKind, BlobStore
+from bastion.supplychain.inventory import Package, lockfile_packages
 from bastion.supplychain.provenance import provenance_predicate
 from bastion.supplychain.sbom import build_sboms, collect_packages
 from bastion.supplychain.statement import (
@@ -37,7 +38,16 @@ from bastion.supplychain.statement import (
     encode_statement,
 )
 
-__all__ = ["AttestedArtifact", "attest_artifacts", "bundle_name", "media_type_of"]
+__all__ = [
+    "IMAGE_MANIFEST_MEDIA_TYPE",
+    "AttestedArtifact",
+    "attest_artifacts",
+    "attest_image",
+    "bundle_name",
+    "media_type_of",
+]
+
+IMAGE_MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 
 _MEDIA_TYPES = {
     ".whl": "application/zip",
@@ -88,8 +98,18 @@ def _attest_one(
     store: BlobStore, path: Path, context: BuildContext, signer: Signer | None
 ) -> AttestedArtifact:
     record = store.put_file(path, name=path.name, media_type=media_type_of(path))
+    return _attest_record(store, record, collect_packages(path, context), context, signer)
+
+
+def _attest_record(
+    store: BlobStore,
+    record: ArtifactRecord,
+    packages: list[Package],
+    context: BuildContext,
+    signer: Signer | None,
+) -> AttestedArtifact:
     subject = Subject(record.name, record.digest)
-    sboms = build_sboms(record, collect_packages(path, context), timestamp=context.finished)
+    sboms = build_sboms(record, packages, timestamp=context.finished)
     predicate = provenance_predicate(context, signed=signer is not None, subject=str(record.digest))
     provenance = _envelope(subject, SLSA_PROVENANCE_V1, predicate, signer)
     bundle = bundle_name(context, provenance.payload)
@@ -127,3 +147,28 @@ def attest_artifacts(
         )
     effective = signer if context.trust.signs else None
     return [_attest_one(store, path, context, effective) for path in files]
+
+
+def attest_image(
+    store: BlobStore,
+    manifest: bytes,
+    name: str,
+    packages: Sequence[Package],
+    context: BuildContext,
+    signer: Signer | None,
+) -> AttestedArtifact:
+    """Attest a container image like any artifact: its subject is the manifest's digest.
+
+    The manifest's exact bytes are stored (``name`` is the image reference); ``packages``
+    are what the image holds (its layers and what the image gate read from them), listed
+    in both SBOMs beside the build's own dependencies. Signing follows the trust model as in
+    :func:`attest_artifacts`.
+    """
+    if context.trust.signs and signer is None:
+        raise SigningError(
+            f"a {context.trust.value} run must sign its artifacts but no signer was given",
+            hint="configure a signing key ('bastion keys generate')",
+        )
+    record = store.put_bytes(manifest, name=name, media_type=IMAGE_MANIFEST_MEDIA_TYPE)
+    every = [*lockfile_packages(context.dependencies), *packages]
+    return _attest_record(store, record, every, context, signer if context.trust.signs else None)
