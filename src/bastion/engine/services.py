@@ -27,10 +27,17 @@ from typing import TYPE_CHECKING
 
 from bastion.audit import AuditLog, open_local_log
 from bastion.engine.commit_config import gate_evaluator_at
+from bastion.engine.job_identity import TokenSource
 from bastion.engine.job_resources import JobResources
 from bastion.engine.model import GateEvaluator
 from bastion.executors import LocalExecutor
-from bastion.executors.celery import CeleryConfig, CeleryExecutor, load_pool_key, pool_for
+from bastion.executors.celery import (
+    CeleryConfig,
+    CeleryExecutor,
+    LeaseStore,
+    load_pool_key,
+    pool_for,
+)
 from bastion.executors.interface import Executor
 from bastion.sandbox import BubblewrapSandbox, UnsafeHostRunner, check_sandbox_available
 from bastion.sandbox.interface import Sandbox
@@ -76,7 +83,9 @@ class RunServices:
     """Everything a run is executed with, besides what it is asked to run.
 
     ``home`` is where the shared artifact store, tool environments and job caches live;
-    ``clock`` stamps the run-level events (run started and finished).
+    ``clock`` stamps the run-level events (run started and finished). ``identity`` signs
+    job identity tokens (the server's issuer); None, as in a local ``bastion run``: a job
+    that declares ``id-token:`` stops the run before any job starts (fails closed).
     """
 
     sandbox: Sandbox
@@ -88,6 +97,7 @@ class RunServices:
     store: Database
     home: Path
     clock: Callable[[], float] = time.time
+    identity: TokenSource | None = None
 
 
 def local_services(
@@ -96,8 +106,10 @@ def local_services(
     *,
     gate_evaluator: GateEvaluator | None = None,
     home: Path,
+    identity: TokenSource | None = None,
 ) -> RunServices:
-    """The services of a run on this machine: bubblewrap, local threads, the home's keys.
+    """The services of a run on this machine: bubblewrap, local threads, the home's keys;
+    ``identity`` for a server's run (job identity tokens).
 
     With ``--commit`` the commit's policy and suppressions decide, never the working tree's.
     """
@@ -113,6 +125,7 @@ def local_services(
         gate_evaluator=gate_evaluator,
         store=prepared.db,
         home=home,
+        identity=identity,
     )
 
 
@@ -129,16 +142,21 @@ def _local_executor(
     )
 
 
-def celery_executor(broker: str, home: Path, trust: Trust) -> ExecutorFactory:
+def celery_executor(
+    broker: str, home: Path, trust: Trust, store: Database | None = None
+) -> ExecutorFactory:
     """Jobs sent to ``broker``, to the workers of the pool of ``trust`` (a workstation's
-    ``local`` run: the ``trusted`` pool), signed with that pool's token under ``home``.
+    ``local`` run: the ``trusted`` pool), signed with that pool's token under ``home``;
+    leases kept in ``store`` (``bastion workers`` reads them there).
 
     The sandbox is the worker's; the released secrets go sealed to the pool's workers.
     """
     key = load_pool_key(home, pool_for(trust))
+    leases = None if store is None else LeaseStore(store)
 
     def build(_sandbox: Sandbox, _scratch: Path, resources: JobResources) -> Executor:
-        return CeleryExecutor(CeleryConfig(broker, key), secrets_for=resources.env_for)
+        config = CeleryConfig(broker, key, leases=leases)
+        return CeleryExecutor(config, secrets_for=resources.env_for)
 
     return build
 
