@@ -68,7 +68,6 @@ def _register() -> None:
     from bastion.cli import audit as audit_cli
     from bastion.cli import db as db_cli
     from bastion.cli import hook as hook_cli
-    from bastion.cli import image as image_cli
     from bastion.cli import keys as keys_cli
     from bastion.cli import run as run_cli
     from bastion.cli import runs as runs_cli
@@ -80,6 +79,7 @@ def _register() -> None:
     from bastion.cli import users as users_cli
     from bastion.cli import verify as verify_cli
     from bastion.cli import worker as worker_cli
+    from bastion.cli import workers as workers_cli
 
     keys_cli.register(app)
     alerts_cli.register(app)
@@ -88,7 +88,6 @@ def _register() -> None:
     artifacts_cli.register(app)
     verify_cli.register(app)
     hook_cli.register(app)
-    image_cli.register(app)
     run_cli.register(app)
     runs_cli.register(app)
     schema_cli.register(app)
@@ -98,6 +97,7 @@ def _register() -> None:
     serve_cli.register(app)
     users_cli.register(app)
     worker_cli.register(app)
+    workers_cli.register(app)
 
 
 def run() -> None:

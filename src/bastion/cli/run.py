@@ -91,7 +91,7 @@ def _with_executor(
         return services
     if broker is None:
         raise UsageError("--executor celery needs --broker URL", hint="e.g. redis://host:6379/0")
-    executor = celery_executor(broker, services.home, trust)
+    executor = celery_executor(broker, services.home, trust, services.store)
     return dataclasses.replace(services, executor=executor)
 
 

@@ -15,7 +15,17 @@ from bastion.executors.celery.executor import (
     CeleryExecutor,
     CeleryJobHandle,
 )
+from bastion.executors.celery.leases import (
+    Claim,
+    Grant,
+    LeaseState,
+    LeaseStore,
+    WorkerInfo,
+    WorkerState,
+)
+from bastion.executors.celery.models import WORKERS_CHAIN
 from bastion.executors.celery.pools import TOKEN_ENV, Pool, PoolKey, load_pool_key, pool_for
+from bastion.executors.celery.registry import WORKER_ACTIONS, change_worker
 from bastion.executors.celery.serve import (
     BrokerUnavailable,
     WorkerOptions,
@@ -24,6 +34,7 @@ from bastion.executors.celery.serve import (
     worker_name,
 )
 from bastion.executors.celery.signing import (
+    CLOCK_SKEW,
     ForgedMessage,
     open_message,
     open_secrets,
@@ -33,18 +44,28 @@ from bastion.executors.celery.signing import (
 from bastion.executors.celery.worker import WorkerRuntime, register_task
 
 __all__ = [
+    "CLOCK_SKEW",
     "TASK_NAME",
     "TOKEN_ENV",
+    "WORKERS_CHAIN",
+    "WORKER_ACTIONS",
     "WORKER_LOST",
     "BrokerUnavailable",
     "CeleryConfig",
     "CeleryExecutor",
     "CeleryJobHandle",
+    "Claim",
     "ForgedMessage",
+    "Grant",
+    "LeaseState",
+    "LeaseStore",
     "Pool",
     "PoolKey",
+    "WorkerInfo",
     "WorkerOptions",
     "WorkerRuntime",
+    "WorkerState",
+    "change_worker",
     "check_broker",
     "load_pool_key",
     "make_app",

@@ -16,18 +16,22 @@ run with a local worker; remote workers need them released over an authenticated
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import logging
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bastion.errors import StoreError
 from bastion.executors.celery.app import TASK_NAME, make_app
 from bastion.executors.celery.channel import Publisher, Subscription
+from bastion.executors.celery.leases import Claim, Grant, LeaseState, LeaseStore
 from bastion.executors.celery.pools import PoolKey
 from bastion.executors.celery.signing import seal_message, seal_secrets
 from bastion.executors.celery.wire import event_from_json, spec_to_json
@@ -39,10 +43,13 @@ from bastion.executors.interface import (
     JobSpec,
     JobState,
 )
+from bastion.store import open_database
 
 __all__ = ["CeleryConfig", "CeleryExecutor", "CeleryJobHandle"]
 
 WORKER_LOST = "worker lost"
+
+logger = logging.getLogger("bastion.executors.celery")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +63,10 @@ class CeleryConfig:
     retry_start_seconds: float = 15.0
     queue_timeout_seconds: float = 600.0
     retries: int = 1
+    leases: LeaseStore | None = None
+    """Where leases are kept (default: an in-memory database of this executor's own)."""
+    clock: Callable[[], float] = time.time
+    """The server's clock: lease and event times; a worker's clock never counts."""
 
 
 @dataclass
@@ -69,6 +80,7 @@ class CeleryJobHandle:
     worker: str | None = None
     control: str | None = None
     sent_at: float = 0.0
+    body: dict[str, Any] = field(default_factory=dict)
     heartbeat_at: float = 0.0
     started: bool = False
     cancel_asked: bool = False
@@ -96,6 +108,8 @@ class CeleryExecutor:
         self._config = config
         self._app = make_app(config.broker, config.key.pool, queue=config.queue)
         self._lock = threading.RLock()
+        self._leases = config.leases or LeaseStore(open_database("sqlite://"))
+        self._clock = config.clock
         self._jobs: dict[str, CeleryJobHandle] = {}
         self._scratch = Path(tempfile.mkdtemp(prefix="bastion-celery-"))
         self._secrets_file: Path | None = None
@@ -146,11 +160,15 @@ class CeleryExecutor:
             "spec": spec_to_json(handle.spec),
             "reply_to": self._reply,
             "secrets_file": str(self._secrets_file) if self._secrets_file else None,
-            "expires_at": time.time() + window + self._config.retry_start_seconds,
+            "expires_at": self._clock() + window + self._config.retry_start_seconds,
         }
+        handle.body = body
+        self._publish(handle)
+
+    def _publish(self, handle: CeleryJobHandle) -> None:
         self._app.send_task(
             TASK_NAME,
-            args=[seal_message(self._config.key, body)],
+            args=[seal_message(self._config.key, handle.body)],
             task_id=f"{handle.task_id}.{uuid.uuid4().hex[:8]}",
         )
 
@@ -169,11 +187,15 @@ class CeleryExecutor:
 
     def _follow(self) -> None:
         while not self._stop.is_set():
-            for message in self._inbox.poll(timeout=0.5):
+            try:
+                for message in self._inbox.poll(timeout=0.5):
+                    with self._lock:
+                        self._on_message(message)
                 with self._lock:
-                    self._on_message(message)
-            with self._lock:
-                self._check_leases(time.monotonic())
+                    self._check_leases(time.monotonic())
+            except StoreError as exc:  # the database is away: leases wait, nothing is granted
+                logger.error("the leases cannot be recorded: %s", exc.diagnostics())
+                self._stop.wait(1.0)
 
     def _on_message(self, message: dict[str, Any]) -> None:
         handle = self._jobs.get(str(message.get("task_id")))
@@ -186,7 +208,7 @@ class CeleryExecutor:
         elif message.get("worker") != handle.worker or handle.task_id != message["task_id"]:
             return  # not the lease holder: a lost worker come back, or a duplicate
         elif message["type"] == "heartbeat":
-            handle.heartbeat_at = time.monotonic()
+            self._on_heartbeat(handle)
         else:
             self._on_event(handle, event_from_json(message["event"]), message.get("digests"))
 
@@ -194,13 +216,45 @@ class CeleryExecutor:
         if handle.worker is not None or handle.cancel_asked:
             self._deny(message)
             return
-        handle.worker, handle.control = str(message["worker"]), str(message["control"])
+        spec, worker = handle.spec, str(message["worker"])
+        claim = Claim(handle.task_id, spec.run_id, spec.job, handle.attempt, self._pool, worker)
+        try:
+            grant = self._leases.grant(claim, now=self._clock())
+        except StoreError as exc:
+            logger.error("job %s: cannot record a lease, claim denied: %s", spec.job, exc)
+            grant = Grant.DUPLICATE
+        if grant is not Grant.GRANTED:
+            self._deny(message, grant.value)
+            if grant in (Grant.DRAINING, Grant.REVOKED):
+                self._publish(handle)  # the job goes back to the pool's other workers
+            return
+        handle.worker, handle.control = worker, str(message["control"])
         handle.heartbeat_at = time.monotonic()
         self._publisher.send(handle.control, self._to_worker("grant", handle))
 
-    def _deny(self, message: dict[str, Any]) -> None:
-        body = {"type": "deny", "task_id": message.get("task_id"), "worker": message["worker"]}
+    def _deny(self, message: dict[str, Any], reason: str = "duplicate") -> None:
+        body = {
+            "type": "deny",
+            "task_id": message.get("task_id"),
+            "worker": message["worker"],
+            "reason": reason,
+        }
         self._publisher.send(str(message["control"]), body)
+
+    def _on_heartbeat(self, handle: CeleryJobHandle) -> None:
+        """Renew the lease (server time); a refused heartbeat (revoked worker) loses it."""
+        try:
+            renewed = self._leases.heartbeat(handle.task_id, str(handle.worker), now=self._clock())
+        except StoreError as exc:
+            logger.warning("job %s: heartbeat not recorded: %s", handle.spec.job, exc)
+            renewed = True  # the database is away, not the worker: the lease runs on
+        if renewed:
+            handle.heartbeat_at = time.monotonic()
+            return
+        logger.warning("job %s: heartbeat of %s refused", handle.spec.job, handle.worker)
+        if handle.control is not None:
+            self._publisher.send(handle.control, self._to_worker("cancel", handle))
+        self._lost(handle)
 
     def _on_event(self, handle: CeleryJobHandle, event: JobEvent, digests: Any) -> None:
         handle.heartbeat_at = time.monotonic()
@@ -210,7 +264,13 @@ class CeleryExecutor:
             if handle.started:
                 return  # a retried job started once, for the engine
             handle.started = True
+        event = dataclasses.replace(event, at=self._clock())  # server time, not the worker's
         if event.kind is JobEventKind.FINISHED:
+            if not self._leases.end(
+                handle.task_id, LeaseState.FINISHED, now=self._clock(), worker=handle.worker
+            ):
+                self._lost(handle)  # a revoked worker's result is not taken
+                return
             outcome = event.outcome or JobOutcome(JobState.ERROR, reason="no outcome")
             self._finish(handle, _checked(handle.spec, outcome, digests))
             return
@@ -221,6 +281,7 @@ class CeleryExecutor:
             if handle.outcome is not None:
                 continue
             if handle.worker is not None and now - handle.heartbeat_at > self._config.lease_seconds:
+                self._leases.end(handle.task_id, LeaseState.LOST, now=self._clock())
                 self._lost(handle)
             elif handle.worker is None and handle.attempt > 1:
                 if now - handle.sent_at > self._config.retry_start_seconds:

@@ -12,6 +12,11 @@ Anyone who can write to the broker but holds no pool token cannot make a message
 accepts; a message of another pool fails its signature. Every failure raises
 :class:`ForgedMessage` (a :class:`~bastion.errors.VerificationError`, reason ``forged``,
 ``expired``, ``wrong-pool`` or ``malformed``).
+
+Expiry is stamped with the sender's clock and checked with the receiver's, so it allows
+:data:`CLOCK_SKEW` of difference either way: a worker whose clock is minutes off still takes
+its jobs. The expiry is only a first filter; the server decides every claim by its own
+clock (a job it has given up on is never granted).
 """
 
 from __future__ import annotations
@@ -32,9 +37,19 @@ from bastion.atomic import replacing
 from bastion.errors import VaultError, VerificationError
 from bastion.executors.celery.pools import PoolKey
 
-__all__ = ["ForgedMessage", "open_message", "open_secrets", "seal_message", "seal_secrets"]
+__all__ = [
+    "CLOCK_SKEW",
+    "ForgedMessage",
+    "open_message",
+    "open_secrets",
+    "seal_message",
+    "seal_secrets",
+]
 
 _VERSION = 1
+
+CLOCK_SKEW = 600.0
+"""Seconds a receiver's clock may differ from the sender's before expiry misjudges."""
 
 
 class ForgedMessage(VerificationError):
@@ -52,9 +67,11 @@ def seal_message(key: PoolKey, body: Mapping[str, Any]) -> dict[str, Any]:
     return {"v": _VERSION, "pool": key.pool.value, "body": text, "sig": _mac(key, text.encode())}
 
 
-def open_message(key: PoolKey, message: object, *kinds: str) -> dict[str, Any]:
+def open_message(
+    key: PoolKey, message: object, *kinds: str, now: float | None = None
+) -> dict[str, Any]:
     """The body of ``message`` once its signature, pool, type (one of ``kinds``) and
-    expiry check out."""
+    expiry (``now``: the receiver's clock, give or take :data:`CLOCK_SKEW`) check out."""
     if not isinstance(message, dict) or not all(
         isinstance(message.get(f), str) for f in ("pool", "body", "sig")
     ):
@@ -71,7 +88,8 @@ def open_message(key: PoolKey, message: object, *kinds: str) -> dict[str, Any]:
     if not isinstance(body, dict) or body.get("type") not in kinds:
         raise ForgedMessage(f"expected a {' or '.join(kinds)} message", reason="malformed")
     expires = body.get("expires_at")
-    if isinstance(expires, (int, float)) and expires < time.time():
+    now = time.time() if now is None else now
+    if isinstance(expires, (int, float)) and expires + CLOCK_SKEW < now:
         raise ForgedMessage("the message has expired", reason="expired")
     return body
 

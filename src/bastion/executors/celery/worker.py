@@ -54,11 +54,13 @@ class WorkerRuntime:
     name: str
     heartbeat_seconds: float = 2.0
     grant_timeout: float = 10.0
+    clock: Callable[[], float] = time.time
+    """This machine's clock: only the first filter of a job's expiry (the server decides)."""
 
     def handle(self, message: object) -> str:
         """Run one delivered job message; returns what became of it (for the worker log)."""
         try:
-            body = open_message(self.key, message, "job")
+            body = open_message(self.key, message, "job", now=self.clock())
             spec = spec_from_json(body["spec"])
         except (VerificationError, KeyError, TypeError, ValueError) as exc:
             text = exc.diagnostics() if isinstance(exc, BastionError) else repr(exc)
@@ -83,8 +85,12 @@ class WorkerRuntime:
             reply_to,
             {"type": "claim", "task_id": task_id, "worker": self.name, "control": control.name},
         )
-        if not self._granted(task_id, control):
-            logger.warning("job %s (%s): not granted; nothing run", spec.job, task_id)
+        answer = self._granted(task_id, control)
+        if answer != "grant":
+            logger.warning("job %s (%s): not granted (%s); nothing run", spec.job, task_id, answer)
+            if answer in ("draining", "revoked"):
+                # Let the pool's other workers take the job the server sends again.
+                time.sleep(self.heartbeat_seconds)
             return "not granted"
         lease = _Lease(task_id, self.name, reply_to, publisher)
         beating = threading.Thread(
@@ -98,13 +104,14 @@ class WorkerRuntime:
             beating.join(timeout=self.heartbeat_seconds + 5)
         return outcome.status.value
 
-    def _granted(self, task_id: str, control: Subscription) -> bool:
+    def _granted(self, task_id: str, control: Subscription) -> str:
+        """``grant``, the server's reason for a denial, or ``no answer``."""
         deadline = time.monotonic() + self.grant_timeout
         while time.monotonic() < deadline:
             for reply in control.poll(timeout=0.5):
                 if reply.get("task_id") == task_id and reply.get("worker") == self.name:
-                    return bool(reply["type"] == "grant")
-        return False
+                    return "grant" if reply["type"] == "grant" else str(reply.get("reason"))
+        return "no answer"
 
     def _run(self, body: dict[str, Any], spec: JobSpec, lease: _Lease) -> JobOutcome:
         secrets_file = body.get("secrets_file")
@@ -112,7 +119,7 @@ class WorkerRuntime:
             values = open_secrets(self.key, Path(secrets_file), spec.job) if secrets_file else {}
         except BastionError as exc:
             outcome = JobOutcome(status=JobState.ERROR, reason=exc.diagnostics())
-            lease.send(JobEvent(JobEventKind.FINISHED, spec.job, outcome=outcome, at=time.time()))
+            lease.send(JobEvent(JobEventKind.FINISHED, spec.job, outcome=outcome, at=self.clock()))
             return outcome
         masking: JobMasking = self.masking(values) if values else NoMasking()
         return run_job(

@@ -1,0 +1,214 @@
+"""Leases and the worker registry in the state database (:class:`LeaseStore`).
+
+>>> from bastion.store import open_database
+>>> store = LeaseStore(open_database("sqlite://"))
+>>> store.grant(Claim("7.ab.1", 7, "build", 1, "trusted", "w1"), now=0.0)
+<Grant.GRANTED: 'granted'>
+>>> store.grant(Claim("7.ab.1", 7, "build", 1, "trusted", "w2"), now=0.0)
+<Grant.DUPLICATE: 'duplicate'>
+
+The executor is the only writer of leases and the clock it passes (``now``, seconds since
+the epoch) is the reference: a worker's own clock never enters a lease. Operators change a
+worker's state (:meth:`LeaseStore.set_state`): a draining worker is granted nothing new, a
+revoked one is granted nothing, its heartbeats are refused and its results ignored.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bastion.executors.celery.models import WORKERS_CHAIN, LeaseRecord, WorkerRecord
+from bastion.store import Database
+
+__all__ = ["Claim", "Grant", "LeaseState", "LeaseStore", "WorkerInfo", "WorkerState"]
+
+
+class LeaseState(enum.StrEnum):
+    """Where a lease is: running until it ends exactly once."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    LOST = "lost"
+    REVOKED = "revoked"
+
+
+class WorkerState(enum.StrEnum):
+    """What an operator decided about a worker."""
+
+    ACTIVE = "active"
+    DRAINING = "draining"
+    REVOKED = "revoked"
+
+
+class Grant(enum.StrEnum):
+    """The answer to a claim."""
+
+    GRANTED = "granted"
+    DUPLICATE = "duplicate"
+    DRAINING = "draining"
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A worker's claim of one attempt of one job."""
+
+    task_id: str
+    run_id: int
+    job: str
+    attempt: int
+    pool: str
+    worker: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    """A row of the worker registry, with the jobs it holds now."""
+
+    name: str
+    pool: str
+    state: WorkerState
+    last_heartbeat: datetime
+    current: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "pool": self.pool,
+            "state": self.state.value,
+            "last_heartbeat": self.last_heartbeat.isoformat(),
+            "current": list(self.current),
+        }
+
+
+def _at(now: float) -> datetime:
+    return datetime.fromtimestamp(now, UTC)
+
+
+class LeaseStore:
+    """Grants, heartbeats and ends leases with single SQL statements; lists the workers."""
+
+    def __init__(self, db: Database) -> None:
+        db.ensure_schema(WORKERS_CHAIN)
+        self._db = db
+
+    def grant(self, claim: Claim, *, now: float) -> Grant:
+        """INSERT the lease unless the worker may not take it or the attempt is taken."""
+        at = _at(now)
+        with self._db.session() as session:
+            state = self._seen(session, claim.worker, claim.pool, at)
+            if state is not WorkerState.ACTIVE:
+                return Grant(state.value)
+            session.add(
+                LeaseRecord(
+                    task_id=claim.task_id, run_id=claim.run_id, job=claim.job,
+                    attempt=claim.attempt, pool=claim.pool, worker=claim.worker,
+                    state=LeaseState.RUNNING.value, claimed_at=at, heartbeat_at=at,
+                )
+            )  # fmt: skip
+            try:
+                session.flush()
+            except IntegrityError:
+                session.rollback()
+                return Grant.DUPLICATE
+        return Grant.GRANTED
+
+    def _seen(self, session: Session, worker: str, pool: str, at: datetime) -> WorkerState:
+        record = session.get(WorkerRecord, worker)
+        if record is None:
+            record = WorkerRecord(
+                name=worker, pool=pool, state=WorkerState.ACTIVE.value, first_seen=at,
+                last_heartbeat=at,
+            )  # fmt: skip
+            session.add(record)
+        record.last_heartbeat = at
+        session.flush()
+        return WorkerState(record.state)
+
+    def heartbeat(self, task_id: str, worker: str, *, now: float) -> bool:
+        """Renew the lease; False when it is not running or its worker is revoked (the
+        lease then ends as revoked)."""
+        at = _at(now)
+        with self._db.session() as session:
+            if self._seen_state(session, worker, at) is WorkerState.REVOKED:
+                self._end(session, task_id, LeaseState.REVOKED, at)
+                return False
+            done = session.execute(
+                update(LeaseRecord)
+                .where(LeaseRecord.task_id == task_id, LeaseRecord.worker == worker)
+                .where(LeaseRecord.state == LeaseState.RUNNING.value)
+                .values(heartbeat_at=at)
+            )
+            return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+    def _seen_state(self, session: Session, worker: str, at: datetime) -> WorkerState | None:
+        record = session.get(WorkerRecord, worker)
+        if record is None:
+            return None
+        record.last_heartbeat = at
+        return WorkerState(record.state)
+
+    def end(
+        self, task_id: str, state: LeaseState, *, now: float, worker: str | None = None
+    ) -> bool:
+        """``UPDATE … WHERE state = 'running'``: True for the one caller that ended it. A
+        revoked ``worker`` ends nothing (its result is not taken)."""
+        with self._db.session() as session:
+            if worker is not None:
+                record = session.get(WorkerRecord, worker)
+                if record is not None and record.state == WorkerState.REVOKED.value:
+                    return False
+            return self._end(session, task_id, state, _at(now))
+
+    def _end(self, session: Session, task_id: str, state: LeaseState, at: datetime) -> bool:
+        done = session.execute(
+            update(LeaseRecord)
+            .where(LeaseRecord.task_id == task_id, LeaseRecord.state == LeaseState.RUNNING.value)
+            .values(state=state.value, ended_at=at)
+        )
+        return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+    def set_state(self, worker: str, state: WorkerState, *, by: str) -> bool:
+        """Drain, revoke or reactivate a known worker; False if it was never seen."""
+        with self._db.session() as session:
+            record = session.get(WorkerRecord, worker)
+            if record is None:
+                return False
+            record.state, record.changed_by = state.value, by
+            return True
+
+    def workers(self) -> list[WorkerInfo]:
+        """Every worker seen, by pool and name, with the jobs it holds now."""
+        with self._db.session() as session:
+            running = session.execute(
+                select(LeaseRecord.worker, LeaseRecord.run_id, LeaseRecord.job).where(
+                    LeaseRecord.state == LeaseState.RUNNING.value
+                )
+            ).all()
+            current: dict[str, list[str]] = {}
+            for worker, run_id, job in running:
+                current.setdefault(worker, []).append(f"run {run_id} job {job}")
+            records = session.scalars(
+                select(WorkerRecord).order_by(WorkerRecord.pool, WorkerRecord.name)
+            ).all()
+            return [
+                WorkerInfo(
+                    r.name,
+                    r.pool,
+                    WorkerState(r.state),
+                    r.last_heartbeat,
+                    tuple(current.get(r.name, ())),
+                )
+                for r in records
+            ]
+
+    def lease(self, task_id: str) -> LeaseRecord | None:
+        """The lease of ``task_id`` as stored (tests and the API read it)."""
+        with self._db.session() as session:
+            return session.get(LeaseRecord, task_id)
