@@ -70,6 +70,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/repositories"): Entry("repos.manage", ADMIN),
     ("GET", "/static/log.js"): Entry("public"),
     ("POST", "/api/webhooks/{forge}/{repo}"): Entry("public"),
+    ("GET", "/.well-known/openid-configuration"): Entry("public"),
+    ("GET", "/.well-known/jwks.json"): Entry("public"),
     ("GET", "/runs"): Entry("runs.read", ALL, refusal=404),
     ("GET", "/runs/{run_id}"): Entry("runs.read", ALL, refusal=404),
     ("GET", "/runs/{run_id}/jobs/{job}/log"): Entry("runs.read", ALL, refusal=404),
@@ -386,6 +388,8 @@ def test_an_anonymous_caller_is_refused_every_guarded_route_and_audited(server: 
     ("method", "url"),
     [
         ("GET", "/api/health"),
+        ("GET", "/.well-known/openid-configuration"),
+        ("GET", "/.well-known/jwks.json"),
         ("GET", "/static/bastion.css"),
         ("GET", "/login"),
         ("POST", "/login"),

@@ -60,6 +60,7 @@ class Action(StrEnum):
     APPROVAL_DENIED = "approval.denied"
     VERIFY_PERFORMED = "verify.performed"
     CACHE_POISONED = "cache.poisoned"
+    IDENTITY_ISSUED = "identity.issued"
 
 
 class Outcome(StrEnum):

@@ -38,6 +38,14 @@ def serve(
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, max=64, help="Runs carried out at once.")
     ] = 2,
+    oidc_issuer: Annotated[
+        str | None,
+        typer.Option(
+            "--oidc-issuer",
+            help="Public https:// URL of this server for job identity tokens (default: "
+            "the bind address; tokens are only issued for https:// or 127.0.0.1).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web UI and REST API (migrates the database first) and carry out runs.
 
@@ -47,8 +55,10 @@ def serve(
     """
     import uvicorn
 
-    settings = ServerSettings.from_options(bind=bind, db=db, tls_cert=tls_cert, tls_key=tls_key)
-    services = open_services(settings.database_url)
+    settings = ServerSettings.from_options(
+        bind=bind, db=db, tls_cert=tls_cert, tls_key=tls_key, oidc_issuer=oidc_issuer
+    )
+    services = open_services(settings.database_url, settings=settings)
     try:
         _bootstrap(settings, services)
         services, started = with_launcher(services, concurrency=concurrency)

@@ -76,6 +76,8 @@ _EXPORTS = {
     "PIPELINE_FILES": "local_run",
     "create_run": "recorder",
     "hold_run_lock": "recovery",
+    "TokenSource": "job_identity",
+    "issue_id_tokens": "job_identity",
 }
 
 if TYPE_CHECKING:
@@ -171,6 +173,7 @@ __all__ = [
     "Scheduler",
     "SchedulerConfig",
     "StepChanged",
+    "TokenSource",
     "Trust",
     "cancel_run",
     "celery_executor",
@@ -182,6 +185,7 @@ __all__ = [
     "get_findings",
     "get_run",
     "hold_run_lock",
+    "issue_id_tokens",
     "list_runs",
     "local_services",
     "make_sandbox",

@@ -5,6 +5,8 @@
   Each release is an audit event, appended (``record``) before the value is handed on.
   Values reach the job as environment variables and as files in ``/run/bastion`` (a tmpfs
   that vanishes with the sandbox), never in the spec.
+- Identity: a job with ``id-token:`` gets a signed token in ``/run/bastion/id-token``
+  (:mod:`~bastion.engine.job_identity`), masked like a secret.
 - Masking: the released values are compiled once (:class:`~bastion.engine.run_masking.RunMasking`)
   and every job's output, reasons, reports, egress records and stored files pass them.
 - Egress: a job with a host allow-list gets its own logging proxy on a Unix socket; each
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bastion.audit import Action, AuditEvent
+from bastion.engine.job_identity import ID_TOKEN_FILE, TokenSource, issue_id_tokens
 from bastion.engine.run_masking import RunMasking
 from bastion.errors import PipelineError, UsageError
 from bastion.executors import JobMasking, JobSpec, NoMasking
@@ -201,6 +204,7 @@ def prepare_job_resources(
     learn_egress: bool = False,
     locate: Locator | None = None,
     open_vault: Callable[[], Vault] | None = None,
+    identity: TokenSource | None = None,
 ) -> JobResources:
     """Release secrets and start proxies; on any error nothing is left running.
 
@@ -209,11 +213,26 @@ def prepare_job_resources(
 
     ``locate`` maps a path in the pipeline document (``("jobs", "test", "network", 2)``) to
     its (line, column), so a bad allow-list entry is reported where it is written.
+    ``identity`` signs the tokens of ``id-token:`` jobs (None: such a job stops the run).
     """
     resources = JobResources(learner=LearningRecorder() if learn_egress else None)
     try:
         opener = open_vault or (lambda: open_default_vault(home, os.environ))
         _release_secrets(plan, context, run_id, opener, resources, record)
+        tokens = issue_id_tokens(
+            plan=plan,
+            context=context,
+            run_id=run_id,
+            source=identity,
+            record=record,
+            pipeline_source=pipeline_source,
+            locate=locate,
+        )
+        for name, token in tokens.items():
+            resources.files_for.setdefault(name, {})[ID_TOKEN_FILE] = token.encode()
+            # The whole token, and its signature alone (the part that makes it a bearer).
+            resources._values[f"id-token of {name}"] = token
+            resources._values[f"id-token signature of {name}"] = token.rsplit(".", 1)[1]
         if resources._values:
             # Once per run: every job, step, message, record and stored file reuses it.
             # Host names are case-insensitive and logged lower-cased: with an egress proxy

@@ -252,6 +252,7 @@ def _prepare_stage(stages: _Stages) -> None:
         learn_egress=stages.options.learn_egress,
         locate=prepared.loaded.locate,
         open_vault=services.vault,
+        identity=services.identity,
     )
     staging = prepared.state / "artifacts" / "staging" / str(run_id)
     stages.handoff = _handoff(stages, staging)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from bastion.audit import AuditLog, open_local_log
 from bastion.engine.commit_config import gate_evaluator_at
+from bastion.engine.job_identity import TokenSource
 from bastion.engine.job_resources import JobResources
 from bastion.engine.model import GateEvaluator
 from bastion.executors import LocalExecutor
@@ -82,7 +83,9 @@ class RunServices:
     """Everything a run is executed with, besides what it is asked to run.
 
     ``home`` is where the shared artifact store, tool environments and job caches live;
-    ``clock`` stamps the run-level events (run started and finished).
+    ``clock`` stamps the run-level events (run started and finished). ``identity`` signs
+    job identity tokens (the server's issuer); None, as in a local ``bastion run``: a job
+    that declares ``id-token:`` stops the run before any job starts (fails closed).
     """
 
     sandbox: Sandbox
@@ -94,6 +97,7 @@ class RunServices:
     store: Database
     home: Path
     clock: Callable[[], float] = time.time
+    identity: TokenSource | None = None
 
 
 def local_services(
@@ -102,8 +106,10 @@ def local_services(
     *,
     gate_evaluator: GateEvaluator | None = None,
     home: Path,
+    identity: TokenSource | None = None,
 ) -> RunServices:
-    """The services of a run on this machine: bubblewrap, local threads, the home's keys.
+    """The services of a run on this machine: bubblewrap, local threads, the home's keys;
+    ``identity`` for a server's run (job identity tokens).
 
     With ``--commit`` the commit's policy and suppressions decide, never the working tree's.
     """
@@ -119,6 +125,7 @@ def local_services(
         gate_evaluator=gate_evaluator,
         store=prepared.db,
         home=home,
+        identity=identity,
     )
 
 

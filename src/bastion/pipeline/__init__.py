@@ -22,6 +22,7 @@ from bastion.pipeline.matrix import MAX_MATRIX_JOBS
 from bastion.pipeline.naming import job_file_name
 from bastion.pipeline.plan import Plan, plan_pipeline
 from bastion.pipeline.schema import (
+    IdToken,
     Job,
     JobLimits,
     Pipeline,
@@ -36,6 +37,7 @@ __all__ = [
     "DEFAULT_PIPELINE_SOURCE",
     "MAX_MATRIX_JOBS",
     "HashFiles",
+    "IdToken",
     "Job",
     "JobLimits",
     "LoadedPipeline",

@@ -247,6 +247,26 @@ class CacheEntry(_Model):
         return value
 
 
+class IdToken(_Model):
+    """``id-token: {audience: sts.amazonaws.com}``: the job gets a signed identity token
+    (OIDC JWT) for that audience in ``/run/bastion/id-token`` (trusted and release runs of
+    a server only)."""
+
+    audience: Annotated[list[str], BeforeValidator(_as_list)] = Field(
+        min_length=1,
+        max_length=8,
+        json_schema_extra={"examples": ["sts.amazonaws.com", ["vault.example", "gcp"]]},
+    )
+
+    @field_validator("audience")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not 0 < len(name) <= 256 or not name.isprintable() or name != name.strip():
+                raise ValueError(f"{name!r} is not an audience (1 to 256 printable characters)")
+        return value
+
+
 class Job(_Model):
     """A job: either ``steps`` to run or a built-in gate to ``uses``."""
 
@@ -261,6 +281,7 @@ class Job(_Model):
     artifacts: StrList = Field(default_factory=list)
     environment: str | None = None
     secrets: StrList = Field(default_factory=list)
+    id_token: IdToken | None = Field(default=None, alias="id-token")
     network: Literal["none", "host"] | list[str] = "none"
     limits: JobLimits = Field(default_factory=JobLimits)
     tools: StrList = Field(default_factory=list)
@@ -319,6 +340,8 @@ class Job(_Model):
             raise ValueError("`steps:` is empty; add at least one `- run: ...`")
         if self.with_ and self.uses is None:
             raise ValueError("`with:` only applies to a job that `uses:` a gate")
+        if self.id_token is not None and self.uses is not None:
+            raise ValueError("`id-token:` only applies to a job with `steps:`")
         return self
 
     @property

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -20,8 +21,11 @@ from bastion.server.throttle import LoginThrottle
 from bastion.server.tokens import ApiTokens
 from bastion.server.totp import Totp
 from bastion.store import Database
+from bastion.vault import IdentityIssuer, IdentityRefusedError
 
 __all__ = ["ServerContext", "ServerServices", "build_context", "context_of"]
+
+logger = logging.getLogger("bastion.server")
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,8 @@ class ServerServices:
     """The collaborators a server runs with, built by its caller (``bastion serve``, a test).
 
     ``launcher`` carries out runs through the engine (None: this server starts no run and
-    answers 503 to a trigger).
+    answers 503 to a trigger). ``identity`` is the job-identity issuer with its persisted
+    keys (``open_services``); the launcher mints with the same one the app publishes.
     """
 
     db: Database
@@ -37,6 +42,7 @@ class ServerServices:
     clock: Clock = field(default=system_clock)
     resources: ResourceServices = field(default_factory=ResourceServices)
     launcher: Launcher | None = None
+    identity: IdentityIssuer | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,19 @@ class ServerContext:
     throttle: LoginThrottle
     repositories: Repositories
     watcher: RepoWatcher | None
+    identity: IdentityIssuer | None
+
+
+def _issuer(settings: ServerSettings, services: ServerServices) -> IdentityIssuer | None:
+    """The services' issuer; without one (a test, an embedder), one with a key in memory
+    only; None when the issuer URL is not https:// (no discovery, no token: fails closed)."""
+    if services.identity is not None:
+        return services.identity
+    try:
+        return IdentityIssuer(settings.issuer_url, issuing=settings.id_token_trust)
+    except IdentityRefusedError as exc:
+        logger.warning("no job identity tokens: %s", exc.message)
+        return None
 
 
 def build_context(settings: ServerSettings, services: ServerServices) -> ServerContext:
@@ -69,6 +88,7 @@ def build_context(settings: ServerSettings, services: ServerServices) -> ServerC
         LoginThrottle(db, settings, clock),
         repositories,
         RepoWatcher(repositories, launcher) if launcher is not None else None,
+        _issuer(settings, services),
     )
 
 

@@ -5,8 +5,10 @@ launcher too (:func:`with_launcher`)."""
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from bastion.audit import open_local_log
 from bastion.home import ensure_bastion_home
@@ -16,17 +18,37 @@ from bastion.server.launcher import RunLauncher
 from bastion.server.repo_watch import reinstall_hooks
 from bastion.server.repositories import Repositories
 from bastion.server.resources import ResourceServices
+from bastion.server.settings import ServerSettings
 from bastion.server.triage import ServerSuppressions
 from bastion.store import open_database
 from bastion.supplychain import LocalBlobStore, TrustedKeys
-from bastion.vault import open_default_vault
+from bastion.vault import (
+    IdentityIssuer,
+    IdentityRefusedError,
+    open_default_vault,
+    open_identity_issuer,
+)
 
-__all__ = ["Started", "open_services", "with_launcher"]
+__all__ = ["Started", "open_identity", "open_services", "with_launcher"]
+
+logger = logging.getLogger("bastion.server")
 
 
-def open_services(database_url: str) -> ServerServices:
-    """Services over ``database_url`` (migrated on open; StoreError if that fails)."""
+def open_identity(home: Path, settings: ServerSettings) -> IdentityIssuer | None:
+    """The job-identity issuer over the keys persisted under ``home``; None (logged, no job
+    gets a token) when the issuer URL is not https:// or 127.0.0.1."""
+    try:
+        return open_identity_issuer(home, settings.issuer_url, issuing=settings.id_token_trust)
+    except IdentityRefusedError as exc:
+        logger.warning("no job identity tokens: %s", exc.message)
+        return None
+
+
+def open_services(database_url: str, *, settings: ServerSettings | None = None) -> ServerServices:
+    """Services over ``database_url`` (migrated on open; StoreError if that fails); with
+    ``settings``, the job-identity issuer too (:func:`open_identity`)."""
     home = ensure_bastion_home()
+    identity = open_identity(home, settings) if settings is not None else None
     db = open_database(database_url)
     log, _created = open_local_log(db, home)
     resources = ResourceServices(
@@ -35,7 +57,7 @@ def open_services(database_url: str) -> ServerServices:
         artifacts=LocalBlobStore(home / "artifacts"),
         trusted_keys=TrustedKeys(home),
     )
-    return ServerServices(db, LogAuditSink(log), resources=resources)
+    return ServerServices(db, LogAuditSink(log), resources=resources, identity=identity)
 
 
 @dataclass(frozen=True)
@@ -54,7 +76,11 @@ def with_launcher(services: ServerServices, *, concurrency: int) -> tuple[Server
     shutdown does: the runs still going are cancelled and recorded)."""
     db, clock = services.db, services.clock
     launcher = RunLauncher(
-        db, ensure_bastion_home(), ServerSuppressions(db, clock), concurrency=concurrency
+        db,
+        ensure_bastion_home(),
+        ServerSuppressions(db, clock),
+        concurrency=concurrency,
+        identity=services.identity,
     )
     try:
         recovered = launcher.recover()

@@ -36,6 +36,7 @@ from bastion.engine import (
     PreparedRun,
     RunContext,
     RunId,
+    TokenSource,
     check_gate_job_options,
     create_run,
     gate_evaluator_at,
@@ -195,8 +196,10 @@ class RunLauncher:
         suppressions: ServerSuppressions,
         *,
         concurrency: int = 2,
+        identity: TokenSource | None = None,
     ) -> None:
         self._db, self._home, self._suppressions = db, home, suppressions
+        self._identity = identity  # the issuer the app publishes; None: no job gets a token
         self.state = home / "server"
         self.state.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._pool = ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="bastion-run")
@@ -268,7 +271,11 @@ class RunLauncher:
                 accepted=self._suppressions.for_repository(ticket.prepared.context.repo),
             )
             services = local_services(
-                ticket.prepared, ticket.options, gate_evaluator=evaluator, home=self._home
+                ticket.prepared,
+                ticket.options,
+                gate_evaluator=evaluator,
+                home=self._home,
+                identity=self._identity,
             )
             run_local(
                 ticket.options,

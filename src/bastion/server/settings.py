@@ -15,6 +15,8 @@ from pathlib import Path
 
 from bastion.errors import UsageError
 from bastion.home import bastion_home
+from bastion.trust import Trust
+from bastion.vault import DEFAULT_ISSUING
 
 __all__ = ["DEFAULT_BIND", "ServerSettings", "default_server_database_url", "parse_bind"]
 
@@ -61,6 +63,10 @@ class ServerSettings:
     account_failures: int = 5
     address_failures: int = 20
     setup_link_lifetime: timedelta = timedelta(hours=24)
+    # The job-identity issuer's public URL (default: base_url) and the run trusts that get
+    # a token (trusted and release; adding internal is the only widening allowed).
+    oidc_issuer: str | None = None
+    id_token_trust: frozenset[Trust] = DEFAULT_ISSUING
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -77,11 +83,21 @@ class ServerSettings:
         db: str | None,
         tls_cert: Path | None = None,
         tls_key: Path | None = None,
+        oidc_issuer: str | None = None,
+        id_token_trust: frozenset[Trust] = DEFAULT_ISSUING,
     ) -> ServerSettings:
         """Settings from ``bastion serve``'s options."""
         host, port = parse_bind(bind)
         url = db or default_server_database_url()
-        return cls(host, port, url, tls_cert=tls_cert, tls_key=tls_key)
+        return cls(
+            host,
+            port,
+            url,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            oidc_issuer=oidc_issuer,
+            id_token_trust=id_token_trust,
+        )
 
     @property
     def tls(self) -> bool:
@@ -93,3 +109,8 @@ class ServerSettings:
         """The address people reach this server at (for setup links)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    @property
+    def issuer_url(self) -> str:
+        """The ``iss`` of job identity tokens: ``oidc_issuer``, else :attr:`base_url`."""
+        return (self.oidc_issuer or self.base_url).rstrip("/")

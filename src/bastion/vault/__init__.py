@@ -13,6 +13,14 @@
 from __future__ import annotations
 
 from bastion.vault import vaultfile
+from bastion.vault.identity import (
+    DEFAULT_ISSUING,
+    IdentityIssuer,
+    IdentityRefusedError,
+    JobIdentity,
+    SigningKey,
+)
+from bastion.vault.identity_keys import DEFAULT_ROTATION, open_identity_issuer
 from bastion.vault.keys import KEK_ENV, KeyProvider, LocalKeyProvider, default_key_provider
 from bastion.vault.masking import MASK, Masker
 from bastion.vault.patterns import MaskingPatterns, SecretFinder, SecretHit
@@ -28,12 +36,17 @@ from bastion.vault.strength import MIN_LENGTH, check_secret_value
 from bastion.vault.variants import labelled_variants, secret_variants
 
 __all__ = [
+    "DEFAULT_ISSUING",
+    "DEFAULT_ROTATION",
     "DEFAULT_TRUST",
     "FORMAT_VERSION",
     "KEK_ENV",
     "MASK",
     "MIN_LENGTH",
     "NEW_KEK_ENV",
+    "IdentityIssuer",
+    "IdentityRefusedError",
+    "JobIdentity",
     "KeyProvider",
     "LocalKeyProvider",
     "Masker",
@@ -44,12 +57,14 @@ __all__ = [
     "SecretFinder",
     "SecretHit",
     "SecretInfo",
+    "SigningKey",
     "Vault",
     "VaultPaths",
     "check_secret_value",
     "default_key_provider",
     "labelled_variants",
     "open_default_vault",
+    "open_identity_issuer",
     "rotate_default_key",
     "secret_variants",
     "vaultfile",

@@ -6,7 +6,8 @@
 >>> token.count(".")
 2
 
-Only ``trusted`` and ``release`` jobs get a token (:class:`IdentityRefusedError` otherwise).
+Only ``trusted`` and ``release`` jobs get a token (:class:`IdentityRefusedError` otherwise;
+an operator may add ``internal``, never ``untrusted``, ``local`` or ``dirty``).
 Keys rotate with an overlap window: after :meth:`IdentityIssuer.rotate` the new key signs,
 and the old one stays in the JWKS until every token it signed has expired plus ``overlap``,
 so a verifier that cached the old set keeps working and none accepts a rotated-away key
@@ -19,8 +20,9 @@ import base64
 import hashlib
 import json
 import secrets
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,10 +33,21 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from bastion.errors import BastionError
 from bastion.trust import Trust
 
-__all__ = ["MAX_LIFETIME", "IdentityIssuer", "IdentityRefusedError", "JobIdentity"]
+__all__ = [
+    "DEFAULT_ISSUING",
+    "MAX_LIFETIME",
+    "IdentityIssuer",
+    "IdentityRefusedError",
+    "JobIdentity",
+    "SigningKey",
+    "kid_of",
+    "new_signing_key",
+]
 
 MAX_LIFETIME = 600
-_ISSUING = frozenset({Trust.TRUSTED, Trust.RELEASE})
+DEFAULT_ISSUING = frozenset({Trust.TRUSTED, Trust.RELEASE})
+# A setting may widen the default to internal runs; these never speak for a repository.
+_NEVER = frozenset({Trust.UNTRUSTED, Trust.LOCAL, Trust.DIRTY})
 
 
 class IdentityRefusedError(BastionError):
@@ -63,9 +76,12 @@ class JobIdentity:
 
 
 @dataclass
-class _Key:
+class SigningKey:
+    """One P-256 signing key: its id, when it was made, and when it stopped signing."""
+
     kid: str
     private: ec.EllipticCurvePrivateKey = field(repr=False)
+    created_at: float = 0.0
     retired_at: float | None = None
 
     def jwk(self) -> dict[str, str]:
@@ -81,15 +97,27 @@ class _Key:
         }
 
 
-def _new_key() -> _Key:
-    private = ec.generate_private_key(ec.SECP256R1())
+def kid_of(private: ec.EllipticCurvePrivateKey) -> str:
+    """The key id: derived from the public key, so it cannot be swapped onto another key."""
     numbers = private.public_key().public_numbers()
     digest = hashlib.sha256(numbers.x.to_bytes(32, "big") + numbers.y.to_bytes(32, "big"))
-    return _Key(_b64(digest.digest()[:16]), private)
+    return _b64(digest.digest()[:16])
+
+
+def new_signing_key(now: float) -> SigningKey:
+    """A fresh P-256 key made at ``now``."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    return SigningKey(kid_of(private), private, created_at=now)
 
 
 class IdentityIssuer:
-    """Mints job tokens for one issuer URL; ``on_issue`` is told of every issuance (audit)."""
+    """Mints job tokens for one issuer URL; ``on_issue`` is told of every issuance (audit).
+
+    ``keys`` are the persisted signing keys, newest (the signing one) first; without them a
+    fresh key is made. ``rotate_after`` (seconds) rotates the signing key once it is that
+    old, checked at each mint; ``on_change`` is given the keys after every rotation or
+    pruning, to persist them. ``issuing`` is the set of run trusts that get a token.
+    """
 
     def __init__(
         self,
@@ -99,30 +127,68 @@ class IdentityIssuer:
         overlap: int = 3600,
         clock: Callable[[], float] = time.time,
         on_issue: Callable[[dict[str, Any]], None] | None = None,
+        keys: Sequence[SigningKey] = (),
+        rotate_after: float | None = None,
+        on_change: Callable[[Sequence[SigningKey]], None] | None = None,
+        issuing: frozenset[Trust] = DEFAULT_ISSUING,
     ) -> None:
         if not 0 < lifetime <= MAX_LIFETIME:
             raise IdentityRefusedError(f"a token lives at most {MAX_LIFETIME} seconds")
         if not issuer.startswith("https://") and not issuer.startswith("http://127.0.0.1"):
             raise IdentityRefusedError("the issuer must be an https:// URL")
+        if issuing & _NEVER:
+            refused = ", ".join(sorted(t.value for t in issuing & _NEVER))
+            raise IdentityRefusedError(f"{refused} runs can never get an identity token")
+        if keys and keys[0].retired_at is not None:
+            raise IdentityRefusedError("the newest signing key is retired: nothing would sign")
         self.issuer, self._lifetime, self._overlap = issuer.rstrip("/"), lifetime, overlap
-        self._clock, self._on_issue = clock, on_issue
-        self._keys = [_new_key()]
+        self._clock, self._on_issue, self._on_change = clock, on_issue, on_change
+        self._rotate_after, self.issuing = rotate_after, issuing
+        self._keys = list(keys) or [new_signing_key(clock())]
+        self._lock = threading.RLock()  # runs mint from several threads; one rotation wins
+
+    @property
+    def keys(self) -> tuple[SigningKey, ...]:
+        """The keys held, the signing one first (to persist them)."""
+        return tuple(self._keys)
+
+    def issues_for(self, trust: Trust) -> bool:
+        """Whether a run of ``trust`` may get a token from this issuer."""
+        return trust in self.issuing
 
     def rotate(self) -> str:
         """Sign with a new key from now on; the old one is published until it is safe to
         drop. The new key's id."""
-        now = self._clock()
-        for key in self._keys:
-            key.retired_at = key.retired_at or now
-        self._keys.insert(0, _new_key())
-        return self._keys[0].kid
+        with self._lock:
+            now = self._clock()
+            for key in self._keys:
+                key.retired_at = key.retired_at or now
+            self._keys.insert(0, new_signing_key(now))
+            self._changed()
+            return self._keys[0].kid
+
+    def _signing_key(self) -> SigningKey:
+        """The key that signs now, rotated first if it is past ``rotate_after``."""
+        with self._lock:
+            age = self._clock() - self._keys[0].created_at
+            if self._rotate_after is not None and age >= self._rotate_after:
+                self.rotate()
+            return self._keys[0]
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change(self.keys)
 
     def jwks(self) -> dict[str, Any]:
         """The published keys: the active one and the retired ones still in their window."""
         now = self._clock()
         keep = self._lifetime + self._overlap
-        self._keys = [k for k in self._keys if k.retired_at is None or now - k.retired_at < keep]
-        return {"keys": [k.jwk() for k in self._keys]}
+        with self._lock:
+            kept = [k for k in self._keys if k.retired_at is None or now - k.retired_at < keep]
+            if len(kept) != len(self._keys):
+                self._keys = kept
+                self._changed()
+            return {"keys": [k.jwk() for k in kept]}
 
     def discovery(self) -> dict[str, Any]:
         """The OpenID Connect discovery document."""
@@ -150,17 +216,20 @@ class IdentityIssuer:
             ],
         }
 
-    def mint(self, identity: JobIdentity, *, audience: str) -> str:
-        """A signed token for ``identity``; IdentityRefusedError for an untrusted job."""
-        if identity.trust not in _ISSUING:
+    def mint(self, identity: JobIdentity, *, audience: str | Sequence[str]) -> str:
+        """A signed token for ``identity``; IdentityRefusedError for a job whose run trust
+        gets none or a malformed audience (one string, or a list of 1 to 8)."""
+        if identity.trust not in self.issuing:
             raise IdentityRefusedError(f"a {identity.trust.value} job gets no identity token")
-        if not audience or len(audience) > 256:
-            raise IdentityRefusedError("the audience must be 1 to 256 characters")
+        audiences = [audience] if isinstance(audience, str) else list(audience)
+        if not 0 < len(audiences) <= 8 or not all(0 < len(a) <= 256 for a in audiences):
+            raise IdentityRefusedError("an audience is 1 to 8 names of 1 to 256 characters")
+        key = self._signing_key()
         now = int(self._clock())
         claims: dict[str, Any] = {
             "iss": self.issuer,
             "sub": f"repo:{identity.repo}:ref:{identity.ref}:environment:{identity.environment}",
-            "aud": audience,
+            "aud": audience if isinstance(audience, str) else audiences,
             "repo": identity.repo,
             "ref": identity.ref,
             "sha": identity.sha,
@@ -173,7 +242,6 @@ class IdentityIssuer:
             "nbf": now,
             "exp": now + self._lifetime,
         }
-        key = self._keys[0]
         header = {"alg": "ES256", "typ": "JWT", "kid": key.kid}
         signing_input = (
             _b64(json.dumps(header, separators=(",", ":")).encode())
