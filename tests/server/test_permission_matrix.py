@@ -48,6 +48,7 @@ from tests.server.matrix_model import (
     Caller,
     Entry,
 )
+from tests.server.matrix_monitor import MONITOR_CALLS, MONITOR_MATRIX, MONITOR_PLACEHOLDERS
 from tests.server.matrix_resources import PLACEHOLDERS, RESOURCE_CALLS, RESOURCE_MATRIX, seed
 from tests.server.resource_server import make_resources
 
@@ -98,6 +99,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/setup/{token}"): Entry("public"),
     ("POST", "/setup/{token}"): Entry("public"),
     **RESOURCE_MATRIX,
+    **MONITOR_MATRIX,
 }
 GUARDED = sorted(
     (key for key, entry in MATRIX.items() if entry.permission != "public"),
@@ -162,6 +164,7 @@ CALLS: dict[tuple[str, str], Callable[[Caller], Call]] = {
     ("GET", "/mfa/enrol"): lambda c: Call("/mfa/enrol"),
     ("POST", "/mfa/enrol"): _enrol_again,
     **RESOURCE_CALLS,
+    **MONITOR_CALLS,
 }
 
 
@@ -339,7 +342,7 @@ def test_each_role_with_a_token_gets_what_the_matrix_says_minus_step_up(
     server.client.cookies.clear()
     bearer = {"Authorization": f"Bearer {value}"}
     wrong = []
-    for key in (k for k in GUARDED if k[1].startswith("/api/")):
+    for key in (k for k in GUARDED if k[1].startswith("/api/") or k[1] == "/metrics"):
         entry, call = MATRIX[key], CALLS[key](caller)
         response = send(server, key[0], call, bearer)
         if role not in entry.roles:
@@ -370,12 +373,12 @@ def test_a_session_not_stepped_up_is_refused_the_step_up_routes(server: Server) 
 def test_an_anonymous_caller_is_refused_every_guarded_route_and_audited(server: Server) -> None:
     server.add_user("someone", Role.ADMIN)  # objects exist; the caller is still nobody
     values = {"run_id": add_run(server), "token_id": 1, "name": "someone", "job": "build"}
-    values |= PLACEHOLDERS
+    values |= PLACEHOLDERS | MONITOR_PLACEHOLDERS
     for key in GUARDED:
         call = Call(key[1].format(**values))
         before = len(server.audit.events)
         response = send(server, key[0], call, {})
-        if call.url.startswith("/api/"):
+        if call.url.startswith("/api/") or call.url == "/metrics":  # a scraper: no redirect
             assert response.status_code == 401, key
             assert response.headers["www-authenticate"] == "Bearer"
         else:

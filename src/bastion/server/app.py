@@ -17,6 +17,7 @@ from bastion.server import (
     api,
     api_audit,
     api_findings,
+    api_monitor,
     api_runs,
     api_secrets,
     api_supplychain,
@@ -24,6 +25,7 @@ from bastion.server import (
     oidc,
     openapi,
     pages,
+    pages_monitor,
     pages_resources,
     pages_runs,
 )
@@ -85,6 +87,8 @@ def create_app(settings: ServerSettings, services: ServerServices) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(pages_resources.router)
     app.include_router(pages_runs.router)
+    app.include_router(api_monitor.router)
+    app.include_router(pages_monitor.router)
     install_handlers(app)
     # Added last, so it runs first: nothing reads a body over the limit.
     app.add_middleware(SecurityHeaders, tls=settings.tls)

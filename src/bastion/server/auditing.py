@@ -47,6 +47,8 @@ class ServerAction(StrEnum):
     WEBHOOK_FORGED = "webhook.forged"
     WEBHOOK_REPLAYED = "webhook.replayed"
     WEBHOOK_FAILED = "webhook.failed"
+    ALERT_ACKNOWLEDGED = "alert.acknowledged"
+    ALERT_RESOLVED = "alert.resolved"
 
 
 class AuditSink(Protocol):

@@ -27,6 +27,8 @@ NAV: tuple[tuple[str, str, Permission], ...] = (
     ("/findings", "Findings", Permission.FINDINGS_READ),
     ("/artifacts", "Artifacts", Permission.ARTIFACTS_READ),
     ("/audit", "Audit log", Permission.AUDIT_READ),
+    ("/alerts", "Alerts", Permission.ALERTS_READ),
+    ("/kpi", "KPIs", Permission.KPI_READ),
     ("/secrets", "Secrets", Permission.SECRETS_READ),
     ("/keys", "Keys", Permission.KEYS_READ),
     ("/users", "Users", Permission.USERS_READ),

@@ -57,6 +57,10 @@ class Permission(StrEnum):
     SECRETS_READ = "secrets.read"
     SECRETS_WRITE = "secrets.write"
     SETTINGS_READ = "settings.read"
+    METRICS_READ = "metrics.read"
+    KPI_READ = "kpi.read"
+    ALERTS_READ = "alerts.read"
+    ALERTS_HANDLE = "alerts.handle"
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,13 @@ PERMISSIONS: Mapping[Permission, Rule] = {
     Permission.SECRETS_READ: Rule(_SECRET_KEEPERS | _SECURITY),  # names and scopes only
     Permission.SECRETS_WRITE: Rule(_SECRET_KEEPERS),  # values are write-only
     Permission.SETTINGS_READ: Rule(frozenset({Role.ADMIN})),
+    # Counts across every repository: any role granted on the instance; a scraper uses an
+    # API token of such an account scoped to metrics.read alone (nothing else it can do).
+    Permission.METRICS_READ: Rule(_ALL),
+    Permission.KPI_READ: Rule(_ALL),  # aggregates over every repository: instance grants
+    # Alerts describe attacks on the instance itself: the people who answer them.
+    Permission.ALERTS_READ: Rule(_AUDITORS),
+    Permission.ALERTS_HANDLE: Rule(_AUDITORS),
 }
 
 

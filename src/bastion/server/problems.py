@@ -26,8 +26,13 @@ logger = logging.getLogger("bastion.server")
 RETRY_AFTER = 5  # seconds a client waits before trying a request the database refused
 
 
+# Read by machines, not people: problem+json and 401, never the sign-in page's redirect.
+_MACHINE_PATHS = frozenset({"/metrics"})
+
+
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    path = request.url.path
+    return path.startswith("/api/") or path in _MACHINE_PATHS
 
 
 def problem(request: Request, status: int, kind: str, detail: str, **extra: object) -> Response:
