@@ -94,7 +94,7 @@ def day_columns(title: str, days: Mapping[str, Mapping[str, int]]) -> Chart:
     """Stacked columns per day: ``security`` (blocked by gates) over ``other`` failures."""
     ordered: Sequence[tuple[str, Mapping[str, int]]] = sorted(days.items())
     top = max((d.get("security", 0) + d.get("other", 0) for _, d in ordered), default=0)
-    every = max(1, len(ordered) // 8)  # a date under every few columns, not crowded
+    every = max(1, -(-len(ordered) // 7))  # at most 7 dates under the columns: no overlap
     out = []
     for index, (day, counts) in enumerate(ordered):
         sec, oth = counts.get("security", 0), counts.get("other", 0)
