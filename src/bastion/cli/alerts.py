@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -14,19 +15,21 @@ from bastion.audit import AuditLog
 from bastion.cli.console import err_console, out_console
 from bastion.engine.audit_trail import user_actor
 from bastion.errors import UsageError
+from bastion.home import ensure_bastion_home
 from bastion.monitor import (
     AlertState,
     AlertStore,
     Evaluator,
     KpiReport,
-    PlainText,
     RuleSettings,
     Severity,
+    VaultMasker,
     builtin_rules,
     compute_kpis,
     load_rule_file,
 )
 from bastion.store import Database, default_database_url, find_repo_root, open_database
+from bastion.vault import open_default_vault
 
 __all__ = ["parse_since", "register"]
 
@@ -111,7 +114,8 @@ def evaluate_command(
     settings = load_rule_file(rules) if rules else RuleSettings()
     database = _db(project, db)
     log = AuditLog(database, witness=None)
-    report = Evaluator(database, builtin_rules(settings), PlainText()).run_once(log.entries)
+    masker = VaultMasker(open_default_vault(ensure_bastion_home(), os.environ))
+    report = Evaluator(database, builtin_rules(settings), masker).run_once(log.entries)
     if as_json:
         out_console.print_json(json.dumps({"events": report.events, "opened": list(report.opened)}))
     else:

@@ -41,7 +41,7 @@ from bastion.monitor.interface import (
     TextMasker,
 )
 from bastion.monitor.kpi import KpiReport, compute_kpis
-from bastion.monitor.masking import PlainText
+from bastion.monitor.masking import PlainText, VaultMasker
 from bastion.monitor.metrics import CONTENT_TYPE, render_metrics
 from bastion.monitor.models import MONITOR_CHAIN
 from bastion.monitor.rulefile import load_rule_file, parse_rule_file
@@ -79,6 +79,7 @@ __all__ = [
     "Signal",
     "StoredBaseline",
     "TextMasker",
+    "VaultMasker",
     "builtin_rules",
     "compute_kpis",
     "load_rule_file",

@@ -43,6 +43,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from bastion.errors import VaultError
 from bastion.vault import vaultfile
 from bastion.vault.keys import KEY_BYTES, NONCE_BYTES, KeyProvider
+from bastion.vault.patterns import MaskingPatterns
 from bastion.vault.scope import RequestContext, Scope
 from bastion.vault.strength import check_secret_value
 from bastion.vault.vaultfile import FORMAT_VERSION
@@ -204,6 +205,14 @@ class Vault:
         for info in infos:
             self._open_value(info)
         return infos
+
+    def masking_patterns(self) -> MaskingPatterns:
+        """Every current value compiled for masking (the file is re-read first, so values
+        another process set are included); the values themselves are never returned."""
+        with self._locked():
+            infos = [self._info(name) for name in sorted(self._entries)]
+            values = {info.name: self._open_value(info) for info in infos}
+        return MaskingPatterns(values)
 
     def _info(self, name: str) -> SecretInfo:
         entry = self._entries[name]
