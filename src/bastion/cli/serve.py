@@ -20,6 +20,7 @@ from bastion.server import (
     create_app,
     open_services,
     with_launcher,
+    with_monitor,
 )
 
 __all__ = ["register", "serve"]
@@ -50,8 +51,9 @@ def serve(
     """Serve the web UI and REST API (migrates the database first) and carry out runs.
 
     At start the runs an earlier process left unfinished are closed and every registered
-    repository's post-receive hook is written again; SIGTERM or Ctrl-C cancels the runs
-    still going (recorded as cancelled) and seals the audit log.
+    repository's post-receive hook is written again; the monitor evaluates the audit log and
+    delivers alerts every interval ($BASTION_HOME/monitor.yml). SIGTERM or Ctrl-C cancels
+    the runs still going (recorded as cancelled) and seals the audit log.
     """
     import uvicorn
 
@@ -60,6 +62,8 @@ def serve(
     )
     services = open_services(settings.database_url, settings=settings)
     try:
+        # First: a monitor.yml that does not parse refuses the start (file and line).
+        services = with_monitor(services)
         _bootstrap(settings, services)
         services, started = with_launcher(services, concurrency=concurrency)
         _report_start(started)

@@ -25,6 +25,14 @@ from __future__ import annotations
 
 from bastion.monitor.alerts import Alert, AlertStore, masked
 from bastion.monitor.baseline import MemoryBaseline, StoredBaseline
+from bastion.monitor.config import (
+    MONITOR_FILE,
+    MonitorConfig,
+    SmtpSettings,
+    WebhookSettings,
+    load_monitor_config,
+    parse_monitor_config,
+)
 from bastion.monitor.delivery import Backoff, DeadLetter, DeliveryReport, Dispatcher
 from bastion.monitor.evaluator import EvaluationReport, Evaluator, RuleSet, observation
 from bastion.monitor.interface import (
@@ -46,12 +54,14 @@ from bastion.monitor.metrics import CONTENT_TYPE, render_metrics
 from bastion.monitor.models import MONITOR_CHAIN
 from bastion.monitor.rulefile import load_rule_file, parse_rule_file
 from bastion.monitor.rules import BUILTIN_RULES, RULE_NAMES, builtin_rules
+from bastion.monitor.service import MonitorLoop, monitor_loop
 from bastion.monitor.settings import DeployWindow, RuleSettings
 
 __all__ = [
     "BUILTIN_RULES",
     "CONTENT_TYPE",
     "MONITOR_CHAIN",
+    "MONITOR_FILE",
     "RULE_NAMES",
     "Alert",
     "AlertNotFoundError",
@@ -68,7 +78,9 @@ __all__ = [
     "Evaluator",
     "KpiReport",
     "MemoryBaseline",
+    "MonitorConfig",
     "MonitorError",
+    "MonitorLoop",
     "Observation",
     "PlainText",
     "Rule",
@@ -77,14 +89,19 @@ __all__ = [
     "RuleSettings",
     "Severity",
     "Signal",
+    "SmtpSettings",
     "StoredBaseline",
     "TextMasker",
     "VaultMasker",
+    "WebhookSettings",
     "builtin_rules",
     "compute_kpis",
+    "load_monitor_config",
     "load_rule_file",
     "masked",
+    "monitor_loop",
     "observation",
+    "parse_monitor_config",
     "parse_rule_file",
     "render_metrics",
 ]

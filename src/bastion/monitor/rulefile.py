@@ -25,7 +25,7 @@ from bastion.monitor.interface import RuleFileError, Severity
 from bastion.monitor.rules import RULE_NAMES
 from bastion.monitor.settings import DeployWindow, RuleSettings
 
-__all__ = ["MAX_RULE_FILE_BYTES", "load_rule_file", "parse_rule_file"]
+__all__ = ["MAX_RULE_FILE_BYTES", "compose_yaml", "load_rule_file", "parse_rule_file"]
 
 MAX_RULE_FILE_BYTES = 256 * 1024
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -64,6 +64,11 @@ class _Reader:
         if node.tag not in {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"} or value <= 0:
             raise self.fail(node, f"{what} must be a positive number")
         return value
+
+    def flag(self, node: Node, what: str) -> bool:
+        if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:bool":
+            raise self.fail(node, f"{what} must be true or false")
+        return str(node.value).lower() in {"true", "yes", "on"}
 
     def texts(self, node: Node, what: str) -> list[str]:
         if not isinstance(node, SequenceNode):
@@ -163,8 +168,8 @@ def _settings(r: _Reader, root: Node) -> RuleSettings:
     )
 
 
-def parse_rule_file(text: str, path: str = "<rules>") -> RuleSettings:
-    """Settings from the text of a rule file (``path`` names it in errors)."""
+def compose_yaml(text: str, path: str) -> Node | None:
+    """The YAML node tree of ``text`` (None when empty); RuleFileError with the line."""
     if len(text.encode()) > MAX_RULE_FILE_BYTES:
         raise RuleFileError(f"larger than {MAX_RULE_FILE_BYTES} bytes", path=path, line=None)
     try:
@@ -175,6 +180,12 @@ def parse_rule_file(text: str, path: str = "<rules>") -> RuleSettings:
         raise RuleFileError(f"not valid YAML: {exc.problem or exc}", path=path, line=line) from None
     except yaml.YAMLError as exc:
         raise RuleFileError(f"not valid YAML: {exc}", path=path, line=None) from None
+    return root
+
+
+def parse_rule_file(text: str, path: str = "<rules>") -> RuleSettings:
+    """Settings from the text of a rule file (``path`` names it in errors)."""
+    root = compose_yaml(text, path)
     if root is None:
         return RuleSettings()
     return _settings(_Reader(path), root)

@@ -34,7 +34,7 @@ from bastion.server.errors import (
     ThrottledError,
     WeakPasswordError,
 )
-from bastion.server.launch import Started, open_services, with_launcher
+from bastion.server.launch import Started, open_services, with_launcher, with_monitor
 from bastion.server.permissions import PERMISSIONS, Permission, Role, Rule, ScopeKind
 from bastion.server.principal import Grant
 from bastion.server.settings import DEFAULT_BIND, ServerSettings, default_server_database_url
@@ -71,4 +71,5 @@ __all__ = [
     "default_server_database_url",
     "open_services",
     "with_launcher",
+    "with_monitor",
 ]

@@ -41,18 +41,23 @@ __all__ = ["create_app"]
 def _lifespan(
     context: ServerContext,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """At start, watch the registered repositories; at shutdown (SIGTERM, Ctrl-C), stop
-    watching, cancel the runs still going and close the audit sink: what is unsealed is
-    checkpointed."""
+    """At start, watch the registered repositories and start the monitor; at shutdown
+    (SIGTERM, Ctrl-C), stop the monitor and watching, cancel the runs still going and close
+    the audit sink: what is unsealed is checkpointed."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        monitor = context.services.monitor
         if context.watcher is not None:
             context.watcher.start()
+        if monitor is not None:
+            monitor.start()
         try:
             yield
         finally:
             try:
+                if monitor is not None:
+                    monitor.stop()
                 if context.watcher is not None:
                     context.watcher.stop()
                 if context.services.launcher is not None:

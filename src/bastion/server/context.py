@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
+from bastion.monitor import MonitorLoop
 from bastion.server.accounts import Accounts
 from bastion.server.auditing import AuditSink
 from bastion.server.clock import Clock, system_clock
@@ -35,6 +36,8 @@ class ServerServices:
     ``launcher`` carries out runs through the engine (None: this server starts no run and
     answers 503 to a trigger). ``identity`` is the job-identity issuer with its persisted
     keys (``open_services``); the launcher mints with the same one the app publishes.
+    ``monitor`` evaluates the audit log and delivers alerts in the background while the app
+    runs (``with_monitor``; None: alerts only from ``bastion alerts evaluate``).
     """
 
     db: Database
@@ -43,6 +46,7 @@ class ServerServices:
     resources: ResourceServices = field(default_factory=ResourceServices)
     launcher: Launcher | None = None
     identity: IdentityIssuer | None = None
+    monitor: MonitorLoop | None = None
 
 
 @dataclass(frozen=True)

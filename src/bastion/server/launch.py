@@ -1,7 +1,7 @@
 """Open what ``bastion serve`` and ``bastion users`` need: the database (migrated), the
 audit log signed with the key under ``$BASTION_HOME``, and the services bundle (with the
 vault, artifact store and trusted keys of the same home); for ``bastion serve``, the run
-launcher too (:func:`with_launcher`)."""
+launcher (:func:`with_launcher`) and the background monitor (:func:`with_monitor`) too."""
 
 from __future__ import annotations
 
@@ -12,6 +12,14 @@ from pathlib import Path
 
 from bastion.audit import open_local_log
 from bastion.home import ensure_bastion_home
+from bastion.monitor import (
+    MONITOR_FILE,
+    PlainText,
+    TextMasker,
+    VaultMasker,
+    load_monitor_config,
+    monitor_loop,
+)
 from bastion.server.auditing import LogAuditSink
 from bastion.server.context import ServerServices
 from bastion.server.launcher import RunLauncher
@@ -29,7 +37,7 @@ from bastion.vault import (
     open_identity_issuer,
 )
 
-__all__ = ["Started", "open_identity", "open_services", "with_launcher"]
+__all__ = ["Started", "open_identity", "open_services", "with_launcher", "with_monitor"]
 
 logger = logging.getLogger("bastion.server")
 
@@ -89,3 +97,18 @@ def with_launcher(services: ServerServices, *, concurrency: int) -> tuple[Server
         launcher.close()
         raise
     return replace(services, launcher=launcher), Started(recovered, refused)
+
+
+def with_monitor(services: ServerServices, home: Path | None = None) -> ServerServices:
+    """``services`` with the monitor ``home/monitor.yml`` describes (``home`` defaults to
+    ``$BASTION_HOME``; defaults without the file), masking with the services' vault.
+
+    RuleFileError (file and line) if the file or its rule file does not parse, so the
+    server refuses to start. Unchanged when the services have no audit log to read."""
+    config = load_monitor_config((home or ensure_bastion_home()) / MONITOR_FILE)
+    log = services.resources.audit_log
+    if log is None:
+        return services
+    vault = services.resources.vault
+    masker: TextMasker = VaultMasker(vault) if vault is not None else PlainText()
+    return replace(services, monitor=monitor_loop(services.db, config, masker, log.entries))
