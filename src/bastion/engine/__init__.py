@@ -78,9 +78,13 @@ _EXPORTS = {
     "hold_run_lock": "recovery",
     "TokenSource": "job_identity",
     "issue_id_tokens": "job_identity",
+    "ApprovalDecision": "approval_gate",
+    "ApprovalGate": "approval_gate",
+    "ApprovalRequest": "approval_gate",
 }
 
 if TYPE_CHECKING:
+    from bastion.engine.approval_gate import ApprovalDecision, ApprovalGate, ApprovalRequest
     from bastion.engine.attestation import BUILDER_ID
     from bastion.engine.audit_trail import record_actions, user_actor
     from bastion.engine.commit_config import gate_evaluator_at
@@ -137,6 +141,9 @@ if TYPE_CHECKING:
 __all__ = [
     "BUILDER_ID",
     "PIPELINE_FILES",
+    "ApprovalDecision",
+    "ApprovalGate",
+    "ApprovalRequest",
     "AssessedFinding",
     "CancelOutcome",
     "Event",

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bastion.engine.approval_gate import gated_executor
 from bastion.engine.artifact_handoff import ArtifactHandoff
 from bastion.engine.attestation import AttestationInputs, JobAttester
 from bastion.engine.audit_trail import AuditTrail, user_actor
@@ -266,7 +267,12 @@ def _execute_stage(stages: _Stages) -> RunResult:
     prepared, services = stages.prepared, stages.services
     factory, resources = _made(stages.factory, "factory"), _made(stages.resources, "resources")
     history = GateCpuHistory.in_home(services.home)
-    executor = services.executor(services.sandbox, _made(stages.scratch, "scratch"), resources)
+    executor = gated_executor(
+        services.executor(services.sandbox, _made(stages.scratch, "scratch"), resources),
+        services.approvals,
+        {n: j.environment for n, j in stages.plan.jobs.items() if j.environment is not None},
+        prepared.context,
+    )
     try:
         scheduler = Scheduler(
             run_id=_made(stages.run_id, "run"),

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bastion.audit import AuditLog, open_local_log
+from bastion.engine.approval_gate import ApprovalGate
 from bastion.engine.commit_config import gate_evaluator_at
 from bastion.engine.job_identity import TokenSource
 from bastion.engine.job_resources import JobResources
@@ -98,6 +99,9 @@ class RunServices:
     home: Path
     clock: Callable[[], float] = time.time
     identity: TokenSource | None = None
+    # Decides when a job with ``environment:`` may start (the server's four-eyes approvals);
+    # None, as in a local ``bastion run``: such a job is blocked (fails closed).
+    approvals: ApprovalGate | None = None
 
 
 def local_services(
@@ -107,6 +111,7 @@ def local_services(
     gate_evaluator: GateEvaluator | None = None,
     home: Path,
     identity: TokenSource | None = None,
+    approvals: ApprovalGate | None = None,
 ) -> RunServices:
     """The services of a run on this machine: bubblewrap, local threads, the home's keys;
     ``identity`` for a server's run (job identity tokens).
@@ -126,6 +131,7 @@ def local_services(
         store=prepared.db,
         home=home,
         identity=identity,
+        approvals=approvals,
     )
 
 
