@@ -11,6 +11,9 @@ system-deps:
 	@command -v bwrap >/dev/null 2>&1 || { echo "installing bubblewrap (apt-get)"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }
+	@command -v haproxy >/dev/null 2>&1 || { echo "installing haproxy (apt-get; the local deploy target)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
 	@ldconfig -p | grep -q 'libseccomp\.so\.2' || { echo "installing libseccomp2 (apt-get)"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp2 >/dev/null; }
 	@/usr/bin/python3 -c "import ensurepip, venv" 2>/dev/null || { echo "installing python3-venv (apt-get)"; \

@@ -1,0 +1,57 @@
+"""Admission: ``bastion verify`` on the exact digest, with the environment's rules.
+
+Signature, provenance, SBOMs present, builder and source (repository, ref) as the
+environment allows, and the policy: every check must pass or the deploy is refused with the
+first failed check's reason code, before anything in the environment changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bastion.audit import AuditEvent, Outcome
+from bastion.deploy.interface import AuditSink, DeployRefusedError, EnvironmentConfig
+from bastion.supplychain import (
+    ArtifactVerificationReport,
+    BlobStore,
+    Digest,
+    Expectations,
+    TrustedKey,
+    verify_artifact,
+)
+
+__all__ = ["admit"]
+
+
+def admit(
+    store: BlobStore,
+    trusted: Sequence[TrustedKey],
+    config: EnvironmentConfig,
+    digest: Digest,
+    audit: AuditSink,
+    actor: str,
+) -> ArtifactVerificationReport:
+    """Verify ``digest`` for ``config``'s environment; DeployRefusedError (audited) if not."""
+    expect = Expectations(
+        builder_id=config.builder,
+        repository=config.repository,
+        ref=config.ref,
+        allow_local=config.allow_local,
+    )
+    report = verify_artifact(store, digest, trusted, expect, config.policy)
+    failed = [c for c in report.checks if not c.ok]
+    reason = failed[0].reason if failed else ("ok" if report.ok else "no-checks")
+    details = {
+        "environment": config.name,
+        "verified": report.ok,
+        "reason": reason,
+        "failed": [{"check": c.name, "reason": c.reason} for c in failed],
+    }
+    outcome = Outcome.SUCCESS if report.ok else Outcome.DENIED
+    audit(AuditEvent(actor, "deploy.verified", digest, outcome, details))
+    if not report.ok:
+        detail = failed[0].detail if failed else "nothing was checked"
+        raise DeployRefusedError(
+            f"deploy of {digest} to {config.name} refused: {reason}: {detail}", reason=reason
+        )
+    return report

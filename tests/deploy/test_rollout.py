@@ -1,0 +1,124 @@
+"""Rollouts of the local target through a real HAProxy on loopback, two real versions."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+from dataclasses import replace
+
+import pytest
+
+from bastion.deploy import DeployError, DeployRefusedError, StepResult, Strategy
+from bastion.deploy.process import listener_pid
+
+from .conftest import World
+
+
+def _get(port: int) -> tuple[int, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3.0)
+    try:
+        conn.request("GET", "/")
+        response = conn.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        conn.close()
+
+
+def _serving(world: World) -> set[str]:
+    return {_get(world.config.port)[1] for _ in range(6)}
+
+
+def test_unverified_artifact_is_refused_before_anything_changes(world: World) -> None:
+    world.config = replace(world.config, repository="https://git.example/other/app")
+    with pytest.raises(DeployRefusedError) as caught:
+        world.deployer().deploy(world.versions["v1"], Strategy.DIRECT)
+    assert caught.value.reason == "source-mismatch"
+    assert caught.value.exit_code == 1
+    assert not (world.home / "deploy").exists()  # no state, no release, no HAProxy
+    assert world.actions() == [("deploy.verified", "denied", caught.value.reason)]
+
+
+def test_canary_of_a_broken_version_rolls_back(world: World) -> None:
+    deployer = world.deployer()
+    assert deployer.deploy(world.versions["v1"], Strategy.DIRECT).ok
+    assert _serving(world) == {"v1"}
+
+    result = deployer.deploy(world.versions["v2-broken"], Strategy.CANARY, (10, 50, 100))
+
+    assert result.outcome == "rolled_back"
+    assert result.reason == "error-rate"
+    [step] = result.steps
+    assert step.percent == 10
+    assert step.responses > 0
+    assert step.error_rate == 1.0
+    assert _serving(world) == {"v1"}
+    assert set(world.state().slots) == {world.state().active}  # broken version stopped
+    actions = world.actions()
+    assert ("deploy.step", "failure", "error-rate") in actions
+    assert actions[-1] == ("deploy.rolled_back", "failure", "error-rate")
+    promoted = [p.digest for p in world.store.promotions("staging")]
+    assert promoted == [world.versions["v1"]]
+
+
+def test_canary_of_a_good_version_completes(world: World) -> None:
+    deployer = world.deployer()
+    deployer.deploy(world.versions["v1"], Strategy.DIRECT)
+    result = deployer.deploy(world.versions["v2"], Strategy.CANARY, (10, 50, 100))
+    assert result.ok
+    assert [s.percent for s in result.steps] == [10, 50, 100]
+    assert _serving(world) == {"v2"}
+    assert len(world.state().slots) == 1  # canary keeps no standby
+    assert world.actions()[-1] == ("deploy.completed", "success", "")
+
+
+def test_haproxy_dying_mid_canary_rolls_back(world: World) -> None:
+    def kill_proxy(step: StepResult) -> None:
+        pid = world.state().haproxy_pid
+        assert pid is not None
+        if step.percent == 10:
+            os.kill(pid, signal.SIGKILL)
+
+    world.deployer().deploy(world.versions["v1"], Strategy.DIRECT)
+    result = world.deployer(kill_proxy).deploy(world.versions["v2"], Strategy.CANARY)
+    assert result.outcome == "rolled_back"
+    assert result.reason.startswith("haproxy-failed")
+    assert _serving(world) == {"v1"}  # HAProxy restarted with the previous version
+    assert world.actions()[-1][:2] == ("deploy.rolled_back", "failure")
+
+
+def test_blue_green_switch_and_switch_back(world: World) -> None:
+    deployer = world.deployer()
+    deployer.deploy(world.versions["v1"], Strategy.DIRECT)
+    assert deployer.deploy(world.versions["v2"], Strategy.BLUE_GREEN).ok
+    assert _serving(world) == {"v2"}
+    assert len(world.state().slots) == 2  # v1 kept as the standby
+
+    deployer.rollback()
+
+    assert _serving(world) == {"v1"}
+    assert world.actions()[-1] == ("deploy.rolled_back", "success", "manual")
+
+
+def test_blue_green_of_a_broken_version_switches_back(world: World) -> None:
+    deployer = world.deployer()
+    deployer.deploy(world.versions["v1"], Strategy.DIRECT)
+    result = deployer.deploy(world.versions["v2-broken"], Strategy.BLUE_GREEN)
+    assert result.outcome == "rolled_back"
+    assert _serving(world) == {"v1"}
+
+
+def test_rollback_without_a_standby_is_an_error(world: World) -> None:
+    deployer = world.deployer()
+    deployer.deploy(world.versions["v1"], Strategy.DIRECT)
+    with pytest.raises(DeployError, match="no running previous version"):
+        deployer.rollback()
+    running = world.state().running()
+    assert running is not None
+    assert listener_pid(running.port) == running.pid
+
+
+@pytest.mark.parametrize("steps", [(), (50, 10, 100), (10, 50), (0, 100)])
+def test_canary_steps_must_rise_to_100(world: World, steps: tuple[int, ...]) -> None:
+    with pytest.raises(DeployError, match="canary steps"):
+        world.deployer().deploy(world.versions["v1"], Strategy.CANARY, steps)
