@@ -1,8 +1,15 @@
-"""``bastion db update|import|status``: the OSV vulnerability database the SCA gate judges by."""
+"""``bastion db update|import|status``: the OSV vulnerability database the SCA gate judges by.
+
+After an update or import, what every environment runs (its latest promotion's CycloneDX
+SBOM) is matched again: a newly published advisory against a deployed package becomes a
+post-deployment finding and a ``post-deployment-vulnerability`` alert in the server's
+database (``--alerts-db``), queued for the sinks of ``$BASTION_HOME/monitor.yml``.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +18,14 @@ from rich.table import Table
 
 from bastion.cli.console import err_console, out_console
 from bastion.errors import UsageError
+from bastion.home import ensure_bastion_home
+from bastion.monitor import (
+    MONITOR_FILE,
+    RescanReport,
+    VaultMasker,
+    load_monitor_config,
+    rescan_deployed,
+)
 from bastion.scanners.sca import (
     Database,
     ImportSummary,
@@ -24,6 +39,10 @@ from bastion.scanners.sca.index import IndexMeta
 from bastion.scanners.sca.paths import osv_dir
 from bastion.scanners.sca.update import DEFAULT_ECOSYSTEMS, UpdateResult
 from bastion.scanners.sca.versions import SUPPORTED_ECOSYSTEMS
+from bastion.server import default_server_database_url
+from bastion.store import open_database
+from bastion.supplychain import LocalBlobStore
+from bastion.vault import open_default_vault
 
 __all__ = ["register"]
 
@@ -35,6 +54,42 @@ EcosystemOption = Annotated[
     list[str] | None,
     typer.Option("--ecosystem", "-e", help="An OSV ecosystem (repeatable), e.g. PyPI, npm, Go."),
 ]
+AlertsDbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--alerts-db",
+        help="Database of post-deployment findings and alerts (default: the server's).",
+    ),
+]
+
+
+def rescan(alerts_db: str | None) -> RescanReport:
+    """Match what every environment runs against the database just updated; record new
+    post-deployment findings and alert (masked with the vault, queued for monitor.yml's
+    sinks; a monitor.yml that does not parse fails with its file and line)."""
+    home = ensure_bastion_home()
+    sinks = [sink.name for sink in load_monitor_config(home / MONITOR_FILE).sinks()]
+    masker = VaultMasker(open_default_vault(home, os.environ))
+    database = open_database(alerts_db or default_server_database_url())
+    vulns = Database.open()
+    try:
+        store = LocalBlobStore(home / "artifacts")
+        return rescan_deployed(database, store, vulns, masker, sinks)
+    finally:
+        vulns.close()
+        database.dispose()
+
+
+def _print_rescan(report: RescanReport) -> None:
+    text = (
+        f"re-scanned {report.artifacts} deployed artifacts ({report.packages} packages): "
+        f"{report.new_findings} new post-deployment findings"
+    )
+    if report.opened:
+        text += f", alerts {', '.join(f'#{i}' for i in report.opened)}"
+    if report.unjudged_ecosystems:
+        text += f"; no data for {', '.join(report.unjudged_ecosystems)}"
+    err_console.print(text, highlight=False)
 
 
 def _check_ecosystems(ecosystems: list[str] | None) -> list[str] | None:
@@ -91,9 +146,11 @@ def update_command(
         str | None, typer.Option("--mirror", help="Base URL serving <Ecosystem>/all.zip.")
     ] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 60.0,
+    alerts_db: AlertsDbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Download, verify and index OSV archives (default: the main language ecosystems)."""
+    """Download, verify and index OSV archives (default: the main language ecosystems),
+    then re-scan what the environments run."""
     chosen = _chosen(path, ecosystems)
     err_console.print(f"updating {', '.join(chosen)} into {osv_dir()}", highlight=False)
     try:
@@ -101,6 +158,7 @@ def update_command(
     except UpdateError as exc:
         _print_results(exc.results)  # those were swapped in; the error names the rest
         raise
+    _print_rescan(rescan(alerts_db))
     if as_json:
         payload = [
             {**r.meta.to_dict(), "url": r.url, "bytes": r.size, "verification": r.verification}
@@ -138,9 +196,11 @@ def import_command(
         str | None,
         typer.Option("--date", help="The data's date (YYYY-MM-DD); default: newest record."),
     ] = None,
+    alerts_db: AlertsDbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Import OSV records from a local file or folder (air-gapped machines)."""
+    """Import OSV records from a local file or folder (air-gapped machines), then re-scan
+    what the environments run."""
     if date is not None:
         import datetime as dt
 
@@ -151,6 +211,7 @@ def import_command(
     summary = import_path(
         path, source=source, snapshot_date=date, ecosystems=_check_ecosystems(ecosystems)
     )
+    _print_rescan(rescan(alerts_db))
     if as_json:
         out_console.print_json(json.dumps(summary.to_dict()))
         return

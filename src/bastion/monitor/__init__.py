@@ -34,6 +34,14 @@ from bastion.monitor.config import (
     parse_monitor_config,
 )
 from bastion.monitor.delivery import Backoff, DeadLetter, DeliveryReport, Dispatcher
+from bastion.monitor.deployed import (
+    POST_DEPLOYMENT_RULE,
+    DeployedPackage,
+    RescanReport,
+    deployed_artifacts,
+    rescan_deployed,
+    sbom_packages,
+)
 from bastion.monitor.evaluator import EvaluationReport, Evaluator, RuleSet, observation
 from bastion.monitor.interface import (
     AlertNotFoundError,
@@ -62,6 +70,7 @@ __all__ = [
     "CONTENT_TYPE",
     "MONITOR_CHAIN",
     "MONITOR_FILE",
+    "POST_DEPLOYMENT_RULE",
     "RULE_NAMES",
     "Alert",
     "AlertNotFoundError",
@@ -73,6 +82,7 @@ __all__ = [
     "DeliveryError",
     "DeliveryReport",
     "DeployWindow",
+    "DeployedPackage",
     "Dispatcher",
     "EvaluationReport",
     "Evaluator",
@@ -83,6 +93,7 @@ __all__ = [
     "MonitorLoop",
     "Observation",
     "PlainText",
+    "RescanReport",
     "Rule",
     "RuleFileError",
     "RuleSet",
@@ -96,6 +107,7 @@ __all__ = [
     "WebhookSettings",
     "builtin_rules",
     "compute_kpis",
+    "deployed_artifacts",
     "load_monitor_config",
     "load_rule_file",
     "masked",
@@ -104,4 +116,6 @@ __all__ = [
     "parse_monitor_config",
     "parse_rule_file",
     "render_metrics",
+    "rescan_deployed",
+    "sbom_packages",
 ]

@@ -3,7 +3,9 @@
 ``monitor_alerts`` the alerts and their state; ``monitor_baseline`` what the rules learned
 (one row per kind, scope and value, keyed by their digest); ``monitor_cursor`` the last audit
 event each evaluator read; ``monitor_deliveries`` the outbox of each alert to each sink
-(pending, sent, dead), so an alert a sink cannot take is kept and retried, never dropped.
+(pending, sent, dead), so an alert a sink cannot take is kept and retried, never dropped;
+``monitor_deployed_findings`` the post-deployment findings (a vulnerability published after
+an artifact was promoted, found by the re-scan after ``bastion db update``).
 The chain has its own version table, like the audit log's: the store imports none of it.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.store import Base, SchemaChain, UTCDateTime, utcnow
@@ -24,6 +26,7 @@ __all__ = [
     "BaselineRecord",
     "CursorRecord",
     "DeliveryRecord",
+    "DeployedFindingRecord",
 ]
 
 MONITOR_CHAIN = SchemaChain(
@@ -93,7 +96,35 @@ class DeliveryRecord(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class DeployedFindingRecord(Base):
+    """One vulnerability in a package of the artifact an environment runs (revision
+    ``monitor_0002``); one row per (environment, digest, package, version, vulnerability)."""
+
+    __tablename__ = "monitor_deployed_findings"
+    __table_args__ = (
+        UniqueConstraint(
+            "environment", "digest", "ecosystem", "package", "version", "vulnerability",
+            name="uq_monitor_deployed_findings",
+        ),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    environment: Mapped[str] = mapped_column(String(256))
+    digest: Mapped[str] = mapped_column(String(80), index=True)
+    ecosystem: Mapped[str] = mapped_column(String(64))
+    package: Mapped[str] = mapped_column(String(512))
+    version: Mapped[str] = mapped_column(String(256))
+    vulnerability: Mapped[str] = mapped_column(String(128))
+    aliases: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16))
+    fixed_in: Mapped[str | None] = mapped_column(String(256))
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("monitor_alerts.id", ondelete="SET NULL")
+    )
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 MONITOR_TABLES = frozenset(
     str(record.__tablename__)
-    for record in (AlertRecord, BaselineRecord, CursorRecord, DeliveryRecord)
+    for record in (AlertRecord, BaselineRecord, CursorRecord, DeliveryRecord, DeployedFindingRecord)
 )

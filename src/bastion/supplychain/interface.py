@@ -202,6 +202,10 @@ class BlobStore(Protocol):
         """Record that ``environment`` received ``digest``."""
         ...
 
+    def environments(self) -> list[str]:
+        """Every environment a promotion was recorded for, sorted."""
+        ...
+
     def promotions(self, environment: str) -> list[Promotion]:
         """Every promotion recorded for ``environment``, oldest first."""
         ...

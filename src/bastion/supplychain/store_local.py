@@ -245,6 +245,13 @@ class LocalBlobStore:
             raise ArtifactStoreError(f"{path}: cannot record promotion: {exc.strerror}") from exc
         return promotion
 
+    def environments(self) -> list[str]:
+        """Every environment a promotion was recorded for, sorted."""
+        folder = self.root / "promotions"
+        if not folder.is_dir():
+            return []
+        return sorted(path.stem for path in folder.glob("*.jsonl"))
+
     def promotions(self, environment: str) -> list[Promotion]:
         """Every promotion recorded for ``environment``, oldest first."""
         path = self.root / "promotions" / f"{_safe_name('environment', environment)}.jsonl"
