@@ -1,9 +1,11 @@
 """``bastion serve`` carries out runs (issue 13): a repository registered through the API with
-an admin token runs and passes; SIGTERM cancels a run still going and records it; start-up
-writes the registered repositories' hooks again."""
+an admin token runs and passes; its secrets gate judges a planted credential and the finding is
+recorded; SIGTERM cancels a run still going and records it; start-up writes the registered
+repositories' hooks again."""
 
 from __future__ import annotations
 
+import random
 import signal
 import time
 from collections.abc import Iterator
@@ -12,12 +14,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bastion.scanners.secrets.samples import SAMPLES, render
 from bastion.server.repo_watch import HOOK_MARK, reinstall_hooks
 from bastion.server.repositories import Repositories
 from bastion.store import RunRecord, open_database, sqlite_url
 from tests.server.browser import LiveServer, live_server
 from tests.server.conftest import Clock
-from tests.server.live_api import SLOW, admin_token, call, wait_for_run, work_tree
+from tests.server.live_api import SLOW, admin_token, call, commit_all, wait_for_run, work_tree
+
+SECRETS = "name: leaky\non: [push]\njobs:\n  secrets: {uses: bastion/secrets}\n"
 
 
 @pytest.fixture
@@ -38,6 +43,25 @@ def test_a_registered_repository_runs_and_passes(running: LiveServer, tmp_path: 
     assert run["status"] == "passed", run
     assert [job["status"] for job in run["jobs"]] == ["passed"]
     assert run["trust"] == "trusted"
+
+
+def test_a_secrets_gate_run_records_its_finding(running: LiveServer, tmp_path: Path) -> None:
+    """Regression: a server's run must get the gate's report, never 'wrote no report'."""
+    token = admin_token(running)
+    repo = work_tree(tmp_path / "leaky", SECRETS)
+    planted = render(SAMPLES["github-pat"][0], random.Random(13))  # generated, never live
+    (repo / "settings.py").write_text(f"# left here by mistake\n{planted}\n")
+    commit_all(repo, "settings")
+    call(running, "POST", "/api/repositories", token, {"name": "leaky", "path": str(repo)})
+    queued = call(running, "POST", "/api/runs", token, {"repo": "leaky", "branch": "main"})
+    run = wait_for_run(running, token, queued["id"])
+    assert (run["status"], run["findings"]) == ("blocked", 1), run["jobs"]
+    assert "could not decide" not in run["jobs"][0]["reason"]
+    found = call(running, "GET", "/api/findings?repository=leaky", token)
+    assert [(f["rule_id"], f["path"], f["line"], f["open"]) for f in found] == [
+        ("github-pat", "settings.py", 2, True)
+    ]
+    assert planted not in str(found)  # recorded redacted
 
 
 def test_sigterm_cancels_a_run_still_going_and_records_it(
