@@ -67,6 +67,7 @@ def _register() -> None:
     from bastion.cli import artifacts as artifacts_cli
     from bastion.cli import audit as audit_cli
     from bastion.cli import db as db_cli
+    from bastion.cli import deploy as deploy_cli
     from bastion.cli import hook as hook_cli
     from bastion.cli import keys as keys_cli
     from bastion.cli import run as run_cli
@@ -86,6 +87,7 @@ def _register() -> None:
     db_cli.register(app)
     audit_cli.register(app)
     artifacts_cli.register(app)
+    deploy_cli.register(app)
     verify_cli.register(app)
     hook_cli.register(app)
     run_cli.register(app)
