@@ -60,6 +60,9 @@ def translate(exc: BastionError, kind: type[ServerError] = UnavailableError) -> 
     """A lower package's error as a server error of ``kind`` (its message only, no trace)."""
     if isinstance(exc, ServerError):
         return exc
-    if isinstance(exc, StoreError):  # its message may quote the driver: not for the caller
+    # Only the state database's own error means "unavailable" (its message may quote the
+    # driver: not for the caller). Its subclasses (a malformed artifact digest, a cache entry)
+    # are the caller's input or the object's state, answered as ``kind``.
+    if type(exc) is StoreError:
         return UnavailableError("the database is unavailable; nothing was changed")
     return kind(exc.message)
