@@ -17,6 +17,13 @@ webhook trigger's diff reader) gets its alerts with no change here:
 ``deploy.started``
     subject ``deploy/<environment>``; details ``{"repo", "environment", "ref", "protected":
     bool, "trust", "run"}``.
+``deploy.rolled_back``
+    recorded by :mod:`bastion.deploy`: subject ``deploy/<environment>``; outcome
+    ``failure`` (a failed step rolled back) or ``success`` (``bastion deploy rollback``);
+    details ``{"environment", "digest", "reason", "restored"}``.
+``deploy.drift_detected``
+    recorded by :mod:`bastion.deploy`: details ``{"environment", "differences": [{"what",
+    "expected", "found"}]}``.
 ``approval.granted``
     actor ``user:<name>``; details ``{"environment", "repo", "run"}``.
 ``audit.verified``
@@ -29,6 +36,8 @@ __all__ = [
     "APPROVAL_GRANTED",
     "AUDIT_VERIFIED",
     "DEPENDENCIES_CHANGED",
+    "DEPLOY_DRIFT_DETECTED",
+    "DEPLOY_ROLLED_BACK",
     "DEPLOY_STARTED",
     "EGRESS_REQUEST",
     "KEY_REVOKED",
@@ -51,4 +60,6 @@ SOURCE_CHANGED = "source.changed"
 DEPENDENCIES_CHANGED = "dependencies.changed"
 EGRESS_REQUEST = "egress.request"
 DEPLOY_STARTED = "deploy.started"
+DEPLOY_ROLLED_BACK = "deploy.rolled_back"
+DEPLOY_DRIFT_DETECTED = "deploy.drift_detected"
 AUDIT_VERIFIED = "audit.verified"

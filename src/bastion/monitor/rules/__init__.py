@@ -19,6 +19,7 @@ from bastion.monitor.rules.deploy import (
 from bastion.monitor.rules.egress import EgressDenied, NewEgressHost
 from bastion.monitor.rules.integrity import AuditVerifyFailed
 from bastion.monitor.rules.pipeline import NewPipelineFile, PipelineChanged
+from bastion.monitor.rules.rollout import DeployDrift, DeployRolledBack
 from bastion.monitor.rules.supply import NewDependency, UntrustedSignature, VerifyFailed
 from bastion.monitor.settings import RuleSettings
 
@@ -39,6 +40,8 @@ BUILTIN_RULES: tuple[type[BuiltinRule], ...] = (
     UntrustedSignature,
     FailedLoginBurst,
     AuditVerifyFailed,
+    DeployRolledBack,
+    DeployDrift,
 )
 RULE_NAMES = frozenset(rule.name for rule in BUILTIN_RULES)
 
