@@ -132,7 +132,9 @@ def trigger(request: Request, body: TriggerBody, principal: RunsWriter) -> Start
     """Start a run of a registered repository: a branch's head, or a commit."""
     ctx = context_of(request)
     repository = _writable_repository(request, principal, body.repo)
-    run_request = RunRequest(repository, body.branch, body.commit, event="manual")
+    run_request = RunRequest(
+        repository, body.branch, body.commit, event="manual", actor=principal.name
+    )
     run_id = _launcher(ctx).submit(run_request)
     _audit(request, principal.actor, ServerAction.RUN_TRIGGERED, f"run/{run_id}")
     return StartedOut(id=run_id, status="queued")
@@ -159,7 +161,7 @@ def rerun(request: Request, run_id: RowId, principal: RunsWriter) -> StartedOut:
         raise ConflictError(f"run {run_id} ran no commit; nothing to run again")
     branch = record.ref.removeprefix("refs/heads/") if record.ref else None
     started = _launcher(context_of(request)).submit(
-        RunRequest(repository, branch, record.commit, event="rerun")
+        RunRequest(repository, branch, record.commit, event="rerun", actor=principal.name)
     )
     _audit(request, principal.actor, ServerAction.RUN_TRIGGERED, f"run/{started}")
     return StartedOut(id=started, status="queued")

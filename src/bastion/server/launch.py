@@ -20,6 +20,7 @@ from bastion.monitor import (
     load_monitor_config,
     monitor_loop,
 )
+from bastion.server.approvals import Approvals
 from bastion.server.auditing import LogAuditSink
 from bastion.server.context import ServerServices
 from bastion.server.launcher import RunLauncher
@@ -27,6 +28,7 @@ from bastion.server.repo_watch import reinstall_hooks
 from bastion.server.repositories import Repositories
 from bastion.server.resources import ResourceServices
 from bastion.server.settings import ServerSettings
+from bastion.server.totp import Totp
 from bastion.server.triage import ServerSuppressions
 from bastion.store import open_database
 from bastion.supplychain import LocalBlobStore, TrustedKeys
@@ -81,7 +83,8 @@ def with_launcher(services: ServerServices, *, concurrency: int) -> tuple[Server
     """``services`` with a :class:`RunLauncher` of ``concurrency`` workers over its database
     and ``$BASTION_HOME``, after closing the runs a previous process left and writing the
     hook in every registered repository again. The caller closes the launcher (the app's
-    shutdown does: the runs still going are cancelled and recorded)."""
+    shutdown does: the runs still going are cancelled and recorded). Jobs with
+    ``environment:`` wait for the server's approvals, over the same database and audit."""
     db, clock = services.db, services.clock
     launcher = RunLauncher(
         db,
@@ -89,6 +92,8 @@ def with_launcher(services: ServerServices, *, concurrency: int) -> tuple[Server
         ServerSuppressions(db, clock),
         concurrency=concurrency,
         identity=services.identity,
+        approvals=Approvals(db, clock, Totp(db, clock), services.audit),
+        artifacts=services.resources.artifacts,
     )
     try:
         recovered = launcher.recover()

@@ -12,6 +12,10 @@ the findings accepted on the server (:meth:`ServerSuppressions.for_repository`).
 Every server run lives in one state directory (``$BASTION_HOME/server``): its logs, its run
 locks (held from the moment it is queued, so recovery never takes a queued run for a dead
 one) and its staging. Cancelling sets the run's event; the scheduler stops every job.
+
+A job with ``environment:`` waits for the server's four-eyes approvals: each run gets a
+:class:`~bastion.server.approval_gate.ServerApprovalGate` naming who asked for it, and the
+approved jobs that passed are recorded as their environment's deploy once the run is over.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from sqlalchemy import update
 from bastion.engine import (
     PIPELINE_FILES,
     GitState,
+    JobState,
     LocalRunOptions,
     PreparedRun,
     RunContext,
@@ -49,11 +54,14 @@ from bastion.engine import (
 from bastion.errors import BastionError
 from bastion.pipeline import LoadedPipeline, default_pipeline, parse_pipeline, plan_pipeline
 from bastion.scanners.registry import available_gates
+from bastion.server.approval_gate import ServerApprovalGate
+from bastion.server.approvals import Approvals
 from bastion.server.errors import BadRequestError, ConflictError
 from bastion.server.repositories import Repository
 from bastion.server.triage import ServerSuppressions
 from bastion.server.trust_policy import Trigger, TrustFacts, decide_trust, pipeline_changed
 from bastion.store import Database, RunRecord
+from bastion.supplychain import BlobStore
 from bastion.trust import Trust
 
 __all__ = ["ForgeTrigger", "Launcher", "RunLauncher", "RunRequest", "trust_for"]
@@ -102,13 +110,17 @@ class ForgeTrigger:
 
 @dataclass(frozen=True)
 class RunRequest:
-    """What to run: a branch (its head), a commit, or a commit reached through a branch."""
+    """What to run: a branch (its head), a commit, or a commit reached through a branch.
+
+    ``actor`` is the account name of who asked (None: nobody known, e.g. a push hook or a
+    forge sender without an account); four-eyes refuses them as an approver of the run."""
 
     repository: Repository
     branch: str | None = None
     commit: str | None = None
     event: str = "manual"
     forge: ForgeTrigger | None = None
+    actor: str | None = None
 
 
 class Launcher(Protocol):
@@ -133,6 +145,7 @@ class _Ticket:
     prepared: PreparedRun
     options: LocalRunOptions
     config_commit: str
+    actor: str | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     lock: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     done: threading.Event = field(default_factory=threading.Event)
@@ -197,9 +210,13 @@ class RunLauncher:
         *,
         concurrency: int = 2,
         identity: TokenSource | None = None,
+        approvals: Approvals | None = None,
+        artifacts: BlobStore | None = None,
     ) -> None:
         self._db, self._home, self._suppressions = db, home, suppressions
         self._identity = identity  # the issuer the app publishes; None: no job gets a token
+        # None: a job with ``environment:`` is blocked (the engine fails closed).
+        self._approvals, self._artifacts = approvals, artifacts
         self.state = home / "server"
         self.state.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._pool = ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="bastion-run")
@@ -233,7 +250,7 @@ class RunLauncher:
             if self._closed:
                 raise ConflictError("the server is stopping; no run is started")
             run_id = create_run(self._db, context, loaded.source, loaded.digest)
-            ticket = _Ticket(run_id, prepared, options, config)
+            ticket = _Ticket(run_id, prepared, options, config, request.actor)
             ticket.lock.enter_context(hold_run_lock(self.state, run_id))
             self._tickets[run_id] = ticket
         self._pool.submit(self._work, ticket)
@@ -276,14 +293,18 @@ class RunLauncher:
                 gate_evaluator=evaluator,
                 home=self._home,
                 identity=self._identity,
+                approvals=self._gate(ticket),
             )
-            run_local(
+            result = run_local(
                 ticket.options,
                 prepared=ticket.prepared,
                 services=services,
                 cancel=ticket.cancel,
                 run_id=ticket.run_id,
             )
+            if self._approvals is not None:
+                passed = {job for job, state in result.jobs.items() if state is JobState.PASSED}
+                self._approvals.record_deploys(ticket.run_id, passed)
         except BastionError as exc:
             logger.warning("run %s: %s", ticket.run_id, exc.message)
             self._fail(ticket.run_id, exc.message)
@@ -296,6 +317,13 @@ class RunLauncher:
             with self._guard:
                 self._tickets.pop(ticket.run_id, None)
             ticket.done.set()
+
+    def _gate(self, ticket: _Ticket) -> ServerApprovalGate | None:
+        """The run's approval gate (None without approvals: environment jobs are blocked)."""
+        if self._approvals is None:
+            return None
+        root = ticket.prepared.root
+        return ServerApprovalGate(self._approvals, root, ticket.actor, self._artifacts)
 
     def _fail(self, run_id: int, reason: str) -> None:
         """Close a run the engine could not finish (one it finished keeps its own state)."""

@@ -129,7 +129,12 @@ class WebhookIntake:
         inputs = TriggerInputs(self._is_developer(event.author, repo), self._signers)
         try:
             trigger = fetch_trigger(repository, clone_url, event, inputs)
-            request = RunRequest(repository, event=event.trigger.value, forge=trigger)
+            request = RunRequest(
+                repository,
+                event=event.trigger.value,
+                forge=trigger,
+                actor=self._account_of(event.author),
+            )
             run_id = int(self._launcher().submit(request))
         except (FetchError, ServerError) as exc:
             self._fail(forge, delivery, f"repo/{repo}", exc.message)
@@ -153,6 +158,13 @@ class WebhookIntake:
         self._record(
             ServerAction.WEBHOOK_FAILED, subject, Outcome.FAILURE, delivery=delivery, reason=reason
         )
+
+    def _account_of(self, login: str) -> str | None:
+        """The Bastion account named like the forge sender (None: no such account)."""
+        try:
+            return self._accounts.by_name(login).name if login else None
+        except BastionError:
+            return None
 
     def _is_developer(self, login: str, repo: str) -> bool:
         """Whether the forge login is a Bastion account (same name, enabled) holding a role
