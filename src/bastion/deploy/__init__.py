@@ -1,4 +1,4 @@
-"""Deploys of verified artifacts: the local target behind HAProxy, rollouts, drift.
+"""Deploys of verified artifacts: the local target behind HAProxy, rollouts, drift, GitOps.
 
 Example::
 
@@ -23,12 +23,26 @@ from __future__ import annotations
 from bastion.deploy.admission import admit
 from bastion.deploy.checks import StepResult, check_step, probe
 from bastion.deploy.drift import DriftReport, check_drift, watch_drift
+from bastion.deploy.gitops import (
+    GitOpsTarget,
+    PublishResult,
+    PushObserver,
+    SyncResult,
+    checked_path,
+    deploy_gitops,
+    publish,
+    sync,
+)
+from bastion.deploy.gitops_git import GitOpsKey
+from bastion.deploy.gitops_manifest import Manifest, default_manifest_path
 from bastion.deploy.haproxy import HAProxy, ServerCounters
 from bastion.deploy.interface import (
     AuditSink,
     DeployError,
     DeployRefusedError,
     EnvironmentConfig,
+    GitOpsError,
+    GitOpsRefusedError,
     HAProxyError,
     Slot,
     Strategy,
@@ -46,20 +60,33 @@ __all__ = [
     "DriftReport",
     "EnvironmentConfig",
     "EnvironmentState",
+    "GitOpsError",
+    "GitOpsKey",
+    "GitOpsRefusedError",
+    "GitOpsTarget",
     "HAProxy",
     "HAProxyError",
     "LocalDeployer",
+    "Manifest",
+    "PublishResult",
+    "PushObserver",
     "ServerCounters",
     "Slot",
     "SlotState",
     "StepObserver",
     "StepResult",
     "Strategy",
+    "SyncResult",
     "admit",
     "check_drift",
     "check_step",
+    "checked_path",
     "config_digest",
+    "default_manifest_path",
+    "deploy_gitops",
     "environment_dir",
     "probe",
+    "publish",
+    "sync",
     "watch_drift",
 ]

@@ -4,8 +4,12 @@ Error tree (all under :class:`bastion.errors.BastionError`)::
 
     DeployError                 exit 3  a deploy could not be carried out (nothing half-done)
     ├── HAProxyError            exit 3  HAProxy could not be started or its runtime API failed
+    ├── GitOpsError             exit 3  the GitOps repository could not be read or written
+    │                                   (a push still rejected after one retry, with the reason)
     └── DeployRefusedError      exit 1  the artifact did not verify: refused before any change
-                                        (also a VerificationError, with its reason code)
+        │                               (also a VerificationError, with its reason code)
+        └── GitOpsRefusedError  exit 1  the GitOps commit is unsigned, signed by an unknown
+                                        key, or its manifest is not for this environment
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ __all__ = [
     "DeployError",
     "DeployRefusedError",
     "EnvironmentConfig",
+    "GitOpsError",
+    "GitOpsRefusedError",
     "HAProxyError",
     "Slot",
     "Strategy",
@@ -53,6 +59,14 @@ class DeployRefusedError(DeployError, VerificationError):
 
     def __init__(self, message: str, *, reason: str) -> None:
         VerificationError.__init__(self, message, reason=reason)
+
+
+class GitOpsError(DeployError):
+    """The GitOps repository could not be read or written (git's message included)."""
+
+
+class GitOpsRefusedError(DeployRefusedError):
+    """What the GitOps repository asks for is not trusted: nothing was changed."""
 
 
 class Strategy(StrEnum):
