@@ -38,6 +38,11 @@ from bastion.server.principal import TokenScope
 from bastion.server.routing import PERMISSION_KEY, route_marks
 from bastion.store import Database, JobRecord, RunRecord, open_database, sqlite_url
 from tests.server.conftest import Clock, ListSink, Server
+from tests.server.matrix_approvals import (
+    APPROVAL_CALLS,
+    APPROVAL_MATRIX,
+    APPROVAL_PLACEHOLDERS,
+)
 from tests.server.matrix_model import (
     ADMIN,
     ADMIN_SECURITY,
@@ -100,6 +105,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/setup/{token}"): Entry("public"),
     **RESOURCE_MATRIX,
     **MONITOR_MATRIX,
+    **APPROVAL_MATRIX,
 }
 GUARDED = sorted(
     (key for key, entry in MATRIX.items() if entry.permission != "public"),
@@ -165,6 +171,7 @@ CALLS: dict[tuple[str, str], Callable[[Caller], Call]] = {
     ("POST", "/mfa/enrol"): _enrol_again,
     **RESOURCE_CALLS,
     **MONITOR_CALLS,
+    **APPROVAL_CALLS,
 }
 
 
@@ -373,7 +380,7 @@ def test_a_session_not_stepped_up_is_refused_the_step_up_routes(server: Server) 
 def test_an_anonymous_caller_is_refused_every_guarded_route_and_audited(server: Server) -> None:
     server.add_user("someone", Role.ADMIN)  # objects exist; the caller is still nobody
     values = {"run_id": add_run(server), "token_id": 1, "name": "someone", "job": "build"}
-    values |= PLACEHOLDERS | MONITOR_PLACEHOLDERS
+    values |= PLACEHOLDERS | MONITOR_PLACEHOLDERS | APPROVAL_PLACEHOLDERS
     for key in GUARDED:
         call = Call(key[1].format(**values))
         before = len(server.audit.events)

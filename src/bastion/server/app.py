@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from bastion.server import (
     api,
+    api_approvals,
     api_audit,
     api_findings,
     api_monitor,
@@ -93,6 +94,7 @@ def create_app(settings: ServerSettings, services: ServerServices) -> FastAPI:
     app.include_router(pages_resources.router)
     app.include_router(pages_runs.router)
     app.include_router(api_monitor.router)
+    app.include_router(api_approvals.router)
     app.include_router(pages_monitor.router)
     install_handlers(app)
     # Added last, so it runs first: nothing reads a body over the limit.

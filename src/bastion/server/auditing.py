@@ -49,6 +49,7 @@ class ServerAction(StrEnum):
     WEBHOOK_FAILED = "webhook.failed"
     ALERT_ACKNOWLEDGED = "alert.acknowledged"
     ALERT_RESOLVED = "alert.resolved"
+    ENVIRONMENT_CHANGED = "environment.changed"
 
 
 class AuditSink(Protocol):

@@ -61,6 +61,9 @@ class Permission(StrEnum):
     KPI_READ = "kpi.read"
     ALERTS_READ = "alerts.read"
     ALERTS_HANDLE = "alerts.handle"
+    APPROVALS_READ = "approvals.read"
+    APPROVALS_DECIDE = "approvals.decide"
+    ENVIRONMENTS_MANAGE = "environments.manage"
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,12 @@ PERMISSIONS: Mapping[Permission, Rule] = {
     # Alerts describe attacks on the instance itself: the people who answer them.
     Permission.ALERTS_READ: Rule(_AUDITORS),
     Permission.ALERTS_HANDLE: Rule(_AUDITORS),
+    # Approval requests live in a repository's runs: seen like them.
+    Permission.APPROVALS_READ: Rule(_ALL, ScopeKind.REPOSITORY, hide=True),
+    # A vote also needs the voter's TOTP code in the body and passes four-eyes
+    # (bastion.server.approvals); the role is granted on the instance or the environment.
+    Permission.APPROVALS_DECIDE: Rule(_SECRET_KEEPERS | _SECURITY, ScopeKind.ENVIRONMENT),
+    Permission.ENVIRONMENTS_MANAGE: Rule(frozenset({Role.ADMIN})),
 }
 
 
