@@ -4,6 +4,8 @@
 verifies the digest with the environment's rules (``<home>/deploy/ENV/environment.json``)
 and refuses (exit 1) before anything changes if it does not verify; a rollout that rolls
 back exits 1 too. ``bastion deploy status|rollback|drift --env ENV`` report and act.
+``--target gitops --repo URL_OR_PATH [--path envs/ENV/app.yaml]`` verifies the same way, then
+commits the manifest signed to the GitOps repository instead (``bastion gitops sync`` applies it).
 """
 
 from __future__ import annotations
@@ -24,24 +26,34 @@ from bastion.deploy import (
     DriftReport,
     EnvironmentConfig,
     EnvironmentState,
+    GitOpsTarget,
     LocalDeployer,
     StepResult,
     Strategy,
     check_drift,
+    default_manifest_path,
+    deploy_gitops,
     environment_dir,
     watch_drift,
 )
 from bastion.engine.audit_trail import record_actions, user_actor
 from bastion.errors import UsageError
-from bastion.supplychain import ArtifactStoreError, LocalBlobStore, TrustedKeys, parse_digest
+from bastion.supplychain import (
+    ArtifactStoreError,
+    Digest,
+    LocalBlobStore,
+    TrustedKeys,
+    parse_digest,
+)
 
 __all__ = ["register"]
 
 
 class Target(StrEnum):
-    """Deploy targets this command drives (the GitOps target is another issue)."""
+    """Deploy targets this command drives."""
 
     LOCAL = "local"
+    GITOPS = "gitops"
 
 
 _ACTIONS = ("status", "rollback", "drift")
@@ -52,6 +64,13 @@ def _steps(text: str) -> tuple[int, ...]:
         return tuple(int(part) for part in text.split(","))
     except ValueError as exc:
         raise UsageError(f"--steps {text!r} is not a comma-separated list of percents") from exc
+
+
+def _digest(text: str) -> Digest:
+    try:
+        return parse_digest(text)
+    except ArtifactStoreError as exc:
+        raise UsageError(f"{text!r} is not a digest nor one of {_ACTIONS}") from exc
 
 
 def _emit(data: dict[str, Any], as_json: bool, line: str) -> None:
@@ -103,6 +122,9 @@ def deploy_command(
     interval: Annotated[float, typer.Option("--interval", help="drift: seconds apart.")] = 60.0,
     rounds: Annotated[int, typer.Option("--rounds", help="drift: checks at most.")] = 1,
     store: Annotated[Path | None, typer.Option("--store", help="Artifact store.")] = None,
+    repo: Annotated[str | None, typer.Option("--repo", help="gitops: repository.")] = None,
+    path: Annotated[str | None, typer.Option("--path", help="gitops: manifest path.")] = None,
+    branch: Annotated[str, typer.Option("--branch", help="gitops: branch.")] = "main",
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -123,15 +145,19 @@ def deploy_command(
     trusted = TrustedKeys(root).entries()
     observer = None if as_json else _show_step
     deployer = LocalDeployer(root, config, blobs, trusted, sink, user_actor(), observer)
+    plan = _steps(steps) if strategy is Strategy.CANARY else DEFAULT_STEPS
+    if kind is Target.GITOPS:
+        if repo is None:
+            raise UsageError("--target gitops needs --repo URL_OR_PATH")
+        where = GitOpsTarget(repo, branch, path or default_manifest_path(environment))
+        digest = _digest(target)
+        published = deploy_gitops(root, deployer, digest, (strategy, plan), where)
+        _emit(published.to_dict(), as_json, f"published: {digest} in {published.commit}")
+        return
     if target == "rollback":
         result = deployer.rollback()
     else:
-        try:
-            digest = parse_digest(target)
-        except ArtifactStoreError as exc:
-            raise UsageError(f"{target!r} is not a digest nor one of {_ACTIONS}") from exc
-        plan = _steps(steps) if strategy is Strategy.CANARY else DEFAULT_STEPS
-        result = deployer.deploy(digest, strategy, plan)
+        result = deployer.deploy(_digest(target), strategy, plan)
     _emit(result.to_dict(), as_json, f"{result.outcome}: {result.digest} ({result.reason})")
     if target != "rollback" and not result.ok:
         raise typer.Exit(1)

@@ -68,6 +68,7 @@ def _register() -> None:
     from bastion.cli import audit as audit_cli
     from bastion.cli import db as db_cli
     from bastion.cli import deploy as deploy_cli
+    from bastion.cli import gitops as gitops_cli
     from bastion.cli import hook as hook_cli
     from bastion.cli import keys as keys_cli
     from bastion.cli import run as run_cli
@@ -88,6 +89,7 @@ def _register() -> None:
     audit_cli.register(app)
     artifacts_cli.register(app)
     deploy_cli.register(app)
+    gitops_cli.register(app)
     verify_cli.register(app)
     hook_cli.register(app)
     run_cli.register(app)

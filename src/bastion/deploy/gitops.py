@@ -195,7 +195,9 @@ def sync(
         def refuse(reason: str, detail: str) -> GitOpsRefusedError:
             details = {"environment": environment, "commit": head, "reason": reason}
             audit(AuditEvent(deployer.actor, "gitops.verified", remote, Outcome.DENIED, details))
-            return GitOpsRefusedError(f"GitOps commit {head} refused: {detail}", reason=reason)
+            return GitOpsRefusedError(
+                f"GitOps commit {head} refused: {reason}: {detail}", reason=reason
+            )
 
         signer = _signature(repo, head, allowed_signers)
         if signer is None:

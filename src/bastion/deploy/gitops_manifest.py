@@ -31,7 +31,9 @@ def default_manifest_path(environment: str) -> str:
 
 
 def _refuse(detail: str) -> GitOpsRefusedError:
-    return GitOpsRefusedError(f"GitOps manifest refused: {detail}", reason="bad-manifest")
+    return GitOpsRefusedError(
+        f"GitOps manifest refused: bad-manifest: {detail}", reason="bad-manifest"
+    )
 
 
 @dataclass(frozen=True)
