@@ -105,8 +105,8 @@ if TYPE_CHECKING:
     from bastion.engine.gate_scan import PathScan, default_gates, scan_path
     from bastion.engine.gates import AssessedFinding, GateDecision, GateOutcome, GateSpec
     from bastion.engine.git_context import GitState, read_file_at_commit
-    from bastion.engine.image_push import ImagePush, PushResult, push_image
     from bastion.engine.history import get_findings, get_run, list_runs, read_log
+    from bastion.engine.image_push import ImagePush, PushResult, push_image
     from bastion.engine.local_run import (
         PIPELINE_FILES,
         LocalRunOptions,
