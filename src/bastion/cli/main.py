@@ -64,6 +64,7 @@ def _register_for(argv: list[str]) -> None:
 def _register() -> None:
     # One module per command group; each exposes ``register(app)``.
     from bastion.cli import alerts as alerts_cli
+    from bastion.cli import approvals as approvals_cli
     from bastion.cli import artifacts as artifacts_cli
     from bastion.cli import audit as audit_cli
     from bastion.cli import db as db_cli
@@ -85,6 +86,7 @@ def _register() -> None:
 
     keys_cli.register(app)
     alerts_cli.register(app)
+    approvals_cli.register(app)
     db_cli.register(app)
     audit_cli.register(app)
     artifacts_cli.register(app)

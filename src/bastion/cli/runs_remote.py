@@ -19,7 +19,7 @@ import os
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -65,7 +65,7 @@ class RemoteRuns:
         *,
         token_file: Path | None,
         transport: httpx.BaseTransport | None = None,
-    ) -> RemoteRuns:
+    ) -> Self:
         """A client of ``server`` (``http(s)://host:port``); UsageError for another URL."""
         url = httpx.URL(server)
         if url.scheme not in ("http", "https") or not url.host:
