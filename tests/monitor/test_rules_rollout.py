@@ -49,3 +49,22 @@ def test_drift_raises_deploy_drift_once_per_environment() -> None:
         f"digest: expected {_OLD}, found {_NEW}; "
         "weights: expected blue=100,green=0, found blue=50,green=50"
     )
+
+
+def test_an_overdue_secret_raises_secret_past_max_age_once_per_secret() -> None:
+    overdue = ev("secret.overdue", "secret/NPM_TOKEN", actor="user:ops", outcome="failure",
+                 name="NPM_TOKEN", rotated="2026-01-01T00:00:00Z", age="95d",
+                 max_age="90d")  # fmt: skip
+    events = [
+        ev("secret.rotated", "secret/NPM_TOKEN", actor="user:ops", version=2),
+        overdue,
+        overdue,
+    ]
+    signals = feed(builtin_rules(), events)
+    assert [(s.rule, s.title, s.key, s.severity) for s in signals] == [
+        ("secret-past-max-age", "secret NPM_TOKEN is past its maximum age", "NPM_TOKEN",
+         Severity.MEDIUM),
+    ] * 2  # fmt: skip
+    assert signals[0].detail == (
+        "last rotated 2026-01-01T00:00:00Z, 95d old, max age 90d: bastion secrets rotate NPM_TOKEN"
+    )

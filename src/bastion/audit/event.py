@@ -56,6 +56,8 @@ class Action(StrEnum):
     KEY_ADDED = "key.added"
     KEY_REVOKED = "key.revoked"
     SECRET_RELEASED = "secret.released"  # noqa: S105 - an action name, not a secret
+    SECRET_ROTATED = "secret.rotated"  # noqa: S105 - an action name, not a secret
+    SECRET_OVERDUE = "secret.overdue"  # noqa: S105 - an action name, not a secret
     APPROVAL_GRANTED = "approval.granted"
     APPROVAL_DENIED = "approval.denied"
     VERIFY_PERFORMED = "verify.performed"

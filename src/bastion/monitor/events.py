@@ -24,6 +24,9 @@ webhook trigger's diff reader) gets its alerts with no change here:
 ``deploy.drift_detected``
     recorded by :mod:`bastion.deploy`: details ``{"environment", "differences": [{"what",
     "expected", "found"}]}``.
+``secret.overdue``
+    recorded by ``bastion secrets due --record``: subject ``secret/<name>``; details
+    ``{"name", "rotated", "age", "max_age"}`` (ages as ``90d``), never the value.
 ``approval.granted``
     actor ``user:<name>``; details ``{"environment", "repo", "run"}``.
 ``audit.verified``
@@ -44,6 +47,7 @@ __all__ = [
     "LOGIN",
     "RUN_FINISHED",
     "RUN_STARTED",
+    "SECRET_OVERDUE",
     "SECRET_RELEASED",
     "SOURCE_CHANGED",
     "VERIFY_PERFORMED",
@@ -52,6 +56,7 @@ __all__ = [
 RUN_STARTED = "run.started"
 RUN_FINISHED = "run.finished"
 SECRET_RELEASED = "secret.released"  # noqa: S105 - an action name, not a secret
+SECRET_OVERDUE = "secret.overdue"  # noqa: S105 - an action name, not a secret
 APPROVAL_GRANTED = "approval.granted"
 VERIFY_PERFORMED = "verify.performed"
 KEY_REVOKED = "key.revoked"

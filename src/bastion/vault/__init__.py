@@ -30,6 +30,12 @@ from bastion.vault.rotation import (
     open_default_vault,
     rotate_default_key,
 )
+from bastion.vault.schedule import (
+    OverdueSecret,
+    format_age,
+    overdue_secrets,
+    parse_max_age,
+)
 from bastion.vault.scope import DEFAULT_TRUST, RequestContext, Scope
 from bastion.vault.store import FORMAT_VERSION, ReleaseCallback, SecretInfo, Vault
 from bastion.vault.strength import MIN_LENGTH, check_secret_value
@@ -51,6 +57,7 @@ __all__ = [
     "LocalKeyProvider",
     "Masker",
     "MaskingPatterns",
+    "OverdueSecret",
     "ReleaseCallback",
     "RequestContext",
     "Scope",
@@ -62,9 +69,12 @@ __all__ = [
     "VaultPaths",
     "check_secret_value",
     "default_key_provider",
+    "format_age",
     "labelled_variants",
     "open_default_vault",
     "open_identity_issuer",
+    "overdue_secrets",
+    "parse_max_age",
     "rotate_default_key",
     "secret_variants",
     "vaultfile",

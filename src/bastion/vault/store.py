@@ -16,7 +16,11 @@ File format (``format_version`` 1; the index is described in :mod:`bastion.vault
     {"format": "bastion-vault", "format_version": 1, "kek_id": "local:…",
      "index": {"wrapped_key": b64, "mac": b64},
      "secrets": {"NAME": {"scope": {…}, "version": 3, "updated": "2026-…Z",
+                          "rotated": "2026-…Z", "max_age": 7776000,
                           "wrapped_dek": b64, "nonce": b64, "ciphertext": b64}}}
+
+``updated`` is the last change of any kind, ``rotated`` the last change of the value and
+``max_age`` (seconds, optional) its rotation schedule (:mod:`bastion.vault.schedule`).
 
 Changes happen under an exclusive lock file and re-read the file first, so concurrent
 ``bastion secrets set`` commands do not lose each other's changes.
@@ -28,6 +32,7 @@ import base64
 import binascii
 import contextlib
 import fcntl
+import hmac
 import json
 import os
 import re
@@ -64,6 +69,8 @@ class SecretInfo:
     scope: Scope
     version: int
     updated: str
+    rotated: str | None = None
+    max_age: int | None = None
 
 
 def _check_name(name: str) -> None:
@@ -81,6 +88,10 @@ def _checked(path: Path, loaded: vaultfile.Loaded) -> vaultfile.Loaded:
         if not isinstance(entry, dict):
             raise VaultError(f"{path}: secret {name} is malformed")
     return loaded
+
+
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _aad(purpose: str, name: str, scope: Scope, version: int) -> bytes:
@@ -140,15 +151,43 @@ class Vault:
     def _write(self, keys: KeyProvider) -> None:
         vaultfile.save(self._path, keys, self._loaded)
 
-    def set(self, name: str, value: str, scope: Scope, *, force: bool = False) -> SecretInfo:
+    def set(
+        self,
+        name: str,
+        value: str,
+        scope: Scope,
+        *,
+        force: bool = False,
+        max_age: int | None = None,
+    ) -> SecretInfo:
         """Store (or replace) ``name``; refuses values unsafe to mask (see ``strength``).
 
-        ``force`` stores a guessable value anyway, never one too short to mask.
+        ``force`` stores a guessable value anyway, never one too short to mask. ``max_age``
+        (seconds) sets the rotation schedule; None keeps the one the secret had.
         """
         _check_name(name)
         check_secret_value(name, value, force=force)
+        if max_age is not None and not _positive_int(max_age):
+            raise VaultError(f"the maximum age of {name} must be a positive number of seconds")
         with self._locked():
-            return self._seal(name, value, scope)
+            previous = self._entries.get(name, {}).get("max_age")
+            return self._seal(name, value, scope, max_age if max_age is not None else previous)
+
+    def rotate(self, name: str, value: str, *, force: bool = False) -> SecretInfo:
+        """Replace the value of an existing ``name``, keeping its scope and schedule.
+
+        Refuses a missing secret and a value equal to the current one (that is no rotation).
+        """
+        check_secret_value(name, value, force=force)
+        with self._locked():
+            if name not in self._entries:
+                raise VaultError(
+                    f"no secret named {name!r}", hint=f"store it with: bastion secrets set {name}"
+                )
+            info = self._info(name)
+            if hmac.compare_digest(self._open_value(info).encode(), value.encode()):
+                raise VaultError(f"the new value of {name} is the current one; nothing changed")
+            return self._seal(name, value, info.scope, info.max_age)
 
     def update_scope(self, name: str, change: Callable[[Scope], Scope]) -> SecretInfo:
         """Give ``name`` the scope ``change(current scope)``, keeping its value.
@@ -164,10 +203,20 @@ class Vault:
             scope = change(info.scope)
             if scope == info.scope:
                 return info
-            return self._seal(name, self._open_value(info), scope)
+            return self._seal(name, self._open_value(info), scope, info.max_age, info.rotated)
 
-    def _seal(self, name: str, value: str, scope: Scope) -> SecretInfo:
-        """Encrypt ``value`` as the next version of ``name`` and write the file (locked)."""
+    def _seal(
+        self,
+        name: str,
+        value: str,
+        scope: Scope,
+        max_age: int | None,
+        rotated: str | None = None,
+    ) -> SecretInfo:
+        """Encrypt ``value`` as the next version of ``name`` and write the file (locked).
+
+        ``rotated`` is kept when the value did not change; None means it changed now.
+        """
         previous = self._entries.get(name)
         version = int(previous["version"]) + 1 if previous else 1
         dek = AESGCM.generate_key(bit_length=8 * KEY_BYTES)
@@ -176,16 +225,19 @@ class Vault:
             nonce, value.encode("utf-8"), _aad("value", name, scope, version)
         )
         updated = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        schedule = {} if max_age is None else {"max_age": max_age}
         self._entries[name] = {
             "scope": scope.to_json(),
             "version": version,
             "updated": updated,
+            "rotated": rotated or updated,
+            **schedule,
             "wrapped_dek": _b64(self._keys.wrap(dek, _aad("dek", name, scope, version))),
             "nonce": _b64(nonce),
             "ciphertext": _b64(ciphertext),
         }
         self._write(self._keys)
-        return SecretInfo(name, scope, version, updated)
+        return SecretInfo(name, scope, version, updated, rotated or updated, max_age)
 
     def remove(self, name: str) -> None:
         """Delete ``name``; raises :class:`VaultError` if there is no such secret."""
@@ -217,9 +269,14 @@ class Vault:
     def _info(self, name: str) -> SecretInfo:
         entry = self._entries[name]
         version, updated = entry.get("version"), entry.get("updated")
+        rotated, max_age = entry.get("rotated", updated), entry.get("max_age")
         if not isinstance(version, int) or not isinstance(updated, str):
             raise VaultError(f"{self._path}: secret {name} is malformed")
-        return SecretInfo(name, Scope.from_json(entry.get("scope")), version, updated)
+        if not isinstance(rotated, str) or not (max_age is None or _positive_int(max_age)):
+            raise VaultError(f"{self._path}: secret {name}'s schedule is malformed")
+        return SecretInfo(
+            name, Scope.from_json(entry.get("scope")), version, updated, rotated, max_age
+        )
 
     def _open_dek(self, info: SecretInfo) -> bytes:
         entry = self._entries[info.name]

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from bastion.monitor.interface import Rule
-from bastion.monitor.rules.access import FailedLoginBurst, SecretFirstUse
+from bastion.monitor.rules.access import FailedLoginBurst, SecretFirstUse, SecretPastMaxAge
 from bastion.monitor.rules.base import BuiltinRule
 from bastion.monitor.rules.deploy import (
     ApprovalByNewApprover,
@@ -42,6 +42,7 @@ BUILTIN_RULES: tuple[type[BuiltinRule], ...] = (
     AuditVerifyFailed,
     DeployRolledBack,
     DeployDrift,
+    SecretPastMaxAge,
 )
 RULE_NAMES = frozenset(rule.name for rule in BUILTIN_RULES)
 

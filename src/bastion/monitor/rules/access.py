@@ -1,4 +1,5 @@
-"""Access: a secret released to a job that never used it, a burst of failed logins.
+"""Access: a secret released to a job that never used it, a secret past its maximum age,
+a burst of failed logins.
 
 ``secret-first-use`` reads ``secret.released`` (subject ``secret/<name>``, details ``job``
 and ``run``); the repository is the run's (:meth:`Baseline.seen` cannot know it, so the
@@ -6,6 +7,8 @@ scope is the repository the evaluator recorded for the run, else the job alone).
 ``failed-login-burst`` counts ``auth.login`` failures and denials per account and per
 address in a sliding window; the window lives in memory (an evaluator restart starts it
 over, so a burst across a restart may go unnoticed: stated, not hidden).
+``secret-past-max-age`` reads ``secret.overdue`` (recorded by ``bastion secrets due
+--record``) and keeps one open alert per secret, so a daily check counts occurrences.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ from collections import deque
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from bastion.monitor.events import LOGIN, SECRET_RELEASED
+from bastion.monitor.events import LOGIN, SECRET_OVERDUE, SECRET_RELEASED
 from bastion.monitor.interface import Baseline, Observation, Severity, Signal
 from bastion.monitor.rules.base import BuiltinRule, short
 from bastion.monitor.settings import RuleSettings
 
-__all__ = ["FailedLoginBurst", "SecretFirstUse"]
+__all__ = ["FailedLoginBurst", "SecretFirstUse", "SecretPastMaxAge"]
 
 
 class SecretFirstUse(BuiltinRule):
@@ -41,6 +44,23 @@ class SecretFirstUse(BuiltinRule):
                 f" of {short(repo)}" if repo else ""
             )
             yield self.signal(event, title, detail, f"{scope}:{secret}", repo or None)
+
+
+class SecretPastMaxAge(BuiltinRule):
+    """A secret's value is older than its rotation schedule allows."""
+
+    name = "secret-past-max-age"
+    actions = frozenset({SECRET_OVERDUE})
+    default_severity = Severity.MEDIUM
+
+    def evaluate(self, event: Observation, baseline: Baseline) -> Iterable[Signal]:
+        secret = event.text("name") or event.subject.removeprefix("secret/")
+        title = f"secret {short(secret)} is past its maximum age"
+        detail = (
+            f"last rotated {event.text('rotated', '?')}, {event.text('age', '?')} old, "
+            f"max age {event.text('max_age', '?')}: bastion secrets rotate {short(secret)}"
+        )
+        yield self.signal(event, title, detail, secret)
 
 
 class FailedLoginBurst(BuiltinRule):
