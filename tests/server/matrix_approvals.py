@@ -1,7 +1,7 @@
 """The approval routes' part of the permission matrix (issue 14): requests (list, show,
-approve, reject) and environments. Each vote acts on a request of its own, opened here for
-the registered repository ``app`` by someone else, so every role holding the permission
-succeeds with its fresh TOTP code."""
+approve, reject; API and pages) and environments. Each vote acts on a request of its own,
+opened here for the registered repository ``app`` by someone else, so every role holding
+the permission succeeds with its fresh TOTP code."""
 
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ APPROVAL_MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/approvals/{request_id}/reject"): Entry("approvals.decide", DECIDERS),
     ("GET", "/api/environments"): Entry("environments.manage", ADMIN),
     ("PUT", "/api/environments/{environment}"): Entry("environments.manage", ADMIN),
+    ("GET", "/approvals"): Entry("approvals.read", ALL, refusal=404),
+    ("GET", "/approvals/{request_id}"): Entry("approvals.read", ALL, refusal=404),
+    ("POST", "/approvals/{request_id}/approve"): Entry("approvals.decide", DECIDERS),
+    ("POST", "/approvals/{request_id}/reject"): Entry("approvals.decide", DECIDERS),
 }
 APPROVAL_PLACEHOLDERS: dict[str, object] = {"request_id": 1, "environment": "production"}
 
@@ -42,6 +46,11 @@ def _vote(caller: Caller, decision: str) -> Call:
     return Call(url, json={"code": caller.fresh_code(), "comment": "matrix"})
 
 
+def _form_vote(caller: Caller, decision: str) -> Call:
+    url = f"/approvals/{open_request(caller)}/{decision}"
+    return Call(url, data={"code": caller.fresh_code(), "comment": "matrix"})
+
+
 APPROVAL_CALLS: dict[tuple[str, str], Callable[[Caller], Call]] = {
     ("GET", "/api/approvals"): lambda c: Call("/api/approvals"),
     ("GET", "/api/approvals/{request_id}"): lambda c: Call(f"/api/approvals/{open_request(c)}"),
@@ -51,4 +60,8 @@ APPROVAL_CALLS: dict[tuple[str, str], Callable[[Caller], Call]] = {
     ("PUT", "/api/environments/{environment}"): lambda c: Call(
         "/api/environments/production", json={"required_approvals": 2}
     ),
+    ("GET", "/approvals"): lambda c: Call("/approvals"),
+    ("GET", "/approvals/{request_id}"): lambda c: Call(f"/approvals/{open_request(c)}"),
+    ("POST", "/approvals/{request_id}/approve"): lambda c: _form_vote(c, "approve"),
+    ("POST", "/approvals/{request_id}/reject"): lambda c: _form_vote(c, "reject"),
 }

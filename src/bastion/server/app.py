@@ -26,6 +26,7 @@ from bastion.server import (
     oidc,
     openapi,
     pages,
+    pages_approvals,
     pages_monitor,
     pages_resources,
     pages_runs,
@@ -95,6 +96,7 @@ def create_app(settings: ServerSettings, services: ServerServices) -> FastAPI:
     app.include_router(pages_runs.router)
     app.include_router(api_monitor.router)
     app.include_router(api_approvals.router)
+    app.include_router(pages_approvals.router)
     app.include_router(pages_monitor.router)
     install_handlers(app)
     # Added last, so it runs first: nothing reads a body over the limit.

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from bastion.server.triage import Accepted
 from bastion.store import Database, RunRecord
 
-__all__ = ["FindingView", "latest_findings"]
+__all__ = ["FindingView", "latest_findings", "run_findings"]
 
 _RUNS_SCANNED = 500  # newest runs looked at for each listing
 
@@ -111,6 +111,20 @@ def latest_findings(
                 seen.add(run.repo)
                 found += [_mark(v, active.get((v.repository, v.fingerprint))) for v in views]
     return found
+
+
+def run_findings(
+    db: Database, run_id: int, accepted: Collection[Accepted], today: dt.date
+) -> list[FindingView]:
+    """The findings of one run's gate jobs ([] for an unknown run), each marked with the
+    active server acceptance of its fingerprint."""
+    with db.session() as session:
+        run = session.scalar(
+            select(RunRecord).where(RunRecord.id == run_id).options(selectinload(RunRecord.jobs))
+        )
+        views = _views(run) if run is not None else []
+    active = {(a.repository, a.suppression.fingerprint): a for a in accepted if a.active_on(today)}
+    return [_mark(v, active.get((v.repository, v.fingerprint))) for v in views]
 
 
 def _mark(view: FindingView, accepted: Accepted | None) -> FindingView:

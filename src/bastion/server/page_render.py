@@ -27,6 +27,7 @@ NAV: tuple[tuple[str, str, Permission], ...] = (
     ("/findings", "Findings", Permission.FINDINGS_READ),
     ("/artifacts", "Artifacts", Permission.ARTIFACTS_READ),
     ("/audit", "Audit log", Permission.AUDIT_READ),
+    ("/approvals", "Approvals", Permission.APPROVALS_READ),
     ("/alerts", "Alerts", Permission.ALERTS_READ),
     ("/kpi", "KPIs", Permission.KPI_READ),
     ("/secrets", "Secrets", Permission.SECRETS_READ),
