@@ -47,6 +47,14 @@ def serve(
             "the bind address; tokens are only issued for https:// or 127.0.0.1).",
         ),
     ] = None,
+    log_viewers: Annotated[
+        str | None,
+        typer.Option(
+            "--log-viewers",
+            metavar="PER_CALLER/TOTAL",
+            help="Live logs open at once, per caller and in all (default 4/64).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web UI and REST API (migrates the database first) and carry out runs.
 
@@ -58,7 +66,12 @@ def serve(
     import uvicorn
 
     settings = ServerSettings.from_options(
-        bind=bind, db=db, tls_cert=tls_cert, tls_key=tls_key, oidc_issuer=oidc_issuer
+        bind=bind,
+        db=db,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        oidc_issuer=oidc_issuer,
+        log_viewers=log_viewers,
     )
     services = open_services(settings.database_url, settings=settings)
     try:

@@ -29,7 +29,7 @@ from bastion.server.secrets_hashing import digest, new_secret
 from bastion.server.settings import ServerSettings
 from bastion.store import Database
 
-__all__ = ["FIRST_ADMIN", "Accounts", "User"]
+__all__ = ["FIRST_ADMIN", "Accounts", "User", "user_of"]
 
 FIRST_ADMIN = "admin"
 
@@ -59,6 +59,12 @@ def _grants(session: Session, user_id: int) -> tuple[Grant, ...]:
 def _user(session: Session, row: UserRecord) -> User:
     mfa = row.totp_secret is not None
     return User(row.id, row.name, row.disabled, mfa, row.created_at, _grants(session, row.id))
+
+
+def user_of(session: Session, row: UserRecord) -> User:
+    """``row`` as a :class:`User`, its grants read in ``session``: for a caller that already
+    holds a unit of work (a token lookup), so one request opens one session, not two."""
+    return _user(session, row)
 
 
 class Accounts:

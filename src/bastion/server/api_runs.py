@@ -21,7 +21,7 @@ from bastion.server.auth import authorize, client_address, require_on
 from bastion.server.context import ServerContext, context_of
 from bastion.server.errors import ConflictError
 from bastion.server.launcher import Launcher, RunRequest
-from bastion.server.log_stream import EVENT_SCHEMA, ViewerSlots, parse_last_event_id, stream_log
+from bastion.server.log_stream import EVENT_SCHEMA, parse_last_event_id, stream_log, viewers_of
 from bastion.server.params import Cursor, Offset, RowId
 from bastion.server.permissions import Permission
 from bastion.server.principal import Principal
@@ -29,7 +29,14 @@ from bastion.server.repo_watch import install_hook
 from bastion.server.repositories import Repository
 from bastion.server.resources import UnavailableError
 from bastion.server.routing import guarded
-from bastion.server.runs import RunFilter, count_findings, get_run, job_of, job_status, list_runs
+from bastion.server.runs import (
+    RunFilter,
+    get_run,
+    get_run_detail,
+    job_of,
+    job_status,
+    list_runs,
+)
 from bastion.server.schemas import JobOut, RunOut
 from bastion.server.schemas_runs import (
     ArtifactOut,
@@ -44,10 +51,9 @@ from bastion.server.schemas_runs import (
 )
 from bastion.store import RunRecord
 
-__all__ = ["VIEWERS", "router", "visible_run"]
+__all__ = ["router", "visible_run"]
 
 router = APIRouter(prefix="/api")
-VIEWERS = ViewerSlots()
 RunsReader = Annotated[Principal, Depends(authorize(Permission.RUNS_READ))]
 RunsWriter = Annotated[Principal, Depends(authorize(Permission.RUNS_WRITE))]
 ReposReader = Annotated[Principal, Depends(authorize(Permission.REPOS_READ))]
@@ -107,7 +113,8 @@ def runs(
 def run(request: Request, run_id: RowId, principal: RunsReader) -> RunDetailOut:
     """One run: its jobs and steps, how many findings, its artifacts; 404 alike for unknown
     runs and runs the caller may not see."""
-    record = visible_run(request, principal, run_id)
+    record, findings = get_run_detail(context_of(request).services.db, run_id)  # one session
+    require_on(request, principal, Permission.RUNS_READ, record.repo, missing=f"no run {run_id}")
     jobs = [
         JobDetailOut(
             **JobOut.model_validate(j, from_attributes=True).model_dump(),
@@ -120,7 +127,7 @@ def run(request: Request, run_id: RowId, principal: RunsReader) -> RunDetailOut:
         pipeline_path=record.pipeline_path,
         pipeline_digest=record.pipeline_digest,
         jobs=jobs,
-        findings=count_findings(context_of(request).services.db, run_id),
+        findings=findings,
         artifacts=[
             ArtifactOut.model_validate(a, from_attributes=True) for a in record.attestations
         ],
@@ -193,14 +200,18 @@ async def job_log(
     found = job_of(record, job)
     offset = parse_last_event_id(last_event_id) if last_event_id else after
     db, name = context_of(request).services.db, found.name
-    slot = VIEWERS.hold(principal.actor)
+    viewers = viewers_of(request)
+    slot = viewers.slots.hold(principal.actor)
     slot.__enter__()  # 429 here, before the response starts
 
     async def events() -> AsyncIterator[str]:
         try:
             if found.log_path:
                 async for event in stream_log(
-                    Path(found.log_path), offset, lambda: job_status(db, run_id, name)
+                    Path(found.log_path),
+                    offset,
+                    lambda: job_status(db, run_id, name),
+                    watches=viewers.watches,
                 ):
                     yield event
         finally:

@@ -32,6 +32,7 @@ from bastion.server import (
     pages_runs,
 )
 from bastion.server.context import ServerContext, ServerServices, build_context
+from bastion.server.log_stream import LogViewers
 from bastion.server.middleware import BodyLimit, SecurityHeaders
 from bastion.server.problems import install_handlers
 from bastion.server.routing import check_routes
@@ -86,6 +87,7 @@ def create_app(settings: ServerSettings, services: ServerServices) -> FastAPI:
         lifespan=_lifespan(context),
     )
     app.state.bastion = context
+    app.state.log_viewers = LogViewers.for_settings(settings)
     app.include_router(api.router)
     for resource in (api_runs, api_findings, api_supplychain, api_audit, api_secrets, openapi):
         app.include_router(resource.router)

@@ -6,8 +6,10 @@ string (``data: "text"``; JSON keeps a carriage return or any control character 
 breaking the event framing) and, as its id, the byte offset just past that line: a client
 that reconnects with ``Last-Event-ID`` resumes there. A comment is sent every ``heartbeat``
 seconds of silence; the stream ends with an ``end`` event once the job has finished and its
-file is read to the end. :class:`ViewerSlots` bounds how many streams are open, per caller
-and in all.
+file is read to the end. A change to the file is noticed within 10 ms
+(:mod:`bastion.server.log_watch`, one poller per file for all its viewers).
+:class:`ViewerSlots` bounds how many streams are open, per caller and in all
+(``ServerSettings.log_viewers_per_caller`` and ``log_viewers_total``).
 """
 
 from __future__ import annotations
@@ -19,11 +21,24 @@ import os
 import stat
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from bastion.server.errors import BadRequestError, ThrottledError
+from starlette.requests import Request
 
-__all__ = ["EVENT_SCHEMA", "ViewerSlots", "parse_last_event_id", "read_from", "stream_log"]
+from bastion.server.errors import BadRequestError, ThrottledError
+from bastion.server.log_watch import LogWatch, LogWatches
+from bastion.server.settings import ServerSettings
+
+__all__ = [
+    "EVENT_SCHEMA",
+    "LogViewers",
+    "ViewerSlots",
+    "parse_last_event_id",
+    "read_from",
+    "stream_log",
+    "viewers_of",
+]
 
 # One event as an OpenAPI document describes it: a line (``message``, JSON text in ``data``,
 # the byte offset past it as ``id``) or the ``end`` event carrying the job's final status.
@@ -65,6 +80,27 @@ class ViewerSlots:
                     del self._open[caller]
 
 
+@dataclass(frozen=True)
+class LogViewers:
+    """An app's live logs: the slots bounding them and the watches of their files."""
+
+    slots: ViewerSlots
+    watches: LogWatches
+
+    @classmethod
+    def for_settings(cls, settings: ServerSettings) -> LogViewers:
+        slots = ViewerSlots(
+            per_caller=settings.log_viewers_per_caller, total=settings.log_viewers_total
+        )
+        return cls(slots, LogWatches())
+
+
+def viewers_of(request: Request) -> LogViewers:
+    """The live logs of the app serving ``request``."""
+    viewers: LogViewers = request.app.state.log_viewers
+    return viewers
+
+
 def parse_last_event_id(value: str | None) -> int:
     """The byte offset to resume from (0 without the header); 400 if not a number."""
     if value is None or value == "":
@@ -100,14 +136,36 @@ async def stream_log(
     *,
     poll: float = 0.25,
     heartbeat: float = 15.0,
+    watches: LogWatches | None = None,
 ) -> AsyncIterator[str]:
     """Events for every whole line from ``offset``; ends once ``job_state`` is final and
-    the file is read to its end (a last line without a newline is sent then)."""
+    the file is read to its end (a last line without a newline is sent then).
+
+    The file is read again as soon as ``watches`` (one of the stream's own without it)
+    sees it change; ``job_state`` (a database read, in a thread) is asked after ``poll``
+    seconds without a change, before that read.
+    """
+    async with (watches or LogWatches()).follow(path) as watch:
+        async for event in _follow(watch, offset, job_state, poll, heartbeat):
+            yield event
+
+
+async def _follow(
+    watch: LogWatch,
+    offset: int,
+    job_state: Callable[[], str | None],
+    poll: float,
+    heartbeat: float,
+) -> AsyncIterator[str]:
     pending = b""
     quiet = 0.0
+    changed = False  # the first pass asks the job's state, like every quiet one
     while True:
-        finished = job_state() in _FINAL  # asked before reading: nothing written after is lost
-        chunk = await asyncio.to_thread(read_from, path, offset + len(pending))
+        seen = watch.generation  # before reading: a change made while reading wakes us
+        # Asked before reading: nothing written after is lost. Only a pass that asked may
+        # end the stream, so a pass woken by a change can skip the question.
+        finished = not changed and await asyncio.to_thread(job_state) in _FINAL
+        chunk = await asyncio.to_thread(read_from, watch.path, offset + len(pending))
         pending += chunk
         while b"\n" in pending:
             line, _, pending = pending.partition(b"\n")
@@ -115,14 +173,17 @@ async def stream_log(
             yield _event(offset, line)
             quiet = 0.0
         if len(chunk) == _CHUNK:
+            changed = True
             continue  # more is waiting
         if finished:
             if pending:
                 yield _event(offset + len(pending), pending)
-            yield f"event: end\ndata: {json.dumps(job_state() or '')}\n\n"
+            state = await asyncio.to_thread(job_state)
+            yield f"event: end\ndata: {json.dumps(state or '')}\n\n"
             return
-        await asyncio.sleep(poll)
-        quiet += poll
+        changed = await watch.wait(seen, poll)
+        if not changed:
+            quiet += poll
         if quiet >= heartbeat:
             quiet = 0.0
             yield ": keep-alive\n\n"

@@ -63,6 +63,11 @@ class Principal:
     token_scope: TokenScope | None = None
     session_hash: bytes | None = field(default=None, repr=False)
     stepped_up_at: datetime | None = None
+    # Decisions made so far. A principal lives for one request, so this caches the table's
+    # answers per request: a page asking ``may`` once per listed object computes each once.
+    _decisions: dict[tuple[Permission, str | None], bool] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     @property
     def actor(self) -> str:
@@ -79,6 +84,13 @@ class Principal:
 
     def may(self, permission: Permission, scope_name: str | None = None) -> bool:
         """True if the table grants ``permission`` (on ``scope_name``, if given)."""
+        key = (permission, scope_name)
+        decided = self._decisions.get(key)
+        if decided is None:
+            decided = self._decisions[key] = self._decide(permission, scope_name)
+        return decided
+
+    def _decide(self, permission: Permission, scope_name: str | None) -> bool:
         if permission is Permission.PUBLIC:
             return True
         if self.token_scope is not None and not self.token_scope.covers(permission, scope_name):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from bastion.server.errors import NotFoundError
 from bastion.store import Database, FindingRecord, JobRecord, RunRecord
@@ -21,6 +21,7 @@ __all__ = [
     "count_findings",
     "count_runs",
     "get_run",
+    "get_run_detail",
     "job_of",
     "job_status",
     "list_runs",
@@ -74,27 +75,42 @@ def count_runs(
         return int(session.scalar(where.apply(query, repositories)) or 0)
 
 
+def _load_run(session: Session, run_id: int) -> RunRecord:
+    # Jobs, their steps and the attestations in one query each, not one per job (N+1).
+    run = session.scalar(
+        select(RunRecord)
+        .where(RunRecord.id == run_id)
+        .options(
+            selectinload(RunRecord.jobs).selectinload(JobRecord.steps),
+            selectinload(RunRecord.attestations),
+        )
+    )
+    if run is None:
+        raise NotFoundError(f"no run {run_id}")
+    return run
+
+
 def get_run(db: Database, run_id: int) -> RunRecord:
     """Run ``run_id`` with its jobs loaded; NotFoundError if unknown."""
     with db.session() as session:
-        run = session.scalar(
-            select(RunRecord)
-            .where(RunRecord.id == run_id)
-            .options(
-                selectinload(RunRecord.jobs).selectinload(JobRecord.steps),
-                selectinload(RunRecord.attestations),
-            )
-        )
-        if run is None:
-            raise NotFoundError(f"no run {run_id}")
-        return run
+        return _load_run(session, run_id)
+
+
+def get_run_detail(db: Database, run_id: int) -> tuple[RunRecord, int]:
+    """As :func:`get_run`, with :func:`count_findings`'s count, read in the same session."""
+    with db.session() as session:
+        run = _load_run(session, run_id)
+        return run, int(session.scalar(_findings_count(run_id)) or 0)
+
+
+def _findings_count(run_id: int) -> Select[int]:
+    return select(func.count()).select_from(FindingRecord).where(FindingRecord.run_id == run_id)
 
 
 def count_findings(db: Database, run_id: int) -> int:
     """How many findings the run's gate jobs were judged on (suppressed ones included)."""
-    query = select(func.count()).select_from(FindingRecord).where(FindingRecord.run_id == run_id)
     with db.session() as session:
-        return int(session.scalar(query) or 0)
+        return int(session.scalar(_findings_count(run_id)) or 0)
 
 
 def job_of(run: RunRecord, name: str) -> JobRecord:

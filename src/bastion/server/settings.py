@@ -18,7 +18,13 @@ from bastion.home import bastion_home
 from bastion.trust import Trust
 from bastion.vault import DEFAULT_ISSUING
 
-__all__ = ["DEFAULT_BIND", "ServerSettings", "default_server_database_url", "parse_bind"]
+__all__ = [
+    "DEFAULT_BIND",
+    "ServerSettings",
+    "default_server_database_url",
+    "parse_bind",
+    "parse_log_viewers",
+]
 
 DEFAULT_BIND = "127.0.0.1:8080"
 
@@ -45,6 +51,14 @@ def parse_bind(bind: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
+def parse_log_viewers(value: str) -> tuple[int, int]:
+    """``PER_CALLER/TOTAL`` (``4/64``) as a pair; UsageError when malformed."""
+    per_caller, sep, total = value.partition("/")
+    if not sep or not per_caller.isdigit() or not total.isdigit():
+        raise UsageError(f"--log-viewers {value!r}: expected PER_CALLER/TOTAL, e.g. 4/64")
+    return int(per_caller), int(total)
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """Everything that varies between instances; the limits default to the issue's numbers."""
@@ -67,10 +81,19 @@ class ServerSettings:
     # a token (trusted and release; adding internal is the only widening allowed).
     oidc_issuer: str | None = None
     id_token_trust: frozenset[Trust] = DEFAULT_ISSUING
+    # Live logs (Server-Sent Events) open at once, per caller and in all (429 beyond): each
+    # holds a connection and a share of the file watching for as long as it is open.
+    log_viewers_per_caller: int = 4
+    log_viewers_total: int = 64
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise UsageError("--tls-cert and --tls-key go together")
+        if not 1 <= self.log_viewers_per_caller <= self.log_viewers_total:
+            raise UsageError(
+                "--log-viewers PER_CALLER/TOTAL: need 1 <= PER_CALLER <= TOTAL, not "
+                f"{self.log_viewers_per_caller}/{self.log_viewers_total}"
+            )
         for path in (self.tls_cert, self.tls_key):
             if path is not None and not path.is_file():
                 raise UsageError(f"{path}: no such file")
@@ -85,10 +108,12 @@ class ServerSettings:
         tls_key: Path | None = None,
         oidc_issuer: str | None = None,
         id_token_trust: frozenset[Trust] = DEFAULT_ISSUING,
+        log_viewers: str | None = None,
     ) -> ServerSettings:
-        """Settings from ``bastion serve``'s options."""
+        """Settings from ``bastion serve``'s options (``log_viewers``: ``PER_CALLER/TOTAL``)."""
         host, port = parse_bind(bind)
         url = db or default_server_database_url()
+        per_caller, total = parse_log_viewers(log_viewers) if log_viewers else (4, 64)
         return cls(
             host,
             port,
@@ -97,6 +122,8 @@ class ServerSettings:
             tls_key=tls_key,
             oidc_issuer=oidc_issuer,
             id_token_trust=id_token_trust,
+            log_viewers_per_caller=per_caller,
+            log_viewers_total=total,
         )
 
     @property

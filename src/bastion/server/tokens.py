@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from bastion.server.accounts import User, user_of
 from bastion.server.clock import Clock
 from bastion.server.errors import BadRequestError, NotFoundError
 from bastion.server.models import ApiTokenRecord, UserRecord
@@ -21,9 +22,13 @@ from bastion.server.secrets_hashing import digest, new_secret
 from bastion.server.settings import ServerSettings
 from bastion.store import Database
 
-__all__ = ["TOKEN_PREFIX", "ApiTokens", "TokenInfo"]
+__all__ = ["LAST_USED_PRECISION", "TOKEN_PREFIX", "ApiTokens", "TokenInfo"]
 
 TOKEN_PREFIX = "bst_"  # noqa: S105 - a prefix, not a secret
+# How stale a token's ``last_used_at`` may be. Writing it on every request turned each read
+# into a write of the same row: on PostgreSQL, concurrent requests of one token queued on
+# that row's lock. To the minute is what the token list shows.
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -99,19 +104,30 @@ class ApiTokens:
 
     def authenticate(self, value: str) -> TokenInfo | None:
         """The live token ``value`` of an enabled user, its last use recorded; else None."""
+        found = self.authenticate_holder(value)
+        return found[0] if found is not None else None
+
+    def authenticate_holder(self, value: str) -> tuple[TokenInfo, User] | None:
+        """As :meth:`authenticate`, with the token's holder read in the same session; its
+        last use is written when unset or older than :data:`LAST_USED_PRECISION`."""
         if not value.startswith(TOKEN_PREFIX):
             return None
         now = self.clock()
         with self.db.session() as session:
-            row = session.scalar(
-                select(ApiTokenRecord).where(ApiTokenRecord.token_hash == digest(value))
-            )
-            if row is None or row.revoked_at is not None or row.expires_at <= now:
+            found = session.execute(
+                select(ApiTokenRecord, UserRecord)
+                .join(UserRecord, UserRecord.id == ApiTokenRecord.user_id)
+                .where(ApiTokenRecord.token_hash == digest(value))
+            ).one_or_none()
+            if found is None:
                 return None
-            if session.get_one(UserRecord, row.user_id).disabled:
+            row, holder = found
+            if row.revoked_at is not None or row.expires_at <= now or holder.disabled:
                 return None
-            row.last_used_at = now
-            return _info(row)
+            last = row.last_used_at
+            if last is None or not timedelta(0) <= now - last < LAST_USED_PRECISION:
+                row.last_used_at = now  # unset, a minute old, or ahead of a clock set back
+            return _info(row), user_of(session, holder)
 
     def list(self, user_id: int) -> list[TokenInfo]:
         """The tokens of ``user_id``, newest first (revoked and expired included)."""

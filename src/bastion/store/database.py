@@ -28,6 +28,13 @@ from bastion.store.schema import STORE_CHAIN, SchemaChain, upgrade_chain
 
 __all__ = ["Database", "open_database", "sqlite_url"]
 
+# Connections kept per engine: the server's worker threads (anyio's default limiter, 40) each
+# hold at most one session at a time, and so does the event loop; the overflow covers
+# background threads (launcher, watcher). SQLAlchemy's default (5 + 10) made requests queue
+# for a connection under load. Connections open lazily: an idle process holds few.
+_POOL_SIZE = 40
+_POOL_OVERFLOW = 10
+
 
 def sqlite_url(path: Path) -> str:
     """The SQLAlchemy URL of an SQLite file."""
@@ -104,7 +111,10 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
         kwargs["connect_args"] = {"check_same_thread": False}
         if ":memory:" in url or url == "sqlite://":
             kwargs["poolclass"] = StaticPool
+        else:
+            kwargs.update(pool_size=_POOL_SIZE, max_overflow=_POOL_OVERFLOW)
     else:
+        kwargs.update(pool_size=_POOL_SIZE, max_overflow=_POOL_OVERFLOW)
         # A server that went away and came back: test each pooled connection before use,
         # so the first request after a restart is not answered with a dead connection.
         kwargs["pool_pre_ping"] = True
