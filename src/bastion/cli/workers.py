@@ -1,4 +1,5 @@
-"""``bastion workers list|drain|revoke``: the Celery workers seen, and what they may do."""
+"""``bastion workers list|jobs|drain|revoke``: the Celery workers seen, the jobs each
+executed, and what they may do."""
 
 from __future__ import annotations
 
@@ -48,6 +49,30 @@ def list_command(
     for w in workers:
         when = w.last_heartbeat.isoformat(timespec="seconds")
         table.add_row(w.pool, w.name, w.state.value, when, ", ".join(w.current) or "-")
+    out_console.print(table)
+
+
+@workers_app.command("jobs")
+def jobs_command(
+    name: NameArgument,
+    project: ProjectOption = Path(),
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every job attempt the worker was granted, oldest first (from the leases table)."""
+    leases = LeaseStore(_db(project, db)).leases_of(name)
+    if as_json:
+        out_console.print_json(json.dumps([lease.to_dict() for lease in leases]))
+        return
+    if not leases:
+        err_console.print(f"worker {name} was granted no job", highlight=False)
+        return
+    table = Table(show_edge=False)
+    for column in ("run", "job", "attempt", "state", "claimed"):
+        table.add_column(column)
+    for lease in leases:
+        claimed = lease.claimed_at.isoformat(timespec="seconds")
+        table.add_row(str(lease.run_id), lease.job, str(lease.attempt), lease.state, claimed)
     out_console.print(table)
 
 

@@ -96,6 +96,21 @@ def test_registry_lists_current_jobs(leases: LeaseStore) -> None:
     assert listed["u1"]["pool"] == "untrusted"
 
 
+def test_the_jobs_a_worker_executed(leases: LeaseStore) -> None:
+    leases.grant(Claim("8.x.1", 8, "lint", 1, "trusted", "w1"), now=101.0)
+    leases.grant(_claim("w1"), now=100.0)
+    leases.grant(Claim("9.x.1", 9, "test", 1, "trusted", "w2"), now=102.0)
+    leases.end("7.abc.1", LeaseState.FINISHED, now=103.0)
+    jobs = [lease.to_dict() for lease in leases.leases_of("w1")]
+    assert [(j["run"], j["job"], j["state"]) for j in jobs] == [
+        (7, "build", "finished"),
+        (8, "lint", "running"),
+    ]
+    assert jobs[0]["ended_at"] is not None
+    assert jobs[1]["ended_at"] is None
+    assert leases.leases_of("nobody") == []
+
+
 def test_unknown_worker_cannot_be_revoked(leases: LeaseStore) -> None:
     with pytest.raises(UsageError):
         change_worker(leases, print, "nobody", WorkerState.REVOKED, actor="alice")

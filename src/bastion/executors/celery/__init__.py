@@ -18,6 +18,7 @@ from bastion.executors.celery.executor import (
 from bastion.executors.celery.leases import (
     Claim,
     Grant,
+    LeaseInfo,
     LeaseState,
     LeaseStore,
     WorkerInfo,
@@ -57,6 +58,7 @@ __all__ = [
     "Claim",
     "ForgedMessage",
     "Grant",
+    "LeaseInfo",
     "LeaseState",
     "LeaseStore",
     "Pool",

@@ -26,7 +26,15 @@ from sqlalchemy.orm import Session
 from bastion.executors.celery.models import WORKERS_CHAIN, LeaseRecord, WorkerRecord
 from bastion.store import Database
 
-__all__ = ["Claim", "Grant", "LeaseState", "LeaseStore", "WorkerInfo", "WorkerState"]
+__all__ = [
+    "Claim",
+    "Grant",
+    "LeaseInfo",
+    "LeaseState",
+    "LeaseStore",
+    "WorkerInfo",
+    "WorkerState",
+]
 
 
 class LeaseState(enum.StrEnum):
@@ -85,6 +93,25 @@ class WorkerInfo:
             "last_heartbeat": self.last_heartbeat.isoformat(),
             "current": list(self.current),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseInfo:
+    """One attempt of one job a worker was granted (what ``bastion workers jobs`` lists)."""
+
+    run_id: int
+    job: str
+    attempt: int
+    state: str
+    claimed_at: datetime
+    ended_at: datetime | None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form."""
+        ended = self.ended_at.isoformat() if self.ended_at else None
+        return {"run": self.run_id, "job": self.job, "attempt": self.attempt,
+                "state": self.state, "claimed_at": self.claimed_at.isoformat(),
+                "ended_at": ended}  # fmt: skip
 
 
 def _at(now: float) -> datetime:
@@ -206,6 +233,16 @@ class LeaseStore:
                     tuple(current.get(r.name, ())),
                 )
                 for r in records
+            ]
+
+    def leases_of(self, worker: str) -> list[LeaseInfo]:
+        """Every lease ``worker`` was ever granted, oldest first: the jobs it executed."""
+        query = select(LeaseRecord).where(LeaseRecord.worker == worker)
+        with self._db.session() as session:
+            rows = session.scalars(query.order_by(LeaseRecord.claimed_at)).all()
+            return [
+                LeaseInfo(r.run_id, r.job, r.attempt, r.state, r.claimed_at, r.ended_at)
+                for r in rows
             ]
 
     def lease(self, task_id: str) -> LeaseRecord | None:
