@@ -14,11 +14,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["TOKENS", "free_port", "rabbitmq_server", "redis_server", "start_worker", "stop"]
+__all__ = [
+    "TOKENS",
+    "free_port",
+    "rabbitmq_server",
+    "redis_server",
+    "restart_rabbitmq",
+    "restartable_redis",
+    "start_worker",
+    "stop",
+]
 
 TOKENS = {"untrusted": "u" * 64, "trusted": "t" * 64, "release": "r" * 64}
 
@@ -50,19 +59,39 @@ def stop(process: subprocess.Popen[bytes], how: int = signal.SIGTERM) -> None:
             process.wait(timeout=5)
 
 
-@contextmanager
-def redis_server(directory: Path) -> Iterator[str]:
-    port = free_port()
+def _start_redis(port: int, directory: Path) -> subprocess.Popen[bytes]:
+    """redis-server on ``port``, nothing persisted: a restart loses every queue."""
     process = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
          "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
     )  # fmt: skip
+    _wait_port(port, 10)
+    return process
+
+
+@contextmanager
+def redis_server(directory: Path) -> Iterator[str]:
+    with restartable_redis(directory) as (url, _restart):
+        yield url
+
+
+@contextmanager
+def restartable_redis(directory: Path) -> Iterator[tuple[str, Callable[[float], None]]]:
+    """A private Redis and ``restart(down_seconds)``: stopped, then started again on the
+    same port with nothing kept (the worst case for queued jobs)."""
+    port = free_port()
+    processes = [_start_redis(port, directory)]
+
+    def restart(down: float) -> None:
+        stop(processes[-1])
+        time.sleep(down)
+        processes.append(_start_redis(port, directory))
+
     try:
-        _wait_port(port, 10)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}/0", restart
     finally:
-        stop(process)
+        stop(processes[-1])
 
 
 @contextmanager
@@ -81,7 +110,7 @@ def rabbitmq_server(parent: Path) -> Iterator[str]:
     shutil.chown(directory, "rabbitmq", "rabbitmq")
     for path in directory.rglob("*"):
         shutil.chown(path, "rabbitmq", "rabbitmq")
-    node = f"bastiontest{os.getpid()}@localhost"
+    node = f"bastiontest{os.getpid()}{port}@localhost"
     env = {
         **os.environ,
         "HOME": str(directory),
@@ -96,6 +125,7 @@ def rabbitmq_server(parent: Path) -> Iterator[str]:
         "RABBITMQ_FEATURE_FLAGS_FILE": str(directory / "feature_flags"),
         "RABBITMQ_PID_FILE": str(directory / "pid"),
     }
+    _RABBIT_ENV[port] = env
     epmd = subprocess.Popen(["epmd", "-port", str(epmd_port)], env=env)
     server = subprocess.Popen(
         ["rabbitmq-server"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -111,6 +141,25 @@ def rabbitmq_server(parent: Path) -> Iterator[str]:
         stop(server)
         stop(epmd)
         shutil.rmtree(directory, ignore_errors=True)
+        _RABBIT_ENV.pop(port, None)
+
+
+_RABBIT_ENV: dict[int, dict[str, str]] = {}
+
+
+def restart_rabbitmq(url: str, down: float) -> None:
+    """Stop the RabbitMQ application of the private node behind ``url`` (every connection
+    closed, transient queues gone), wait ``down`` seconds, start it again."""
+    port = int(url.rsplit(":", 1)[1].split("/", 1)[0])
+    env = _RABBIT_ENV[port]
+    for action in ("stop_app", "start_app"):
+        subprocess.run(
+            ["rabbitmqctl", "-n", env["RABBITMQ_NODENAME"], action], env=env, timeout=60,
+            capture_output=True, check=True,
+        )  # fmt: skip
+        if action == "stop_app":
+            time.sleep(down)
+    _wait_port(port, 60)
 
 
 def start_worker(

@@ -12,6 +12,7 @@ from typing import Any
 
 from celery import Celery
 
+from bastion.executors.celery.channel import RETRY_POLICY
 from bastion.executors.celery.pools import Pool
 
 __all__ = ["TASK_NAME", "VISIBILITY_TIMEOUT", "make_app"]
@@ -46,8 +47,11 @@ def make_app(broker: str, pool: Pool, *, queue: str | None = None) -> Celery:
         task_default_queue=queue or pool.queue,
         task_routes={TASK_NAME: {"queue": queue or pool.queue}},
         broker_transport_options=_transport_options(broker, pool),
-        broker_connection_retry_on_startup=False,
-        broker_connection_max_retries=0,
+        broker_connection_retry_on_startup=False,  # `bastion worker` checks once, says why
+        broker_connection_retry=True,  # a broker restart mid-run: the worker reconnects
+        broker_connection_max_retries=int(RETRY_POLICY["max_retries"]),
+        task_publish_retry=True,
+        task_publish_retry_policy=RETRY_POLICY,
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         task_send_sent_event=False,

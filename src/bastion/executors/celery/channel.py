@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +20,7 @@ from bastion.errors import VerificationError
 from bastion.executors.celery.pools import PoolKey
 from bastion.executors.celery.signing import open_message, seal_message
 
-__all__ = ["EXCHANGE", "Publisher", "Subscription", "reply_queue"]
+__all__ = ["EXCHANGE", "RETRY_POLICY", "Publisher", "Subscription", "reply_queue"]
 
 # kombu is partly annotated and its calls untyped: one Any-typed seam instead of an ignore on
 # every call.
@@ -27,6 +28,18 @@ _kombu: Any = kombu
 Connection = Any
 
 EXCHANGE: Any = _kombu.Exchange("bastion.reply", type="direct", durable=False)
+
+RETRY_POLICY: dict[str, float] = {
+    "max_retries": 20,
+    "interval_start": 0.2,
+    "interval_step": 0.5,
+    "interval_max": 2.0,
+}
+"""Reconnection of a publisher or a subscription: about 35 s in all, then the broker's
+error is raised (a broker restart takes a few seconds; RabbitMQ's up to ~10)."""
+REDECLARE_SECONDS = 1.0
+"""How often a subscription declares its queue again: a broker that restarted without
+telling (Redis reconnects silently, its bindings gone) routes to it again within this."""
 
 
 def reply_queue(name: str) -> Any:
@@ -53,7 +66,7 @@ class Publisher:
                 serializer="json",
                 declare=[EXCHANGE],
                 retry=True,
-                retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
+                retry_policy=RETRY_POLICY,
             )
 
     def close(self) -> None:
@@ -71,13 +84,19 @@ class Subscription:
         self._connection = connection
         self._key = key
         self._inbox: queue.Queue[dict[str, Any]] = queue.Queue()
-        self._consumer = _kombu.Consumer(
-            connection.channel(),
-            queues=[reply_queue(name)],
+        self.reconnects = 0
+        self._declared_at = time.monotonic()
+        self._consumer = self._consume()
+
+    def _consume(self) -> Any:
+        consumer = _kombu.Consumer(
+            self._connection.channel(),
+            queues=[reply_queue(self.name)],
             callbacks=[self._on_message],
             accept=["json"],
         )
-        self._consumer.consume()
+        consumer.consume()
+        return consumer
 
     def _on_message(self, body: Any, message: Any) -> None:
         message.ack()
@@ -89,15 +108,37 @@ class Subscription:
         self._inbox.put(opened)
 
     def poll(self, timeout: float) -> list[dict[str, Any]]:
-        """Messages that arrive within ``timeout`` seconds (none is an empty list)."""
-        with contextlib.suppress(TimeoutError):
-            self._connection.drain_events(timeout=timeout)
+        """Messages that arrive within ``timeout`` seconds (none is an empty list).
+
+        A lost connection is made again (bounded by :data:`RETRY_POLICY`, then the broker's
+        error is raised) and the queue declared again; ``reconnects`` counts it."""
+        errors = (*self._connection.connection_errors, OSError)
+        try:
+            if time.monotonic() - self._declared_at > REDECLARE_SECONDS:
+                self._declared_at = time.monotonic()
+                reply_queue(self.name)(self._consumer.channel).declare()
+            with contextlib.suppress(TimeoutError):
+                self._connection.drain_events(timeout=timeout)
+        except errors:
+            self.reconnect()
         got: list[dict[str, Any]] = []
         while True:
             try:
                 got.append(self._inbox.get_nowait())
             except queue.Empty:
                 return got
+
+    def reconnect(self) -> None:
+        """Connect again (bounded) and consume the queue again, declaring it."""
+        self.reconnects += 1
+        connection = self._connection
+        with contextlib.suppress(
+            *connection.connection_errors, *connection.channel_errors, OSError
+        ):
+            connection.close()  # what is left of the old socket
+        self._connection.ensure_connection(**RETRY_POLICY)
+        self._consumer = self._consume()
+        self._declared_at = time.monotonic()
 
     def close(self) -> None:
         try:

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kombu.exceptions import OperationalError
+
 from bastion.errors import StoreError
 from bastion.executors.celery.app import TASK_NAME, make_app
 from bastion.executors.celery.channel import Publisher, Subscription
@@ -48,6 +50,10 @@ from bastion.store import open_database
 __all__ = ["CeleryConfig", "CeleryExecutor", "CeleryJobHandle"]
 
 WORKER_LOST = "worker lost"
+PING_SECONDS = 1.0
+"""How often the executor pings its own reply queue."""
+PING_TIMEOUT = 3.0
+"""A ping not back within this many seconds: the route is lost (the broker restarted)."""
 
 logger = logging.getLogger("bastion.executors.celery")
 
@@ -119,8 +125,10 @@ class CeleryExecutor:
         self._reply = f"bastion.reply.{uuid.uuid4().hex}"
         key = config.key
         self._inbox = Subscription(
-            self._app.connection_for_read(), key, self._reply, "claim", "event", "heartbeat"
+            self._app.connection_for_read(), key, self._reply, "claim", "event", "heartbeat", "ping"
         )
+        self._ping: tuple[str, float] | None = None
+        self._pinged_at = 0.0
         self._publisher = Publisher(self._app.connection_for_write(), key)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="bastion-celery", daemon=True)
@@ -180,6 +188,11 @@ class CeleryExecutor:
             elif handle.outcome is None:
                 self._finish(handle, JobOutcome(JobState.CANCELLED, reason="cancelled"))
 
+    def _done(self, handle: CeleryJobHandle) -> None:
+        """Tell the worker its result was taken (it sends the result until told)."""
+        if handle.control is not None:
+            self._publisher.send(handle.control, self._to_worker("done", handle))
+
     def _to_worker(self, kind: str, handle: CeleryJobHandle) -> dict[str, Any]:
         return {"type": kind, "task_id": handle.task_id, "worker": handle.worker}
 
@@ -188,20 +201,64 @@ class CeleryExecutor:
     def _follow(self) -> None:
         while not self._stop.is_set():
             try:
+                reconnects = self._inbox.reconnects
                 for message in self._inbox.poll(timeout=0.5):
                     with self._lock:
                         self._on_message(message)
                 with self._lock:
+                    if self._inbox.reconnects != reconnects or self._route_lost():
+                        self._recover()
                     self._check_leases(time.monotonic())
             except StoreError as exc:  # the database is away: leases wait, nothing is granted
                 logger.error("the leases cannot be recorded: %s", exc.diagnostics())
                 self._stop.wait(1.0)
+            except (OSError, OperationalError) as exc:  # the broker, after bounded retries
+                logger.error("the broker does not answer: %s", exc)
+                self._stop.wait(1.0)
+
+    def _route_lost(self) -> bool:
+        """Ping this executor's own reply queue; True when a ping has not come back within
+        ``PING_TIMEOUT`` (a broker that restarted silently has forgotten the queue)."""
+        now = time.monotonic()
+        if self._ping is not None:
+            return now - self._ping[1] > PING_TIMEOUT
+        if now - self._pinged_at >= PING_SECONDS:
+            self._pinged_at = now
+            self._ping = (uuid.uuid4().hex, now)
+            self._publisher.send(self._reply, {"type": "ping", "task_id": self._ping[0]})
+        return False
+
+    def _recover(self) -> None:
+        """After the broker came back: consume again, send again every job no worker has
+        claimed (its message may be gone; a second delivery is refused by the lease), and
+        give running leases a fresh period (the broker was away, not their workers)."""
+        logger.warning("reply route to the broker lost: reconnecting, sending queued jobs again")
+        self._ping = None
+        self._inbox.reconnect()
+        now = time.monotonic()
+        for handle in {id(h): h for h in self._jobs.values()}.values():
+            if handle.outcome is not None:
+                continue
+            if handle.worker is None:
+                self._publish(handle)
+            else:
+                handle.heartbeat_at = now
 
     def _on_message(self, message: dict[str, Any]) -> None:
+        if message["type"] == "ping":
+            if self._ping is not None and message.get("task_id") == self._ping[0]:
+                self._ping = None
+            return
         handle = self._jobs.get(str(message.get("task_id")))
         if handle is None or handle.outcome is not None:
             if message["type"] == "claim":
                 self._deny(message)
+            elif (
+                handle is not None
+                and message["type"] == "event"
+                and message.get("worker") == handle.worker
+            ):
+                self._done(handle)  # its first answer was lost: the worker sends again
             return
         if message["type"] == "claim":
             self._on_claim(handle, message)
@@ -273,6 +330,7 @@ class CeleryExecutor:
                 return
             outcome = event.outcome or JobOutcome(JobState.ERROR, reason="no outcome")
             self._finish(handle, _checked(handle.spec, outcome, digests))
+            self._done(handle)
             return
         handle.on_event(event)
 

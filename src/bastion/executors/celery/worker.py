@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
+from kombu.exceptions import OperationalError
 
 from bastion.errors import BastionError, VerificationError
 from bastion.executors.celery.app import TASK_NAME
@@ -37,6 +38,12 @@ from bastion.sandbox.interface import Sandbox
 __all__ = ["WorkerRuntime", "register_task"]
 
 logger = logging.getLogger("bastion.executors.celery")
+
+RESULT_TIMEOUT = 60.0
+"""Seconds a worker keeps sending a finished job's result until the server confirms it."""
+POLL_SLICE = 0.05
+"""Seconds the heartbeat thread waits for the server's control messages before it looks
+whether its job has finished."""
 
 MaskingBuilder = Callable[[Mapping[str, str]], JobMasking]
 """Compiles the masker of a job's released secrets (the engine's ``RunMasking.build``)."""
@@ -69,7 +76,7 @@ class WorkerRuntime:
         publisher = Publisher(self.app.connection_for_write(), self.key)
         control = Subscription(
             self.app.connection_for_read(), self.key, f"bastion.ctl.{uuid.uuid4().hex}",
-            "grant", "deny", "cancel",
+            "grant", "deny", "cancel", "done",
         )  # fmt: skip
         try:
             return self._claimed_run(body, spec, publisher, control)
@@ -92,6 +99,7 @@ class WorkerRuntime:
                 # Let the pool's other workers take the job the server sends again.
                 time.sleep(self.heartbeat_seconds)
             return "not granted"
+        logger.info("job %s (%s): granted, running", spec.job, task_id)
         lease = _Lease(task_id, self.name, reply_to, publisher)
         beating = threading.Thread(
             target=lease.beat, args=(control, self.heartbeat_seconds), daemon=True
@@ -101,7 +109,7 @@ class WorkerRuntime:
             outcome = self._run(body, spec, lease)
         finally:
             lease.done.set()
-            beating.join(timeout=self.heartbeat_seconds + 5)
+            beating.join(timeout=RESULT_TIMEOUT + self.heartbeat_seconds + 5)
         return outcome.status.value
 
     def _granted(self, task_id: str, control: Subscription) -> str:
@@ -135,13 +143,16 @@ class WorkerRuntime:
 
 
 class _Lease:
-    """One granted job: its events, heartbeats and the server's cancellation."""
+    """One granted job: its events, heartbeats, the server's cancellation, and its result
+    sent again until the server says it has it (a broker restart may have dropped it)."""
 
     def __init__(self, task_id: str, worker: str, reply_to: str, publisher: Publisher) -> None:
         self.task_id, self.worker, self.reply_to = task_id, worker, reply_to
         self.publisher = publisher
         self.cancelled = threading.Event()
         self.done = threading.Event()
+        self.taken = threading.Event()
+        self.result: dict[str, Any] | None = None
 
     def send(self, event: JobEvent, artifact_dir: str | None = None) -> None:
         body: dict[str, Any] = {
@@ -150,24 +161,52 @@ class _Lease:
             "worker": self.worker,
             "event": event_to_json(event),
         }
-        if event.kind is JobEventKind.FINISHED and event.outcome is not None and artifact_dir:
-            body["digests"] = _digests(Path(artifact_dir), event.outcome.artifacts)
+        if event.kind is JobEventKind.FINISHED:
+            if event.outcome is not None and artifact_dir:
+                body["digests"] = _digests(Path(artifact_dir), event.outcome.artifacts)
+            self.result = body
         self.publisher.send(self.reply_to, body)
 
+    def _beating(self, until: float) -> bool:
+        if not self.done.is_set():
+            return True
+        return self.result is not None and not self.taken.is_set() and time.monotonic() < until
+
     def beat(self, control: Subscription, every: float) -> None:
-        """Heartbeats until the job is done; a ``cancel`` from the server stops the job."""
-        while not self.done.is_set():
+        """Heartbeats until the job is done, then its result again every ``every`` seconds
+        until the server has it (at most ``RESULT_TIMEOUT``); a ``cancel`` stops the job.
+
+        The control queue is read in short slices, so a finished job frees its worker at
+        once rather than at the next heartbeat."""
+        until = float("inf")
+        while self._beating(until):
+            if self.done.is_set() and until == float("inf"):
+                until = time.monotonic() + RESULT_TIMEOUT
             try:
-                self.publisher.send(
-                    self.reply_to,
-                    {"type": "heartbeat", "task_id": self.task_id, "worker": self.worker},
-                )
-                for reply in control.poll(timeout=every):
-                    if reply["type"] == "cancel" and reply.get("task_id") == self.task_id:
-                        self.cancelled.set()
-            except OSError:
+                if self.done.is_set() and self.result is not None:
+                    self.publisher.send(self.reply_to, self.result)
+                else:
+                    self.publisher.send(
+                        self.reply_to,
+                        {"type": "heartbeat", "task_id": self.task_id, "worker": self.worker},
+                    )
+                next_beat = time.monotonic() + every
+                while self._beating(until) and time.monotonic() < next_beat:
+                    for reply in control.poll(timeout=min(POLL_SLICE, every)):
+                        self._on_control(reply)
+            except (OSError, OperationalError):
                 logger.warning("job %s: the broker did not take a heartbeat", self.task_id)
                 self.done.wait(every)
+        if self.result is not None and not self.taken.is_set():
+            logger.warning("job %s: the server did not confirm its result", self.task_id)
+
+    def _on_control(self, reply: dict[str, Any]) -> None:
+        if reply.get("task_id") != self.task_id:
+            return
+        if reply["type"] == "cancel":
+            self.cancelled.set()
+        elif reply["type"] == "done":
+            self.taken.set()
 
 
 def _digests(root: Path, artifacts: tuple[str, ...]) -> dict[str, str]:
