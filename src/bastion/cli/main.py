@@ -71,6 +71,7 @@ def _register() -> None:
     from bastion.cli import deploy as deploy_cli
     from bastion.cli import gitops as gitops_cli
     from bastion.cli import hook as hook_cli
+    from bastion.cli import image as image_cli
     from bastion.cli import keys as keys_cli
     from bastion.cli import run as run_cli
     from bastion.cli import runs as runs_cli
@@ -94,6 +95,7 @@ def _register() -> None:
     gitops_cli.register(app)
     verify_cli.register(app)
     hook_cli.register(app)
+    image_cli.register(app)
     run_cli.register(app)
     runs_cli.register(app)
     schema_cli.register(app)
