@@ -6,10 +6,12 @@ import http.client
 import os
 import signal
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from bastion.deploy import DeployError, DeployRefusedError, StepResult, Strategy
+from bastion.deploy.haproxy import HAProxy
 from bastion.deploy.process import listener_pid
 
 from .conftest import World
@@ -122,3 +124,16 @@ def test_rollback_without_a_standby_is_an_error(world: World) -> None:
 def test_canary_steps_must_rise_to_100(world: World, steps: tuple[int, ...]) -> None:
     with pytest.raises(DeployError, match="canary steps"):
         world.deployer().deploy(world.versions["v1"], Strategy.CANARY, steps)
+
+
+def test_a_deep_environment_folder_gets_a_short_private_socket(tmp_path: Path) -> None:
+    """sun_path holds 108 bytes: a deep home (as under pytest-xdist) must still work."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60) / "deploy" / "staging"
+    deep.mkdir(parents=True)
+    proxy = HAProxy(deep, 8080)
+    assert len(str(proxy.socket_path)) <= 100
+    assert proxy.socket_path.parent.stat().st_mode & 0o077 == 0
+    assert HAProxy(deep, 8080).socket_path == proxy.socket_path  # stable for later commands
+    shallow = tmp_path / "env"
+    shallow.mkdir()
+    assert HAProxy(shallow, 8080).socket_path == shallow / "haproxy.sock"

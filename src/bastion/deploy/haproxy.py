@@ -9,10 +9,13 @@ config file is rewritten from the state only when HAProxy is (re)started.
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import shutil
 import socket
+import stat
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +28,31 @@ _START_TIMEOUT = 10.0
 _API_TIMEOUT = 3.0
 _MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux
 _IDLE_PORT = 9  # the discard port: where an empty slot points (weight 0, never used)
+
+
+def _socket_path(directory: Path) -> Path:
+    """The runtime API's socket: in ``directory`` when its path fits ``sun_path``.
+
+    A deep home (a test's temporary folder, say) makes that path too long for a unix socket;
+    the socket then lives in a private folder of this user under the temporary directory,
+    named by a digest of ``directory`` so every later command finds the same one. The folder
+    must be ours, not a link and not open to others, or we stop: another user could
+    otherwise pre-create it and sit between Bastion and HAProxy.
+    """
+    preferred = directory / "haproxy.sock"
+    if len(str(preferred)) <= _MAX_SOCKET_PATH:
+        return preferred
+    private = Path(tempfile.gettempdir()) / f"bastion-{os.getuid()}-haproxy"
+    private.mkdir(mode=0o700, exist_ok=True)
+    info = private.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise HAProxyError(
+            f"{private} is not a private folder of this user: refusing to put the HAProxy "
+            "admin socket there",
+            hint=f"remove {private} and deploy again",
+        )
+    name = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:24]
+    return private / f"{name}.sock"
 
 
 @dataclass(frozen=True)
@@ -46,10 +74,8 @@ class HAProxy:
         self.directory = directory
         self.port = port
         self.config_path = directory / "haproxy.cfg"
-        self.socket_path = directory / "haproxy.sock"
+        self.socket_path = _socket_path(directory)
         self.pid_path = directory / "haproxy.pid"
-        if len(str(self.socket_path)) > _MAX_SOCKET_PATH:
-            raise HAProxyError(f"{self.socket_path}: path too long for a unix socket")
 
     def render(self, servers: dict[Slot, tuple[int, int]]) -> str:
         """The config text; ``servers`` maps a slot to (port, weight), absent slots idle."""
