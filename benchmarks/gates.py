@@ -50,13 +50,14 @@ from pathlib import Path
 
 from bastion.engine.gate_priority import GateCpuHistory, limits_by_gate
 from bastion.engine.gates import run_gate_sandboxed
+from bastion.home import bastion_home
 from bastion.sandbox import BubblewrapSandbox, Limits, check_sandbox_available
 from bastion.scanners.iac import DEFAULT_FRAMEWORKS, IacGate
 from bastion.scanners.iac.checkov import OFFLINE_ENV, checkov_argv
 from bastion.scanners.sast import SastGate
 from bastion.scanners.sast.ruleset import rules_dir
 from bastion.scanners.sast.semgrep import semgrep_argv
-from bastion.scanners.tools import Tool, ToolEnvironment, bastion_home
+from bastion.scanners.tools import Tool, ToolEnvironment
 from bastion.scanners.tools.options import DEFAULT_EXCLUDES
 
 __all__ = ["main", "measure_tree"]

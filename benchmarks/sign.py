@@ -31,10 +31,10 @@ from bastion.supplychain import (
     BuildContext,
     GateResult,
     LocalBlobStore,
-    TrustLevel,
     attest_artifacts,
     load_local_signer,
 )
+from bastion.trust import Trust
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "python-service"
 CYCLONEDX_PY = str(Path(sys.executable).with_name("cyclonedx-py"))
@@ -76,7 +76,7 @@ def context(site_packages: str) -> BuildContext:
         commit="0" * 40,
         ref="refs/heads/main",
         trigger="push",
-        trust=TrustLevel.LOCAL,
+        trust=Trust.LOCAL,
         started=now,
         finished=now,
         run_id="bench",
