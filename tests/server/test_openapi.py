@@ -25,7 +25,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from bastion.engine.model import RunId
 from bastion.server import (
     Accounts,
     Grant,
@@ -36,11 +35,11 @@ from bastion.server import (
     create_app,
 )
 from bastion.server.context import ServerContext
-from bastion.server.launcher import RunRequest
 from bastion.server.openapi import build_api_document
 from bastion.server.principal import TokenScope
 from bastion.store import Database, JobRecord, RunRecord, StepRecord, open_database, sqlite_url
 from tests.server.conftest import PASSWORD, Clock, ListSink
+from tests.server.fake_launcher import QueueingLauncher
 from tests.server.resource_server import add_gate_run, make_resources
 
 with warnings.catch_warnings():
@@ -57,33 +56,6 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-
-
-@dataclass
-class _QueueOnly:
-    """The launcher interface: queues a run record, runs nothing, cancels nothing."""
-
-    db: Database
-
-    def submit(self, request: RunRequest) -> RunId:
-        with self.db.session() as session:
-            run = RunRecord(
-                repo=request.repository.name,
-                event=request.event,
-                trust="internal",
-                pipeline_path="-",
-                pipeline_digest="-",
-                status="queued",
-            )
-            session.add(run)
-            session.flush()
-            return RunId(run.id)
-
-    def cancel(self, run_id: int) -> bool:
-        return False
-
-    def close(self) -> None:
-        return None
 
 
 def _seed_run(db: Database, log: Path) -> None:
@@ -134,7 +106,11 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     clock = Clock()
     settings_ = ServerSettings("127.0.0.1", 8080, "unused")
     services = ServerServices(
-        db, ListSink(), clock, resources=make_resources(db, root / "home"), launcher=_QueueOnly(db)
+        db,
+        ListSink(),
+        clock,
+        resources=make_resources(db, root / "home"),
+        launcher=QueueingLauncher(db),
     )
     app = create_app(settings_, services)
     ctx: ServerContext = app.state.bastion

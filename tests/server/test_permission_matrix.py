@@ -11,7 +11,6 @@ from __future__ import annotations
 import subprocess
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyotp
@@ -19,7 +18,6 @@ import pytest
 from fastapi import FastAPI
 from httpx import Response
 
-from bastion.engine.model import RunId
 from bastion.server import (
     Accounts,
     Grant,
@@ -32,12 +30,12 @@ from bastion.server import (
 )
 from bastion.server.auth import SESSION_COOKIE
 from bastion.server.context import ServerContext
-from bastion.server.launcher import RunRequest
 from bastion.server.permissions import rule_for
 from bastion.server.principal import TokenScope
 from bastion.server.routing import PERMISSION_KEY, route_marks
-from bastion.store import Database, JobRecord, RunRecord, open_database, sqlite_url
+from bastion.store import JobRecord, RunRecord, open_database, sqlite_url
 from tests.server.conftest import Clock, ListSink, Server
+from tests.server.fake_launcher import QueueingLauncher
 from tests.server.matrix_approvals import (
     APPROVAL_CALLS,
     APPROVAL_MATRIX,
@@ -195,33 +193,6 @@ def add_run(server: Server, repo: str = "app") -> int:
 REPO_PATHS: dict[int, str] = {}  # each server's registered git repository
 
 
-@dataclass
-class _FakeLauncher:
-    """The launcher interface: records a queued run, says every run can be cancelled."""
-
-    db: Database
-
-    def submit(self, request: RunRequest) -> RunId:
-        with self.db.session() as session:
-            run = RunRecord(
-                repo=request.repository.name,
-                event=request.event,
-                trust="internal",
-                pipeline_path="-",
-                pipeline_digest="-",
-                status="queued",
-            )
-            session.add(run)
-            session.flush()
-            return RunId(run.id)
-
-    def cancel(self, run_id: int) -> bool:
-        return True
-
-    def close(self) -> None:
-        return None
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     """The conftest's server, with a launcher that queues without running, a registered
@@ -231,7 +202,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
     clock, audit = Clock(), ListSink()
     settings = ServerSettings("127.0.0.1", 8080, "unused")
     resources = make_resources(db, tmp_path / "home")
-    services = ServerServices(db, audit, clock, launcher=_FakeLauncher(db), resources=resources)
+    services = ServerServices(
+        db, audit, clock, launcher=QueueingLauncher(db, cancels=True), resources=resources
+    )
     client = TestClient(create_app(settings, services), base_url="http://testserver")
     made = Server(client, db, audit, clock, Accounts(db, settings, clock), settings)
     repo = tmp_path / "app"
