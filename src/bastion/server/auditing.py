@@ -47,6 +47,8 @@ class ServerAction(StrEnum):
     WEBHOOK_FORGED = "webhook.forged"
     WEBHOOK_REPLAYED = "webhook.replayed"
     WEBHOOK_FAILED = "webhook.failed"
+    # CI files a delivery's commit changes (the monitor's pipeline-changed rule alerts).
+    SOURCE_CHANGED = "source.changed"
     ALERT_ACKNOWLEDGED = "alert.acknowledged"
     ALERT_RESOLVED = "alert.resolved"
     ENVIRONMENT_CHANGED = "environment.changed"

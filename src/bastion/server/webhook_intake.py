@@ -20,11 +20,18 @@ from bastion.errors import BastionError
 from bastion.server.accounts import Accounts
 from bastion.server.auditing import AuditSink, ServerAction
 from bastion.server.errors import NotFoundError, ServerError
-from bastion.server.launcher import Launcher, RunRequest
+from bastion.server.launcher import ForgeTrigger, Launcher, RunRequest
 from bastion.server.permissions import Role, ScopeKind
-from bastion.server.repositories import Repositories
+from bastion.server.repositories import Repositories, Repository
+from bastion.server.trust_policy import Trigger
+from bastion.server.webhook_changes import ci_changes
 from bastion.server.webhook_events import ForgeEvent, parse_event
-from bastion.server.webhook_fetch import FetchError, TriggerInputs, fetch_trigger
+from bastion.server.webhook_fetch import (
+    NAMESPACE,
+    FetchError,
+    TriggerInputs,
+    fetch_trigger,
+)
 from bastion.server.webhook_signatures import (
     Forge,
     ForgedWebhookError,
@@ -151,7 +158,38 @@ class WebhookIntake:
             delivery=delivery,
             author=event.author,
         )
+        self._record_ci_changes(repository, trigger, event, run_id)
         return run_id
+
+    def _record_ci_changes(
+        self, repository: Repository, trigger: ForgeTrigger, event: ForgeEvent, run_id: int
+    ) -> None:
+        """``source.changed`` when the delivery's commit changes CI files against the
+        protected ref (a pull request's base; else the default branch): the monitor's
+        ``pipeline-changed`` and ``new-pipeline-file`` rules raise the alert."""
+        if event.trigger is Trigger.PULL_REQUEST:
+            reference: str | None = trigger.config_commit
+        else:
+            reference = f"{NAMESPACE}/heads/{repository.default_branch}"
+        files = ci_changes(repository.path, reference, trigger.commit)
+        if not files:
+            return
+        details = {
+            "repo": repository.name,
+            "ref": trigger.ref,
+            "commit": trigger.commit,
+            "files": files,
+            "run": run_id,
+        }
+        self._audit.record(
+            AuditEvent(
+                event.author or "webhook",
+                ServerAction.SOURCE_CHANGED.value,
+                f"repo/{repository.name}",
+                Outcome.SUCCESS,
+                details,
+            )
+        )
 
     def _fail(self, forge: Forge, delivery: str, subject: str, reason: str) -> None:
         self._deliveries.finish(forge, delivery, DeliveryStatus.FAILED, reason=reason)
