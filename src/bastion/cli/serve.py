@@ -9,6 +9,9 @@ import typer
 
 from bastion.audit import AuditEvent, Outcome
 from bastion.cli.console import err_console
+from bastion.cli.run import ExecutorKind
+from bastion.errors import UsageError
+from bastion.executors.celery import Pool, check_broker, make_app
 from bastion.server import (
     DEFAULT_BIND,
     FIRST_ADMIN,
@@ -55,6 +58,14 @@ def serve(
             help="Live logs open at once, per caller and in all (default 4/64).",
         ),
     ] = None,
+    executor: Annotated[
+        ExecutorKind,
+        typer.Option("--executor", help="Where jobs run: here, or the Celery workers."),
+    ] = ExecutorKind.LOCAL,
+    broker: Annotated[
+        str | None,
+        typer.Option("--broker", help="Celery broker URL (with --executor celery)."),
+    ] = None,
 ) -> None:
     """Serve the web UI and REST API (migrates the database first) and carry out runs.
 
@@ -65,6 +76,7 @@ def serve(
     """
     import uvicorn
 
+    _check_executor(executor, broker)
     settings = ServerSettings.from_options(
         bind=bind,
         db=db,
@@ -78,7 +90,7 @@ def serve(
         # First: a monitor.yml that does not parse refuses the start (file and line).
         services = with_monitor(services)
         _bootstrap(settings, services)
-        services, started = with_launcher(services, concurrency=concurrency)
+        services, started = with_launcher(services, concurrency=concurrency, broker=broker)
         _report_start(started)
         # Its shutdown stops the watcher, cancels and waits for the runs, seals the audit sink.
         app = create_app(settings, services)
@@ -97,6 +109,18 @@ def serve(
         if services.launcher is not None:
             services.launcher.close()  # idempotent: the app's shutdown closed it already
         services.db.dispose()
+
+
+def _check_executor(kind: ExecutorKind, broker: str | None) -> None:
+    """``--broker`` goes with ``--executor celery`` only, and must answer before we serve
+    (BrokerUnavailable, exit 3, within seconds: not a server whose every run would fail)."""
+    if kind is ExecutorKind.LOCAL:
+        if broker is not None:
+            raise UsageError("--broker is only for --executor celery")
+        return
+    if broker is None:
+        raise UsageError("--executor celery needs --broker URL", hint="e.g. redis://host:6379/0")
+    check_broker(make_app(broker, Pool.TRUSTED), timeout=8.0)
 
 
 def _report_start(started: Started) -> None:

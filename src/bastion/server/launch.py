@@ -79,12 +79,15 @@ class Started:
     hooks_refused: list[str]
 
 
-def with_launcher(services: ServerServices, *, concurrency: int) -> tuple[ServerServices, Started]:
+def with_launcher(
+    services: ServerServices, *, concurrency: int, broker: str | None = None
+) -> tuple[ServerServices, Started]:
     """``services`` with a :class:`RunLauncher` of ``concurrency`` workers over its database
     and ``$BASTION_HOME``, after closing the runs a previous process left and writing the
     hook in every registered repository again. The caller closes the launcher (the app's
     shutdown does: the runs still going are cancelled and recorded). Jobs with
-    ``environment:`` wait for the server's approvals, over the same database and audit."""
+    ``environment:`` wait for the server's approvals, over the same database and audit.
+    With ``broker``, jobs go to the Celery workers of each run's pool (leases in ``db``)."""
     db, clock = services.db, services.clock
     launcher = RunLauncher(
         db,
@@ -94,6 +97,7 @@ def with_launcher(services: ServerServices, *, concurrency: int) -> tuple[Server
         identity=services.identity,
         approvals=Approvals(db, clock, Totp(db, clock), services.audit),
         artifacts=services.resources.artifacts,
+        broker=broker,
     )
     try:
         recovered = launcher.recover()

@@ -21,6 +21,7 @@ approved jobs that passed are recorded as their environment's deploy once the ru
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import re
 import subprocess
@@ -42,6 +43,7 @@ from bastion.engine import (
     RunContext,
     RunId,
     TokenSource,
+    celery_executor,
     check_gate_job_options,
     create_run,
     gate_evaluator_at,
@@ -212,8 +214,12 @@ class RunLauncher:
         identity: TokenSource | None = None,
         approvals: Approvals | None = None,
         artifacts: BlobStore | None = None,
+        broker: str | None = None,
     ) -> None:
         self._db, self._home, self._suppressions = db, home, suppressions
+        # None: jobs run on this machine's threads; a URL: on the Celery workers of each
+        # run's pool, their leases in this database (``bastion serve --executor celery``).
+        self._broker = broker
         self._identity = identity  # the issuer the app publishes; None: no job gets a token
         # None: a job with ``environment:`` is blocked (the engine fails closed).
         self._approvals, self._artifacts = approvals, artifacts
@@ -295,6 +301,10 @@ class RunLauncher:
                 identity=self._identity,
                 approvals=self._gate(ticket),
             )
+            if self._broker is not None:
+                trust = ticket.prepared.context.trust
+                executor = celery_executor(self._broker, self._home, trust, self._db)
+                services = dataclasses.replace(services, executor=executor)
             result = run_local(
                 ticket.options,
                 prepared=ticket.prepared,
