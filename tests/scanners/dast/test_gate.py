@@ -4,6 +4,7 @@ a service that never becomes healthy fails the gate with the health URL's last a
 from __future__ import annotations
 
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,21 @@ def test_a_service_that_exits_fails_with_its_status_and_output(tmp_path: Path) -
 def test_bad_options_are_usage_errors(options: dict[str, object], key: str) -> None:
     with pytest.raises(UsageError, match=f"`{key}`"):
         DastGate().scan(ScanRequest(Path("."), options))
+
+
+def test_openapi_without_schemathesis_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression (issue 18): without the fuzzer's library the gate refuses, never passes."""
+    monkeypatch.setitem(sys.modules, "schemathesis", None)  # what an uninstalled module does
+    monkeypatch.delitem(sys.modules, "bastion.scanners.dast.fuzz", raising=False)
+    with pytest.raises(GateError, match=r"`openapi` needs schemathesis, which is not installed"):
+        _scan("webapp")
+
+
+def test_site_wide_flaws_are_one_finding_each(vulnerable: GateReport) -> None:
+    """Every missing header in one finding; the stack traces of one error handler in one."""
+    (headers,) = [f for f in vulnerable.findings if f.rule_id == "missing-security-header"]
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options"):
+        assert name in headers.message
+    (traces,) = [f for f in vulnerable.findings if f.rule_id == "verbose-error"]
+    assert "/item" in traces.message
+    assert "/file" in traces.message

@@ -3,7 +3,8 @@
 Security headers, cookie flags, CORS, server banners, mixed content, directory listings and
 verbose error pages are read from the pages the crawl fetched (plus a request for a page
 that does not exist and each input left blank); exposed files are in :mod:`.exposure`.
-Each problem is reported once per place (a header once for the site, a cookie once per name).
+Each problem is reported once per cause: the missing headers and the stack traces once for
+the site (one server setting, one error handler), a cookie once per name.
 """
 
 from __future__ import annotations
@@ -55,16 +56,28 @@ def passive_checks(client: HttpClient, site: Site) -> list[Finding]:
 
 
 def _headers(pages: list[Exchange]) -> Iterator[Finding]:
+    """One finding for the site naming every missing header: the headers are one setting of
+    the server (or its proxy), so one fix, one finding, one suppression."""
     html = [p for p in pages if p.is_html and p.status < 400]
-    framing = ("X-Frame-Options", "frame-ancestors")
-    for name in (*_HEADERS, framing[0]):
-        for page in html:
-            csp = page.header("Content-Security-Policy") or ""
-            if page.header(name) is None and not (name == framing[0] and framing[1] in csp):
-                yield finding(
-                    "missing-security-header", page, f"{page.target} is sent without {name}", name
-                )
-                break
+    missing: list[str] = []
+    first: Exchange | None = None
+    for name in (*_HEADERS, "X-Frame-Options"):
+        page = next((p for p in html if _lacks(p, name)), None)
+        if page is not None:
+            missing.append(name)
+            first = first or page
+    if first is not None:
+        text = f"{first.target} is sent without {', '.join(missing)}"
+        yield finding("missing-security-header", first, text, "headers")
+
+
+def _lacks(page: Exchange, name: str) -> bool:
+    """Whether ``page`` lacks header ``name`` (CSP frame-ancestors stands for X-Frame-Options)."""
+    if name == "X-Frame-Options" and "frame-ancestors" in (
+        page.header("Content-Security-Policy") or ""
+    ):
+        return False
+    return page.header(name) is None
 
 
 def _cookies(pages: list[Exchange]) -> Iterator[Finding]:
@@ -118,11 +131,12 @@ def _listings(answers: Iterable[Exchange]) -> Iterator[Finding]:
 
 
 def _verbose_errors(answers: Iterable[Exchange]) -> Iterator[Finding]:
-    seen: set[str] = set()
-    for answer in answers:
-        match = _STACK_TRACE.search(answer.text)
-        place = answer.target.partition("?")[0]
-        if match and place not in seen:
-            seen.add(place)
-            text = f"{answer.target} answers HTTP {answer.status} with a stack trace"
-            yield finding("verbose-error", answer, text, "trace", around=match.group(0))
+    """One finding naming every place that answers with a stack trace: the trace is shown by
+    one error handler, so it is one flaw however many pages reach it."""
+    shown = [(a, m) for a in answers if (m := _STACK_TRACE.search(a.text))]
+    if not shown:
+        return
+    places = sorted({a.target.partition("?")[0] for a, _ in shown})
+    first, match = shown[0]
+    text = f"{', '.join(places)} answer with a stack trace (first: HTTP {first.status})"
+    yield finding("verbose-error", first, text, "trace", around=match.group(0), place="/")
