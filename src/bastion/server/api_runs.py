@@ -227,6 +227,7 @@ def _repository_out(repository: Repository, hook: bool | None = None) -> Reposit
         path=str(repository.path),
         default_branch=repository.default_branch,
         protected_branches=list(repository.protected_branches),
+        signed_branches=list(repository.signed_branches),
         added_by=repository.added_by,
         poll_seconds=repository.poll_seconds,
         created_at=repository.created_at,
@@ -253,6 +254,7 @@ def register(request: Request, body: RepositoryBody, principal: ReposManager) ->
         default_branch=body.default_branch,
         protected=body.protected_branches,
         poll_seconds=body.poll_seconds,
+        signed=body.signed_branches,
     )
     _audit(request, principal.actor, ServerAction.REPOSITORY_REGISTERED, f"repo/{body.name}")
     return _repository_out(repository, install_hook(repository))

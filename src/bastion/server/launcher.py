@@ -60,6 +60,7 @@ from bastion.server.approval_gate import ServerApprovalGate
 from bastion.server.approvals import Approvals
 from bastion.server.errors import BadRequestError, ConflictError
 from bastion.server.repositories import Repository
+from bastion.server.signed_runs import ALLOWED_SIGNERS, record_blocked_run, signature_block
 from bastion.server.triage import ServerSuppressions
 from bastion.server.trust_policy import Trigger, TrustFacts, decide_trust, pipeline_changed
 from bastion.store import Database, RunRecord
@@ -249,6 +250,11 @@ class RunLauncher:
             plan_pipeline(loaded.pipeline, source=loaded.source)
         except BastionError as exc:
             raise BadRequestError(exc.message) from exc
+        blocked = signature_block(repository, ref, commit, self._home / ALLOWED_SIGNERS)
+        if blocked is not None:
+            return record_blocked_run(
+                self._db, self._home, context, loaded.source, loaded.digest, blocked
+            )
         git = GitState(repository.path, "", commit, ref, None, dirty=False)
         prepared = PreparedRun(repository.path, loaded, context, git, self.state, self._db)
         options = LocalRunOptions(project=repository.path, commit=commit)

@@ -52,6 +52,8 @@ class RepositoryRecord(Base):
     path: Mapped[str] = mapped_column(String(4096))
     default_branch: Mapped[str] = mapped_column(String(255))
     protected_branches: Mapped[list[str]] = mapped_column(JSON)
+    # Revision 0010_signed_commits: the protected branches whose commits must be signed.
+    signed_branches: Mapped[list[str]] = mapped_column(JSON, default=list)
     added_by: Mapped[str] = mapped_column(String(128))
     poll_seconds: Mapped[int] = mapped_column(Integer)
     heads: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -70,10 +72,15 @@ class Repository:
     poll_seconds: int
     heads: Mapping[str, str]
     created_at: datetime
+    signed_branches: tuple[str, ...] = ()
 
     def is_protected(self, branch: str) -> bool:
         """The default branch and every branch named protected."""
         return branch == self.default_branch or branch in self.protected_branches
+
+    def requires_signed_commits(self, branch: str) -> bool:
+        """A run of this protected branch must build a commit signed by an allowed signer."""
+        return self.is_protected(branch) and branch in self.signed_branches
 
 
 def _repository(row: RepositoryRecord) -> Repository:
@@ -86,6 +93,7 @@ def _repository(row: RepositoryRecord) -> Repository:
         row.poll_seconds,
         {str(k): str(v) for k, v in row.heads.items()},
         row.created_at,
+        tuple(row.signed_branches or ()),
     )
 
 
@@ -156,20 +164,29 @@ class Repositories:
         default_branch: str | None = None,
         protected: Iterable[str] = (),
         poll_seconds: int = DEFAULT_POLL_SECONDS,
+        signed: Iterable[str] = (),
     ) -> Repository:
         """Register ``raw_path`` as ``name``; 400 for a bad name or path, 409 if taken.
 
+        ``signed``: protected branches whose runs need a commit signed by an allowed signer
+        (each must be the default branch or one of ``protected``).
         The branches' current heads are taken as seen: only later pushes start runs.
         """
         check_name(name, "repository name")
         path = checked_git_path(raw_path)
         branch = default_branch or _default_branch(path)
         branches = _check_branches((branch, *protected))
+        signed_branches = tuple(dict.fromkeys(signed))
+        for unprotected in (b for b in signed_branches if b not in branches):
+            raise BadRequestError(
+                f"signed branch {unprotected!r} is not protected: list it in protected_branches"
+            )
         row = RepositoryRecord(
             name=name,
             path=str(path),
             default_branch=branches[0],
             protected_branches=list(branches[1:]),
+            signed_branches=list(signed_branches),
             added_by=added_by,
             poll_seconds=poll_seconds,
             heads=branch_heads(path),

@@ -81,6 +81,8 @@ class RepositoryBody(_Body):
     default_branch: StrictStr | None = Field(default=None, max_length=255)
     protected_branches: list[StrictStr] = Field(default_factory=list, max_length=32)
     poll_seconds: StrictInt = Field(default=60, ge=5, le=86400)
+    # Protected branches whose runs need a commit signed by the server's allowed signers.
+    signed_branches: list[StrictStr] = Field(default_factory=list, max_length=32)
 
 
 class RepositoryOut(BaseModel):
@@ -88,6 +90,7 @@ class RepositoryOut(BaseModel):
     path: str
     default_branch: str
     protected_branches: list[str]
+    signed_branches: list[str] = Field(default_factory=list)
     added_by: str
     poll_seconds: int
     created_at: datetime

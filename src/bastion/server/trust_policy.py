@@ -28,6 +28,7 @@ anything else (unprotected branch, bare commit, unsigned tag)  internal
 from __future__ import annotations
 
 import enum
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ from bastion.trust import Trust
 __all__ = [
     "Trigger",
     "TrustFacts",
+    "commit_signature_problem",
     "decide_trust",
     "pipeline_changed",
     "tag_verified",
@@ -106,6 +108,52 @@ def pipeline_changed(path: Path, commit: str, reference: str | None) -> bool:
     return any(_blob(path, commit, f) != _blob(path, reference, f) for f in PIPELINE_FILES)
 
 
+_HEX = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_SSH_SIGNATURE = "-----BEGIN SSH SIGNATURE-----"
+
+
+def _verifying(allowed_signers: Path) -> tuple[str, ...]:
+    """``git -c`` options that make git verify SSH signatures against ``allowed_signers``
+    with ``ssh-keygen``: given on the command line, they win over the repository's own
+    configuration, which therefore cannot name another signers file or program."""
+    return (
+        "-c",
+        "gpg.format=ssh",
+        "-c",
+        f"gpg.ssh.allowedSignersFile={allowed_signers}",
+        "-c",
+        "gpg.ssh.program=ssh-keygen",
+    )
+
+
+def commit_signature_problem(path: Path, commit: str, allowed_signers: Path | None) -> str | None:
+    """Why ``commit`` is not signed by a key of the server's ``allowed_signers`` (None: it
+    is). Fails closed: no signers file, an unreadable commit, no signature, a GPG signature
+    (it would be checked against the host's keyring, not the server's list) or a key the
+    list does not hold are all reasons.
+
+    The signature covers the commit's tree, so a signed tip vouches for every file the run
+    builds, whatever the commits before it.
+    """
+    short = commit[:12]
+    if _HEX.fullmatch(commit) is None:
+        return f"{commit[:40]!r} is not a commit id"
+    if allowed_signers is None or not allowed_signers.is_file():
+        return f"commit {short}: the server has no allowed-signers file to verify it against"
+    body = _git(path, "cat-file", "commit", commit)
+    if body.returncode != 0:
+        return f"commit {short} cannot be read"
+    header = body.stdout.split("\n\n", 1)[0]
+    if "\ngpgsig " not in f"\n{header}" and "\ngpgsig-sha256 " not in f"\n{header}":
+        return f"commit {short} is not signed"
+    if _SSH_SIGNATURE not in header:
+        return f"commit {short} is not signed with an SSH key"
+    done = _git(path, *_verifying(allowed_signers), "verify-commit", commit)
+    if done.returncode != 0:
+        return f"commit {short} is not signed by an allowed signer of this server"
+    return None
+
+
 def tag_verified(path: Path, tag_ref: str, allowed_signers: Path | None) -> bool:
     """Whether the annotated tag ``tag_ref`` carries an SSH signature by a key of
     ``allowed_signers`` (``git verify-tag``). No allowed-signers file: nothing verifies.
@@ -117,17 +165,7 @@ def tag_verified(path: Path, tag_ref: str, allowed_signers: Path | None) -> bool
         return False
     if _git(path, "cat-file", "-t", tag_ref).stdout.strip() != "tag":
         return False  # a lightweight tag has nothing to verify
-    if "-----BEGIN SSH SIGNATURE-----" not in _git(path, "cat-file", "tag", tag_ref).stdout:
+    if _SSH_SIGNATURE not in _git(path, "cat-file", "tag", tag_ref).stdout:
         return False  # only SSH signatures: a GPG one would be checked by the host's keyring
-    done = _git(
-        path,
-        "-c",
-        "gpg.format=ssh",
-        "-c",
-        f"gpg.ssh.allowedSignersFile={allowed_signers}",
-        "-c",
-        "gpg.ssh.program=ssh-keygen",
-        "verify-tag",
-        tag_ref,
-    )
+    done = _git(path, *_verifying(allowed_signers), "verify-tag", tag_ref)
     return done.returncode == 0
