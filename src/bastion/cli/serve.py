@@ -10,8 +10,10 @@ import typer
 from bastion.audit import AuditEvent, Outcome
 from bastion.cli.console import err_console
 from bastion.cli.run import ExecutorKind
+from bastion.deploy import DriftWatch
 from bastion.errors import UsageError
 from bastion.executors.celery import Pool, check_broker, make_app
+from bastion.home import ensure_bastion_home
 from bastion.server import (
     DEFAULT_BIND,
     FIRST_ADMIN,
@@ -66,13 +68,22 @@ def serve(
         str | None,
         typer.Option("--broker", help="Celery broker URL (with --executor celery)."),
     ] = None,
+    drift_interval: Annotated[
+        float,
+        typer.Option(
+            "--drift-interval",
+            min=0,
+            help="Seconds between drift checks of the deployed environments (0: none).",
+        ),
+    ] = 300.0,
 ) -> None:
     """Serve the web UI and REST API (migrates the database first) and carry out runs.
 
     At start the runs an earlier process left unfinished are closed and every registered
     repository's post-receive hook is written again; the monitor evaluates the audit log and
-    delivers alerts every interval ($BASTION_HOME/monitor.yml). SIGTERM or Ctrl-C cancels
-    the runs still going (recorded as cancelled) and seals the audit log.
+    delivers alerts every interval ($BASTION_HOME/monitor.yml); every --drift-interval seconds
+    each deployed environment is checked for drift (an alert when it differs). SIGTERM or
+    Ctrl-C cancels the runs still going (recorded as cancelled) and seals the audit log.
     """
     import uvicorn
 
@@ -86,6 +97,7 @@ def serve(
         log_viewers=log_viewers,
     )
     services = open_services(settings.database_url, settings=settings)
+    drift: DriftWatch | None = None
     try:
         # First: a monitor.yml that does not parse refuses the start (file and line).
         services = with_monitor(services)
@@ -95,6 +107,7 @@ def serve(
         # Its shutdown stops the watcher, cancels and waits for the runs, seals the audit sink.
         app = create_app(settings, services)
         err_console.print(f"Bastion serving on {settings.base_url}", highlight=False)
+        drift = _start_drift_watch(services, drift_interval)
         uvicorn.run(
             app,
             host=settings.host,
@@ -106,9 +119,21 @@ def serve(
             log_level="warning",
         )
     finally:
+        if drift is not None:
+            drift.stop()
         if services.launcher is not None:
             services.launcher.close()  # idempotent: the app's shutdown closed it already
         services.db.dispose()
+
+
+def _start_drift_watch(services: ServerServices, interval: float) -> DriftWatch | None:
+    """Drift checks of $BASTION_HOME's environments every ``interval`` s, into the server's
+    audit log, where the monitor's deploy-drift rule raises the alert; None when 0."""
+    if interval == 0:
+        return None
+    watch = DriftWatch(ensure_bastion_home(), services.audit.record, interval)
+    watch.start()
+    return watch
 
 
 def _check_executor(kind: ExecutorKind, broker: str | None) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from bastion.deploy.admission import admit
 from bastion.deploy.checks import StepResult, check_step, probe
 from bastion.deploy.drift import DriftReport, check_drift, watch_drift
+from bastion.deploy.drift_watch import DRIFT_ACTOR, DriftWatch
 from bastion.deploy.gitops import (
     GitOpsTarget,
     PublishResult,
@@ -53,11 +54,13 @@ from bastion.deploy.state import EnvironmentState, SlotState, config_digest
 
 __all__ = [
     "DEFAULT_STEPS",
+    "DRIFT_ACTOR",
     "AuditSink",
     "DeployError",
     "DeployRefusedError",
     "DeployResult",
     "DriftReport",
+    "DriftWatch",
     "EnvironmentConfig",
     "EnvironmentState",
     "GitOpsError",
