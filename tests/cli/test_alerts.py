@@ -67,3 +67,25 @@ def test_since() -> None:
     assert parse_since("2026-03-01", now) == datetime(2026, 3, 1, tzinfo=UTC)
     with pytest.raises(UsageError):
         parse_since("yesterday", now)
+
+
+def test_kpi_text_names_every_kpi_and_says_no_data(app: typer.Typer, tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "empty.db")
+    store = tmp_path / "artifacts"
+    result = CliRunner().invoke(app, ["kpi", "--db", url, "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    for line in ("approval latency", "audit readiness", "SBOM completeness",
+                 "secret-leak incidents", "coverage sast", "coverage image"):  # fmt: skip
+        assert line in result.stdout
+    assert "no data" in result.stdout
+
+
+def test_kpi_json_carries_the_new_kpis(app: typer.Typer, url: str) -> None:
+    result = CliRunner().invoke(app, ["kpi", "--db", url, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["approval_latency"] == {}
+    assert report["secret_leaks_by_month"] == {}
+    assert report["audit_readiness"]["deploys"] == 0
+    assert report["sbom_completeness"]["artifacts"] == 0
+    assert report["security_coverage"]["repositories"] == 0

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bastion.monitor import AlertStore, PlainText, Severity, Signal
-from bastion.store import Database, FindingRecord, JobRecord, RunRecord
+from sqlalchemy import select
 
-__all__ = ["seed_alerts", "seed_history"]
+from bastion.audit import AuditEvent, AuditLog, Outcome
+from bastion.monitor import AlertStore, PlainText, Severity, Signal
+from bastion.store import AttestationRecord, Database, FindingRecord, JobRecord, RunRecord
+
+__all__ = ["seed_alerts", "seed_evidence", "seed_history"]
 
 _REPOS = ("shop", "payments", "docs")
 _GATES = {"shop": ("secrets", "sca"), "payments": ("secrets", "sca", "sast"), "docs": ()}
@@ -89,6 +92,50 @@ def seed_history(db: Database, now: datetime) -> int:
                     session.add_all(_findings(run, day))
                     count += 1
     return count
+
+
+def _attestation(run: RunRecord, signed: bool) -> AttestationRecord:
+    return AttestationRecord(
+        run_id=run.id, job="build", repo=run.repo, commit=run.commit,
+        digest="sha256:" + f"{run.id:064x}", name="app.whl", size=10,
+        media_type="application/zip", bundle="b", cyclonedx_ref="sbom.cdx.json", spdx_ref="",
+        provenance_ref="provenance.json", signed_by="key-1" if signed else None,
+        unsigned_reason=None if signed else "no signing key", reproducible="unknown",
+        created_at=run.created_at,
+    )  # fmt: skip
+
+
+def _leak(run: RunRecord, secret: int) -> FindingRecord:
+    return FindingRecord(
+        run_id=run.id, job="secrets", gate="secrets", rule_id="aws-access-key",
+        severity="high", path="config.py", line=3, message="an AWS access key",
+        fingerprint=f"secret-{secret}", new=True, suppressed=False,
+    )  # fmt: skip
+
+
+def seed_evidence(db: Database, now: datetime) -> None:
+    """Over ``seed_history``'s runs: attested builds of payments (every third unsigned),
+    approval requests decided after 5 to 60 minutes, deploys, and leaked secrets in shop."""
+    with db.session() as session:
+        runs = list(session.scalars(select(RunRecord).order_by(RunRecord.id)))
+        payments = [r for r in runs if r.repo == "payments"]
+        session.add_all(_attestation(r, i % 3 != 0) for i, r in enumerate(payments))
+        shop = [r for r in runs if r.repo == "shop"]
+        session.add_all(_leak(r, i // 9) for i, r in enumerate(shop) if i % 9 == 0)
+    log, events = AuditLog(db, witness=None), []
+    for i, run in enumerate(payments[:12]):
+        env = "production" if i % 2 else "staging"
+        asked = run.created_at + timedelta(minutes=10)
+        subject, details = f"approval:{i + 1}", {"environment": env, "run": run.id}
+        events.append(AuditEvent("bastion", "approval.requested", subject, details=details,
+                                 time=asked))  # fmt: skip
+        decision = "approval.rejected" if i % 5 == 4 else "approval.approved"
+        decided = asked + timedelta(minutes=5 + 5 * i)
+        events.append(AuditEvent("bastion", decision, subject, time=decided))
+        if decision == "approval.approved":
+            events.append(AuditEvent("bastion", "approval.deployed", subject, Outcome.SUCCESS,
+                                     details, decided + timedelta(minutes=1)))  # fmt: skip
+    log.append_many(events)
 
 
 def seed_alerts(db: Database) -> list[int]:

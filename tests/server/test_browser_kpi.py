@@ -14,7 +14,7 @@ from playwright.sync_api import Page
 from bastion.store import open_database
 from tests.server.browser import LiveServer, live_server
 from tests.server.conftest import PASSWORD
-from tests.server.monitor_seed import seed_alerts, seed_history
+from tests.server.monitor_seed import seed_alerts, seed_evidence, seed_history
 from tests.server.test_browser_flow import shot, sign_in
 
 
@@ -25,6 +25,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         db = open_database(server.database_url)
         try:
             seed_history(db, datetime.now(UTC))
+            seed_evidence(db, datetime.now(UTC))
             seed_alerts(db)
         finally:
             db.dispose()
@@ -43,7 +44,7 @@ def test_the_kpi_page_shows_real_charts(page: Page, seeded: LiveServer, tmp_path
     page.goto(f"{seeded.base_url}/kpi")
     assert page.locator("h1").inner_text() == "Security KPIs"
     charts = page.locator("svg.kpi-chart")
-    assert charts.count() == 5
+    assert charts.count() == 10  # every KPI has data: no 'No data' placeholder
     widths = [
         float(w or 0)
         for w in page.locator("svg.kpi-chart rect.chart-bar").evaluate_all(

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bastion.server import Permission, Role
 from bastion.server.principal import TokenScope
 from tests.server.conftest import Server
-from tests.server.monitor_seed import seed_alerts, seed_history
+from tests.server.monitor_seed import seed_alerts, seed_evidence, seed_history
 
 
 def _admin(server: Server) -> dict[str, str]:
@@ -144,7 +144,28 @@ def test_kpi_api_gives_the_cli_document(server: Server) -> None:
     assert server.client.get("/api/kpi?since_days=0").status_code == 422
 
 
-@pytest.mark.parametrize(("since", "drawn"), [(None, 5), (7, 4)])  # no fix in the last 7 days
+def test_kpi_api_reads_approvals_deploys_artifacts_and_leaks(server: Server) -> None:
+    _admin(server)
+    seed_history(server.db, server.clock.now)
+    seed_evidence(server.db, server.clock.now)
+    body = server.client.get("/api/kpi?since_days=30").json()
+    assert body["approval_latency"] == {
+        "production": {"requests": 6, "decided": 6, "median_minutes": 35.0, "p90_minutes": 60.0},
+        "staging": {"requests": 6, "decided": 6, "median_minutes": 30.0, "p90_minutes": 55.0},
+    }
+    readiness = body["audit_readiness"]
+    assert (readiness["deploys"], readiness["ready"]) == (10, 0)  # no checkpoint seals them
+    assert readiness["evidence_percent"] == {"sbom": 100.0, "provenance": 100.0,
+                                             "signature": 70.0, "approval": 100.0,
+                                             "verified_log": 0.0}  # fmt: skip
+    assert body["sbom_completeness"]["artifacts"] == 28
+    assert body["sbom_completeness"]["with_sbom_percent"] == 100.0
+    assert sum(body["secret_leaks_by_month"].values()) == 4
+    assert body["security_coverage"]["percent"]["sast"] == 33.3
+
+
+# Of 10 charts: approvals, readiness, SBOMs and leaks have no data; no fix in the last 7 days.
+@pytest.mark.parametrize(("since", "drawn"), [(None, 6), (7, 5)])
 def test_kpi_page_draws_its_charts_as_svg_without_script(
     server: Server, since: int | None, drawn: int
 ) -> None:
@@ -152,7 +173,7 @@ def test_kpi_page_draws_its_charts_as_svg_without_script(
     _admin(server)
     page = server.client.get("/kpi" + (f"?since_days={since}" if since else "")).text
     assert page.count('<svg class="kpi-chart"') == drawn
-    assert page.count("No data.") == 5 - drawn
+    assert page.count("No data.") == 10 - drawn
     assert "<script" not in page
     assert len(re.findall(r'<rect class="chart-bar', page)) >= 10
     assert "Gate adoption" in page

@@ -15,7 +15,7 @@ from bastion.audit import AuditLog
 from bastion.cli.console import err_console, out_console
 from bastion.engine.audit_trail import user_actor
 from bastion.errors import UsageError
-from bastion.home import ensure_bastion_home
+from bastion.home import bastion_home, ensure_bastion_home
 from bastion.monitor import (
     AlertState,
     AlertStore,
@@ -29,6 +29,7 @@ from bastion.monitor import (
     load_rule_file,
 )
 from bastion.store import Database, default_database_url, find_repo_root, open_database
+from bastion.supplychain import LocalBlobStore
 from bastion.vault import open_default_vault
 
 __all__ = ["parse_since", "register"]
@@ -139,25 +140,39 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime | Non
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+StoreOption = Annotated[
+    Path | None,
+    typer.Option("--store", help="Artifact store whose SBOMs are read (default <home>/artifacts)."),
+]
+
+
+def _artifact_store(path: Path | None) -> LocalBlobStore | None:
+    """The store named, else the home's if there is one (SBOM completeness reads it)."""
+    if path is not None:
+        return LocalBlobStore(path)
+    default = bastion_home() / "artifacts"
+    return LocalBlobStore(default) if default.is_dir() else None
+
+
 def kpi_command(
     since: Annotated[str | None, typer.Option("--since", help="30d, 12h or a date.")] = None,
     repo: Annotated[str | None, typer.Option("--repo")] = None,
     project: ProjectOption = Path(),
     db: DbOption = None,
+    store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Security KPIs over finished runs."""
-    report = compute_kpis(_db(project, db), since=parse_since(since), repo=repo)
+    """Security KPIs over finished runs, approvals and deploys."""
+    report = compute_kpis(
+        _db(project, db), since=parse_since(since), repo=repo, store=_artifact_store(store)
+    )
     if as_json:
         out_console.print_json(json.dumps(report.to_dict()))
         return
     _render_kpis(report)
 
 
-def _render_kpis(report: KpiReport) -> None:
-    if report.no_data:
-        err_console.print("no data: no finished run matches")
-    table = Table(show_edge=False, show_header=False)
+def _render_runs(table: Table, report: KpiReport) -> None:
     table.add_row("runs", str(report.runs))
     for gate, pct in report.gate_adoption.items():
         table.add_row(f"gate {gate}", f"{pct}% of {report.pipelines} pipelines")
@@ -172,6 +187,46 @@ def _render_kpis(report: KpiReport) -> None:
     security = sum(day["security"] for day in report.failures.values())
     other = sum(day["other"] for day in report.failures.values())
     table.add_row("failed by gates / otherwise", f"{security} / {other}")
+
+
+def _render_evidence(table: Table, report: KpiReport) -> None:
+    if not report.approval_latency:
+        table.add_row("approval latency", "no data")
+    for env, latency in report.approval_latency.items():
+        table.add_row(
+            f"approval latency {env}",
+            f"median {latency.median_minutes} min, p90 {latency.p90_minutes} min "
+            f"({latency.decided} of {latency.requests} decided)",
+        )
+    ready = report.readiness.to_dict()
+    if not report.readiness.deploys:
+        table.add_row("audit readiness", "no data")
+    else:
+        table.add_row("audit readiness", f"{ready['ready_percent']}% of {ready['deploys']} deploys")
+        for name, pct in ready["evidence_percent"].items():
+            table.add_row(f"  with {name.replace('_', ' ')}", f"{pct}%")
+    sbom = report.sbom.to_dict()
+    table.add_row(
+        "SBOM completeness",
+        f"{sbom['with_sbom_percent']}% of {sbom['artifacts']} artifacts have an SBOM; "
+        f"{sbom['complete_components_percent']}% of {sbom['components']} components "
+        "have version and purl"
+        if sbom["artifacts"]
+        else "no data",
+    )
+    leaks = ", ".join(f"{m}: {n}" for m, n in report.secret_leaks.items())
+    table.add_row("secret-leak incidents", leaks or "none")
+    coverage = report.coverage.to_dict()
+    for gate, pct in coverage["percent"].items():
+        table.add_row(f"coverage {gate}", f"{pct}% of {coverage['repositories']} repositories")
+
+
+def _render_kpis(report: KpiReport) -> None:
+    if report.no_data:
+        err_console.print("no data: no finished run matches")
+    table = Table(show_edge=False, show_header=False)
+    _render_runs(table, report)
+    _render_evidence(table, report)
     out_console.print(table)
 
 

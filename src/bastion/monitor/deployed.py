@@ -36,6 +36,7 @@ __all__ = [
     "DeployedPackage",
     "RescanReport",
     "deployed_artifacts",
+    "newest_cyclonedx",
     "rescan_deployed",
     "sbom_packages",
 ]
@@ -115,15 +116,21 @@ def deployed_artifacts(store: BlobStore) -> list[tuple[str, Digest]]:
     return out
 
 
-def _sbom(store: BlobStore, digest: Digest) -> list[DeployedPackage]:
-    """The packages of the newest CycloneDX SBOM stored for ``digest`` ([] without one)."""
+def newest_cyclonedx(store: BlobStore, digest: Digest) -> dict[str, Any] | None:
+    """The newest CycloneDX document stored for ``digest`` (None without one)."""
     for bundle in store.bundles(digest):
         data = store.get_attestation(digest, bundle, AttestationKind.CYCLONEDX)
         if data is not None:
             statement = json.loads(Envelope.from_json(data).payload)
             predicate = statement.get("predicate") if isinstance(statement, dict) else None
-            return sbom_packages(predicate) if isinstance(predicate, dict) else []
-    return []
+            return predicate if isinstance(predicate, dict) else {}
+    return None
+
+
+def _sbom(store: BlobStore, digest: Digest) -> list[DeployedPackage]:
+    """The packages of the newest CycloneDX SBOM stored for ``digest`` ([] without one)."""
+    document = newest_cyclonedx(store, digest)
+    return sbom_packages(document) if document else []
 
 
 def _matches(

@@ -5,7 +5,10 @@
 event each evaluator read; ``monitor_deliveries`` the outbox of each alert to each sink
 (pending, sent, dead), so an alert a sink cannot take is kept and retried, never dropped;
 ``monitor_deployed_findings`` the post-deployment findings (a vulnerability published after
-an artifact was promoted, found by the re-scan after ``bastion db update``).
+an artifact was promoted, found by the re-scan after ``bastion db update``);
+``monitor_sbom_components`` a summary per artifact digest of its newest SBOM (components,
+and how many name a version and a package URL), read once from the artifact store so the
+SBOM-completeness KPI never opens documents again.
 The chain has its own version table, like the audit log's: the store imports none of it.
 """
 
@@ -27,6 +30,7 @@ __all__ = [
     "CursorRecord",
     "DeliveryRecord",
     "DeployedFindingRecord",
+    "SbomComponentsRecord",
 ]
 
 MONITOR_CHAIN = SchemaChain(
@@ -124,7 +128,26 @@ class DeployedFindingRecord(Base):
     found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class SbomComponentsRecord(Base):
+    """What one artifact's newest CycloneDX SBOM lists (revision ``monitor_0003``):
+    ``components`` in all, ``complete`` those with both a version and a package URL."""
+
+    __tablename__ = "monitor_sbom_components"
+
+    digest: Mapped[str] = mapped_column(String(80), primary_key=True)
+    components: Mapped[int] = mapped_column(Integer)
+    complete: Mapped[int] = mapped_column(Integer)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 MONITOR_TABLES = frozenset(
     str(record.__tablename__)
-    for record in (AlertRecord, BaselineRecord, CursorRecord, DeliveryRecord, DeployedFindingRecord)
+    for record in (
+        AlertRecord,
+        BaselineRecord,
+        CursorRecord,
+        DeliveryRecord,
+        DeployedFindingRecord,
+        SbomComponentsRecord,
+    )
 )

@@ -132,7 +132,8 @@ def kpi_report(request: Request, since_days: int | None, repo: str | None) -> Kp
     """The KPIs over finished runs of the last ``since_days`` days (all if None)."""
     ctx = context_of(request)
     since = ctx.services.clock() - timedelta(days=since_days) if since_days else None
-    return compute_kpis(ctx.services.db, since=since, repo=repo)
+    store = ctx.services.resources.artifacts  # SBOMs not summarised yet are read once
+    return compute_kpis(ctx.services.db, since=since, repo=repo, store=store)
 
 
 @router.get("/api/kpi", **guarded(Permission.KPI_READ))

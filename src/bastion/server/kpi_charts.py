@@ -2,8 +2,10 @@
 elements, every label escaped there; no script).
 
 Two shapes cover every KPI: horizontal bars (a value per label: gate adoption, compliance,
-MTTR, findings before/after production) and stacked columns per day (runs blocked by gates
-over runs failed otherwise).
+MTTR, findings before/after production, approval latency, audit readiness, SBOM
+completeness, secret-leak incidents per month, security test coverage) and stacked columns
+per day (runs blocked by gates over runs failed otherwise). A KPI without data gets an
+empty chart, which the page shows as "No data".
 """
 
 from __future__ import annotations
@@ -112,12 +114,47 @@ def day_columns(title: str, days: Mapping[str, Mapping[str, int]]) -> Chart:
 _SEVERITY_TONES = {"critical": "sev-critical", "high": "sev-high", "medium": "sev-medium"}
 
 
+def _latency(report: KpiReport) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for env, latency in report.approval_latency.items():
+        if latency.decided:
+            out[f"{env} median"] = latency.median_minutes
+            out[f"{env} p90"] = latency.p90_minutes
+    return out
+
+
+def _readiness(report: KpiReport) -> dict[str, float]:
+    if not report.readiness.deploys:
+        return {}
+    figures = report.readiness.to_dict()
+    named = {k.replace("_", " "): v for k, v in figures["evidence_percent"].items()}
+    return {"all five (ready)": figures["ready_percent"], **named}
+
+
+def _sbom(report: KpiReport) -> dict[str, float]:
+    if not report.sbom.artifacts:
+        return {}
+    figures = report.sbom.to_dict()
+    values = {"artifacts with an SBOM": figures["with_sbom_percent"]}
+    if report.sbom.components:
+        values["components with version+purl"] = figures["complete_components_percent"]
+    return values
+
+
+def _coverage(report: KpiReport) -> dict[str, float]:
+    if not report.coverage.repositories:
+        return {}
+    percent: dict[str, float] = report.coverage.to_dict()["percent"]
+    return percent
+
+
 def kpi_charts(report: KpiReport) -> list[Chart]:
     """Every chart of the KPI page, in reading order."""
     detection = {
         "before production": float(report.found_before),
         "after production": float(report.found_after),
     }
+    leaks = {month: float(n) for month, n in report.secret_leaks.items()}
     return [
         bars("Gate adoption (% of pipelines)", report.gate_adoption, scale=100.0, unit="%"),
         bars("Policy compliance by repository (% of runs not blocked)", report.compliance,
@@ -127,4 +164,11 @@ def kpi_charts(report: KpiReport) -> list[Chart]:
         bars("Mean time to remediate (hours)", report.mttr_hours, unit=" h",
              tones=_SEVERITY_TONES),
         day_columns("Runs blocked by gates vs failed otherwise, per day", report.failures),
+        bars("Approval latency (minutes, request to decision)", _latency(report), unit=" min"),
+        bars("Audit readiness (% of deploys with the evidence)", _readiness(report),
+             scale=100.0, unit="%"),
+        bars("SBOM completeness (%)", _sbom(report), scale=100.0, unit="%"),
+        bars("Secret-leak incidents per month", leaks, tones=dict.fromkeys(leaks, "bad")),
+        bars("Security test coverage (% of repositories)", _coverage(report), scale=100.0,
+             unit="%"),
     ]  # fmt: skip

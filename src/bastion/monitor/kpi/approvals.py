@@ -1,0 +1,95 @@
+"""Approval latency: from a deploy's approval request to its final decision, per environment.
+
+Source: the audit events the server's approvals record. ``approval.requested`` (subject
+``approval:<id>``, details ``environment`` and ``run``) opens a request; the first of
+``approval.approved``, ``approval.rejected`` or ``approval.expired`` with the same subject
+is its final decision. Latency = decision time - request time. Requests still pending (or
+cancelled with their run) are counted, never timed.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from bastion.monitor.kpi.audit_view import AUDIT_EVENTS, body_details
+from bastion.monitor.kpi.lookups import run_repos
+from bastion.store import Database
+
+__all__ = ["DECIDED", "REQUESTED", "ApprovalLatency", "approval_latency", "percentile"]
+
+REQUESTED = "approval.requested"
+DECIDED = ("approval.approved", "approval.rejected", "approval.expired")
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile of sorted ``values`` (0.0 for none)."""
+    if not values:
+        return 0.0
+    return values[max(0, math.ceil(pct / 100 * len(values)) - 1)]
+
+
+@dataclass(frozen=True)
+class ApprovalLatency:
+    """One environment's requests, how many were decided, and their latency in minutes."""
+
+    requests: int
+    decided: int
+    median_minutes: float
+    p90_minutes: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "requests": self.requests,
+            "decided": self.decided,
+            "median_minutes": self.median_minutes,
+            "p90_minutes": self.p90_minutes,
+        }
+
+
+def approval_latency(
+    db: Database, since: datetime | None, repo: str | None
+) -> dict[str, ApprovalLatency]:
+    """Per environment, over the requests made since ``since`` (of ``repo``'s runs)."""
+    events = AUDIT_EVENTS.c
+    query = select(events.time, events.action, events.subject, events.body).where(
+        events.action.in_((REQUESTED, *DECIDED))
+    )
+    requested: dict[str, tuple[datetime, str, int | None]] = {}
+    decided: dict[str, datetime] = {}
+    with db.session() as session:
+        for at, action, subject, body in session.execute(query.order_by(events.seq)):
+            if action == REQUESTED:
+                details = body_details(body)
+                run = details.get("run")
+                env = str(details.get("environment", "?"))
+                requested[subject] = (at, env, run if isinstance(run, int) else None)
+            else:
+                decided.setdefault(subject, at)
+    if since is not None:
+        requested = {s: r for s, r in requested.items() if r[0] >= since}
+    if repo is not None:
+        repos = run_repos(db, (r[2] for r in requested.values() if r[2] is not None))
+        requested = {
+            s: r for s, r in requested.items() if r[2] is not None and repos.get(r[2]) == repo
+        }
+    counts: dict[str, int] = defaultdict(int)
+    minutes: dict[str, list[float]] = defaultdict(list)
+    for subject, (at, env, _run) in requested.items():
+        counts[env] += 1
+        if subject in decided:
+            minutes[env].append((decided[subject] - at).total_seconds() / 60)
+    out = {}
+    for env in sorted(counts):
+        times = sorted(minutes[env])
+        median = round(statistics.median(times), 1) if times else 0.0
+        out[env] = ApprovalLatency(counts[env], len(times), median, round(percentile(times, 90), 1))
+    return out
