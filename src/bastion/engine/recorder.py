@@ -1,9 +1,16 @@
-"""The recorder: an observer that writes a run's record to the database and its logs to files."""
+"""The recorder: an observer that writes a run's record to the database and its logs to files.
+
+A database that goes away mid-run (a PostgreSQL restart) loses nothing: the changes that could
+not be written stay queued, in order, and are written once it answers again; the end of the
+run waits for it up to :data:`OUTAGE_SECONDS` before it fails with StoreError.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -19,7 +26,12 @@ from bastion.errors import StoreError
 from bastion.pipeline import job_file_name
 from bastion.store import Database, FindingRecord, JobRecord, RunRecord, StepRecord
 
-__all__ = ["Recorder", "create_run"]
+__all__ = ["OUTAGE_SECONDS", "Recorder", "create_run"]
+
+OUTAGE_SECONDS = 120.0
+"""How long the end of a run waits for an absent database before the run's record fails."""
+
+logger = logging.getLogger("bastion.engine")
 
 
 def _at(timestamp: float) -> datetime:
@@ -84,6 +96,7 @@ class Recorder:
         self._interval = flush_interval
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
+        self._failing = False  # said once per outage, not every interval
 
     def log_path(self, run_id: RunId, job: str) -> Path:
         # An expanded matrix job's name has spaces and values from the file: slug it.
@@ -115,7 +128,8 @@ class Recorder:
             self._pending.append(statement)
 
     def flush(self) -> None:
-        """Commit every queued change in one transaction."""
+        """Commit every queued change in one transaction; on failure they stay queued (the
+        transaction rolled back whole) ahead of newer ones, and StoreError is raised."""
         with self._lock:
             pending, self._pending = self._pending, []
         if not pending:
@@ -125,12 +139,36 @@ class Recorder:
                 for statement in pending:
                     connection.execute(statement)
         except SQLAlchemyError as exc:
+            with self._lock:
+                self._pending[:0] = pending
             raise StoreError(f"cannot record the run: {exc}") from exc
 
     def _flush_loop(self) -> None:
         while not self._stop.wait(self._interval):
-            self.flush()
+            self._try_flush()
             self._flush_logs()
+
+    def _try_flush(self) -> bool:
+        """Flush; False (said once per outage) when the database does not answer."""
+        try:
+            self.flush()
+        except StoreError as exc:
+            if not self._failing:
+                logger.warning("run %s: %s; kept until it answers", self._run_id, exc.message)
+            self._failing = True
+            return False
+        if self._failing:
+            logger.warning("run %s: the database answers again; record written", self._run_id)
+        self._failing = False
+        return True
+
+    def _final_flush(self) -> None:
+        """The run's last changes, waiting up to OUTAGE_SECONDS for an absent database."""
+        deadline = time.monotonic() + OUTAGE_SECONDS
+        while not self._try_flush():
+            if time.monotonic() > deadline:
+                self.flush()  # raises StoreError naming the database's error
+            time.sleep(1.0)
 
     def _flush_logs(self) -> None:
         """Put the jobs' buffered output on disk, where live viewers read it (already
@@ -233,4 +271,4 @@ class Recorder:
                 reason="; ".join(f"{job}: {why}" for job, why in failed.items())[:4000] or None,
             )
         )
-        self.flush()
+        self._final_flush()

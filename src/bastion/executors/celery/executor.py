@@ -53,6 +53,8 @@ WORKER_LOST = "worker lost"
 PING_SECONDS = 1.0
 """How often the executor pings its own reply queue."""
 PING_TIMEOUT = 3.0
+RESEND_SECONDS = 1.0
+"""A claim denied because the database was away: the job is sent again after this."""
 """A ping not back within this many seconds: the route is lost (the broker restarted)."""
 
 logger = logging.getLogger("bastion.executors.celery")
@@ -86,6 +88,8 @@ class CeleryJobHandle:
     worker: str | None = None
     control: str | None = None
     sent_at: float = 0.0
+    resend_at: float | None = None
+    """When to send the job again after a claim the database could not record."""
     body: dict[str, Any] = field(default_factory=dict)
     heartbeat_at: float = 0.0
     started: bool = False
@@ -278,8 +282,12 @@ class CeleryExecutor:
         try:
             grant = self._leases.grant(claim, now=self._clock())
         except StoreError as exc:
+            # Nothing granted without a record; the job goes back to the pool shortly, not
+            # after the queue timeout (the claim used up its message).
             logger.error("job %s: cannot record a lease, claim denied: %s", spec.job, exc)
-            grant = Grant.DUPLICATE
+            self._deny(message, "database unavailable")
+            handle.resend_at = time.monotonic() + RESEND_SECONDS
+            return
         if grant is not Grant.GRANTED:
             self._deny(message, grant.value)
             if grant in (Grant.DRAINING, Grant.REVOKED):
@@ -338,6 +346,9 @@ class CeleryExecutor:
         for handle in {id(h): h for h in self._jobs.values()}.values():
             if handle.outcome is not None:
                 continue
+            if handle.worker is None and handle.resend_at is not None and now >= handle.resend_at:
+                handle.resend_at = None
+                self._publish(handle)
             if handle.worker is not None and now - handle.heartbeat_at > self._config.lease_seconds:
                 self._leases.end(handle.task_id, LeaseState.LOST, now=self._clock())
                 self._lost(handle)
