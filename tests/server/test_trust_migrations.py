@@ -1,6 +1,7 @@
-"""The server revisions after 0009_approvals (issue 14, part A): a database made before them
-keeps its repositories and environments, which gain the new settings empty (requiring
-nothing more than before), and the tables match the models on SQLite and PostgreSQL."""
+"""The server revisions after 0009_approvals (issue 14, part A: 0010_signed_commits,
+0011_deploy_windows): a database made before them keeps its repositories and environments,
+which gain the new settings empty (requiring nothing more than before), and the tables
+match the models on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, text
 
 import bastion.server.models  # noqa: F401 - registers the server's tables on Base.metadata
+from bastion.server.environments import Environments
 from bastion.server.repositories import Repositories
 from bastion.store import Base, Database, open_database, sqlite_url
 from tests.server.test_migrations import _downgrade, store_revision
@@ -62,6 +64,13 @@ def test_a_0009_database_upgrades_keeping_its_rows(tmp_path: Path) -> None:
                     "'2030-01-01 00:00:00.000000')"
                 )
             )
+            conn.execute(
+                text(
+                    "INSERT INTO server_environments (name, required_approvals, allowed_refs, "
+                    "required_trust, wait_timer, request_timeout, approval_ttl) VALUES "
+                    "('production', 2, '[\"refs/heads/main\"]', 'trusted', 0, 3600, 3600)"
+                )
+            )
     finally:
         engine.dispose()
     db = open_database(url)
@@ -70,5 +79,8 @@ def test_a_0009_database_upgrades_keeping_its_rows(tmp_path: Path) -> None:
         old = Repositories(db, lambda: datetime(2030, 1, 1, tzinfo=UTC)).get("old")
         assert old.signed_branches == ()
         assert not old.requires_signed_commits("main")
+        production = Environments(db).get("production")
+        assert production is not None
+        assert production.deploy_windows == ()
     finally:
         db.dispose()

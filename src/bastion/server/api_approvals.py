@@ -130,5 +130,6 @@ def put_environment(
         required_approvals=settings.required_approvals,
         required_trust=settings.required_trust.value,
         allowed_refs=",".join(settings.allowed_refs),
+        deploy_windows="; ".join(settings.deploy_windows),
     )
     return environment_out(settings)

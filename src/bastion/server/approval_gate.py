@@ -5,7 +5,9 @@ Refused without asking anyone: an environment not configured on this server, a r
 trust or ref the environment does not allow, commits git cannot read (four-eyes could not
 be checked). Otherwise a request is opened with what ships (artifact digests, their
 CycloneDX components, the people behind the commits since the last deploy, pipeline-file
-changes) and the gate waits on the run's cancel event, polling the request's state.
+changes) and the gate waits on the run's cancel event, polling the request's state. Once
+approved and past the wait timer, a job whose environment's deploy window has closed
+meanwhile waits for the next window to open (approvals themselves are only taken inside one).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from bastion.engine import ApprovalDecision, ApprovalRequest
 from bastion.errors import BastionError
 from bastion.server.approvals import Approvals, RequestState
-from bastion.server.environments import admissible
+from bastion.server.environments import EnvironmentSettings, admissible, outside_window
 from bastion.server.release_facts import commit_people, components_of, config_changes
 from bastion.supplychain import AttestationKind, BlobStore, parse_digest
 
@@ -69,13 +71,20 @@ class ServerApprovalGate:
         while not cancel.wait(self.poll_seconds):
             state = self.approvals.poll(request_id)
             if state is RequestState.APPROVED:
-                if cancel.wait(settings.wait_timer):
+                if cancel.wait(settings.wait_timer) or not self._window(settings, cancel):
                     break
                 return ApprovalDecision(True, f"approved (request {request_id})")
             if state is not RequestState.PENDING:
                 return ApprovalDecision(False, f"approval request {request_id} {state.value}")
         self.approvals.cancel(request_id)
         return ApprovalDecision(False, "cancelled while waiting for approval")
+
+    def _window(self, settings: EnvironmentSettings, cancel: threading.Event) -> bool:
+        """Wait until the environment's deploy window is open (False: cancelled first)."""
+        while outside_window(settings, self.approvals.clock()) is not None:
+            if cancel.wait(self.poll_seconds):
+                return False
+        return True
 
     def _shipped(self, request: ApprovalRequest) -> dict[str, Any]:
         """What the approvers are shown and four-eyes is checked against."""

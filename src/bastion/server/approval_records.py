@@ -2,7 +2,8 @@
 
 ``server_environments``: one row per environment, its settings (required approvers, allowed
 refs, required trust, wait timer, how long a request waits, how long an approval counts)
-and what is deployed there now (digest, commit, SBOM components) once a deploy succeeded.
+and what is deployed there now (digest, commit, SBOM components) once a deploy succeeded;
+its deploy windows (revision ``0011_deploy_windows``).
 ``server_approval_requests``: a job waiting to ship, with what it ships.
 ``server_approval_votes``: every approval or rejection, by whom, until when it counts.
 """
@@ -33,6 +34,7 @@ class EnvironmentRecord(Base):
     wait_timer: Mapped[int] = mapped_column(Integer)
     request_timeout: Mapped[int] = mapped_column(Integer)
     approval_ttl: Mapped[int] = mapped_column(Integer)
+    deploy_windows: Mapped[list[str]] = mapped_column(JSON, default=list)
     deployed_digest: Mapped[str | None] = mapped_column(String(80))
     deployed_commit: Mapped[str | None] = mapped_column(String(64))
     deployed_run: Mapped[int | None] = mapped_column(Integer)

@@ -1,5 +1,6 @@
 """Approvals: N distinct people, each with a TOTP code at that moment, none of them the
-person who triggered the run nor an author or committer of a commit since the last deploy.
+person who triggered the run nor an author or committer of a commit since the last deploy,
+and only within the environment's deploy windows (a rejection is taken at any time).
 
 A request is opened by the server's approval gate when a job with ``environment:`` is
 ready; each vote is audited with its outcome, a refused one with its reason. An approval
@@ -22,7 +23,7 @@ from bastion.engine import ApprovalRequest
 from bastion.server.approval_records import ApprovalRequestRecord, ApprovalVoteRecord
 from bastion.server.auditing import AuditSink
 from bastion.server.clock import Clock
-from bastion.server.environments import Environments, EnvironmentSettings
+from bastion.server.environments import Environments, EnvironmentSettings, outside_window
 from bastion.server.errors import ConflictError, ForbiddenError, NotFoundError
 from bastion.server.totp import Totp
 from bastion.store import Database
@@ -204,6 +205,10 @@ class Approvals:
             return "the TOTP code is wrong or was already used; enter a new one"
         if vote.decision is Decision.REJECT:
             return None  # stopping a deploy needs no second pair of eyes
+        settings = self.environments.get(row.environment)
+        closed = outside_window(settings, self.clock()) if settings is not None else None
+        if closed is not None:
+            return f"deploy window: {closed}; approve then"
         if row.triggered_by is not None and row.triggered_by == vote.user_name:
             return "four-eyes: you triggered this run; someone else must approve it"
         people = row.shipped.get("people")

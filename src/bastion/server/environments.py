@@ -1,23 +1,31 @@
 """Environments are server settings, never repository files: how many distinct people must
 approve, which refs and trust may deploy, the wait timer after approval, how long a request
-waits and how long an approval counts; and what is deployed there now."""
+waits and how long an approval counts, when it may be deployed to (deploy windows,
+:mod:`bastion.server.deploy_windows`); and what is deployed there now."""
 
 from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from bastion.server.approval_records import EnvironmentRecord
+from bastion.server.deploy_windows import DeployWindow, next_opening, open_now, parse_windows
 from bastion.server.errors import BadRequestError
 from bastion.server.names import check_name
 from bastion.store import Database
 from bastion.trust import RunContext, Trust
 
-__all__ = ["DEPLOYING_TRUST", "EnvironmentSettings", "Environments", "admissible"]
+__all__ = [
+    "DEPLOYING_TRUST",
+    "EnvironmentSettings",
+    "Environments",
+    "admissible",
+    "outside_window",
+]
 
 # Only these trust levels ever reach a protected environment (ARCHITECTURE.md).
 DEPLOYING_TRUST = {Trust.TRUSTED: (Trust.TRUSTED, Trust.RELEASE), Trust.RELEASE: (Trust.RELEASE,)}
@@ -34,9 +42,12 @@ class EnvironmentSettings:
     wait_timer: int = 0
     request_timeout: int = 24 * 3600
     approval_ttl: int = 4 * 3600
+    deploy_windows: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_name(self.name, "environment")
+        object.__setattr__(self, "deploy_windows", tuple(dict.fromkeys(self.deploy_windows)))
+        parse_windows(self.deploy_windows)
         if not 1 <= self.required_approvals <= 10:
             raise BadRequestError("required approvals: 1 to 10 distinct people")
         if self.required_trust not in DEPLOYING_TRUST:
@@ -48,6 +59,23 @@ class EnvironmentSettings:
                 raise BadRequestError("times are 0 to 30 days, in seconds")
         if self.request_timeout < 60 or self.approval_ttl < 60:
             raise BadRequestError("a request and an approval last at least 60 seconds")
+
+    @property
+    def windows(self) -> tuple[DeployWindow, ...]:
+        """The deploy windows, parsed (none: always open)."""
+        return parse_windows(self.deploy_windows)
+
+
+def outside_window(settings: EnvironmentSettings, at: datetime) -> str | None:
+    """Why ``settings``' environment may not be deployed to at ``at`` (None: it may)."""
+    windows = settings.windows
+    if open_now(windows, at):
+        return None
+    opens = next_opening(windows, at).astimezone(UTC)
+    return (
+        f"{settings.name} is deployed to only within {'; '.join(settings.deploy_windows)}; "
+        f"the next window opens at {opens:%Y-%m-%d %H:%M} UTC"
+    )
 
 
 def admissible(settings: EnvironmentSettings, context: RunContext) -> str | None:
@@ -73,6 +101,7 @@ def _settings(row: EnvironmentRecord) -> EnvironmentSettings:
         row.wait_timer,
         row.request_timeout,
         row.approval_ttl,
+        tuple(row.deploy_windows or ()),
     )
 
 
@@ -107,6 +136,7 @@ class Environments:
             row.wait_timer = settings.wait_timer
             row.request_timeout = settings.request_timeout
             row.approval_ttl = settings.approval_ttl
+            row.deploy_windows = list(settings.deploy_windows)
 
     def deployed(self, name: str) -> tuple[str | None, str | None, dict[str, Any]]:
         """(digest, commit, SBOM components) deployed now; Nones and {} before a deploy."""

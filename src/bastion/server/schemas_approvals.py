@@ -117,6 +117,8 @@ class EnvironmentBody(_Body):
     wait_timer: int = Field(default=0, ge=0, le=30 * 24 * 3600)
     request_timeout: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
     approval_ttl: int = Field(default=4 * 3600, ge=60, le=30 * 24 * 3600)
+    # "DAYS HH:MM-HH:MM ZONE", e.g. "Mon-Fri 09:00-17:00 UTC"; none: deployable at any time.
+    deploy_windows: list[StrictStr] = Field(default_factory=list, max_length=16)
 
     def settings(self, name: str) -> EnvironmentSettings:
         """The domain value (BadRequestError if the rules do not hold together)."""
@@ -128,6 +130,7 @@ class EnvironmentBody(_Body):
             self.wait_timer,
             self.request_timeout,
             self.approval_ttl,
+            tuple(self.deploy_windows),
         )
 
 
@@ -141,6 +144,7 @@ class EnvironmentOut(BaseModel):
     wait_timer: int
     request_timeout: int
     approval_ttl: int
+    deploy_windows: list[str] = Field(default_factory=list)
 
 
 class EnvironmentsOut(BaseModel):
@@ -159,4 +163,5 @@ def environment_out(settings: EnvironmentSettings) -> EnvironmentOut:
         wait_timer=settings.wait_timer,
         request_timeout=settings.request_timeout,
         approval_ttl=settings.approval_ttl,
+        deploy_windows=list(settings.deploy_windows),
     )
