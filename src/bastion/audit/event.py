@@ -55,6 +55,8 @@ class Action(StrEnum):
     SIGNATURE_CREATED = "signature.created"
     KEY_ADDED = "key.added"
     KEY_REVOKED = "key.revoked"
+    KEY_ROTATED = "key.rotated"
+    KEY_OVERDUE = "key.overdue"
     SECRET_RELEASED = "secret.released"  # noqa: S105 - an action name, not a secret
     SECRET_ROTATED = "secret.rotated"  # noqa: S105 - an action name, not a secret
     SECRET_OVERDUE = "secret.overdue"  # noqa: S105 - an action name, not a secret

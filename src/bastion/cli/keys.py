@@ -1,11 +1,13 @@
-"""``bastion keys``: the local signing key and the keys ``bastion verify`` trusts."""
+"""``bastion keys``: the local signing key and the keys ``bastion verify`` trusts, and the
+rotation of Bastion's own keys (``keys rotate signing|oidc --overlap 2h``)."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, assert_never
 
 import typer
 from rich.table import Table
@@ -24,6 +26,7 @@ from bastion.supplychain import (
     rotate_local_key,
 )
 from bastion.supplychain.keys import local_key_paths
+from bastion.vault import format_age, identity_keys_path, parse_max_age, rotate_identity_keys
 
 __all__ = ["HomeOption", "JsonOption", "default_home", "register"]
 
@@ -168,22 +171,91 @@ def revoke_command(
     _show(key, as_json)
 
 
+class RotatedKey(StrEnum):
+    """Bastion's own keys that ``keys rotate`` replaces."""
+
+    SIGNING = "signing"
+    OIDC = "oidc"
+
+
+OverlapOption = Annotated[
+    str | None,
+    typer.Option(
+        "--overlap",
+        help="How long the old key stays valid, e.g. 2h or 7d (signing: none by default; "
+        "oidc: tokens' lifetime plus 1h by default).",
+    ),
+]
+
+
 @keys_app.command("rotate")
 def rotate_command(
+    kind: Annotated[
+        RotatedKey, typer.Argument(help="Which key: signing (default) or oidc.")
+    ] = RotatedKey.SIGNING,
+    overlap: OverlapOption = None,
     home: HomeOption = None,
     algorithm: AlgorithmOption = KeyAlgorithm.ECDSA_P256,
     as_json: JsonOption = False,
 ) -> None:
-    """Replace the local key: trust a new one, revoke the old one from now on."""
+    """Replace one of Bastion's own keys; the old one stays valid for ``--overlap``."""
     root = home or default_home()
-    new, old = rotate_local_key(root, algorithm)
+    window = None if overlap is None else _duration(overlap)
+    match kind:
+        case RotatedKey.SIGNING:
+            _rotate_signing(root, algorithm, window or 0, as_json)
+        case RotatedKey.OIDC:
+            _rotate_oidc(root, window, as_json)
+        case _:
+            assert_never(kind)
+
+
+def _duration(text: str) -> int:
+    try:
+        return parse_max_age(text)
+    except UsageError as exc:
+        raise UsageError(f"--overlap {text!r} is not a duration", hint=exc.hint) from exc
+
+
+def _rotate_signing(root: Path, algorithm: KeyAlgorithm, overlap: int, as_json: bool) -> None:
+    """A new local signing key; the old one revoked ``overlap`` s from now."""
+    new, old = rotate_local_key(root, algorithm, timedelta(seconds=overlap))
     if old is not None:
-        _audit(Action.KEY_REVOKED, TrustedKeys(root).find(old.keyid), root, reason="rotated")
+        until = old.revoked_at.isoformat() if old.revoked_at else None
+        revoked = TrustedKeys(root).find(old.keyid)
+        _audit(Action.KEY_REVOKED, revoked, root, reason="rotated", overlap=overlap, at=until)
     _audit(Action.KEY_ADDED, TrustedKeys(root).find(new.keyid), root, source="rotated")
     if old is not None:
-        err_console.print(f"revoked {old.fingerprint} (its earlier signatures stay valid)")
+        err_console.print(
+            f"revoked {old.fingerprint} from {old.revoked_at:%Y-%m-%d %H:%M:%S%z} "
+            "(its signatures made before then stay valid)",
+            highlight=False,
+        )
     err_console.print(f"new signing key in {local_key_paths(root)[0]}")
     _show(TrustedKeys(root).find(new.keyid), as_json)
+
+
+def _rotate_oidc(root: Path, overlap: int | None, as_json: bool) -> None:
+    """A new job-identity signing key; the old one published for its overlap window."""
+    new, old = rotate_identity_keys(root, None if overlap is None else float(overlap))
+    details = {
+        "kind": RotatedKey.OIDC.value,
+        "new": new.kid,
+        "old": old.kid if old else None,
+        "overlap": overlap,
+    }
+    subject = f"key/oidc/{new.kid}"
+    event = AuditEvent(user_actor(), Action.KEY_ROTATED.value, subject, details=details)
+    record_actions([event], home=root)
+    if old is not None:
+        err_console.print(
+            f"retired {old.kid}: it stays in the JWKS until its tokens expire"
+            + (f" plus {format_age(overlap)}" if overlap is not None else " plus 1h"),
+            highlight=False,
+        )
+    err_console.print(f"new job-identity key {new.kid} in {identity_keys_path(root)}")
+    if as_json:
+        out_console.print_json(json.dumps(details))
 
 
 def register(app: typer.Typer) -> None:

@@ -29,7 +29,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -336,20 +336,27 @@ class TrustedKeys:
 
 
 def rotate_local_key(
-    home: Path, algorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256
+    home: Path,
+    algorithm: KeyAlgorithm = KeyAlgorithm.ECDSA_P256,
+    overlap: timedelta = timedelta(0),
 ) -> tuple[LocalKey, TrustedKey | None]:
-    """Replace the local key: trust a new one, revoke the old one from now on.
+    """Replace the local key: trust a new one, revoke the old one ``overlap`` from now.
 
-    Signatures the old key made before now keep verifying; its private key is deleted so it
-    cannot sign again. Returns the new key and the revoked old entry (None if there was none).
+    Signatures the old key made before the revocation keep verifying: with an overlap, so do
+    those a builder still holding a copy of it makes within the window (their provenance's
+    ``finishedOn`` is the signing time), and none made after it. The local private key is
+    deleted so Bastion itself never signs with it again. Returns the new key and the revoked
+    old entry (None if there was none).
     """
+    if overlap < timedelta(0):
+        raise UsageError(f"overlap {overlap} is negative")
     private_path, public_path = local_key_paths(home)
     old: TrustedKey | None = None
     if private_path.exists():
         previous = load_local_signer(home)
         registry = TrustedKeys(home)
         if any(k.keyid == previous.keyid for k in registry.entries()):
-            old = registry.revoke(previous.keyid)
+            old = registry.revoke(previous.keyid, at=datetime.now(UTC) + overlap)
         private_path.unlink()
         public_path.unlink(missing_ok=True)
     return generate_local_key(home, algorithm), old

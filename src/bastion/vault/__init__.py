@@ -20,7 +20,12 @@ from bastion.vault.identity import (
     JobIdentity,
     SigningKey,
 )
-from bastion.vault.identity_keys import DEFAULT_ROTATION, open_identity_issuer
+from bastion.vault.identity_keys import (
+    DEFAULT_ROTATION,
+    identity_keys_path,
+    open_identity_issuer,
+    rotate_identity_keys,
+)
 from bastion.vault.keys import KEK_ENV, KeyProvider, LocalKeyProvider, default_key_provider
 from bastion.vault.masking import MASK, Masker
 from bastion.vault.patterns import MaskingPatterns, SecretFinder, SecretHit
@@ -70,12 +75,14 @@ __all__ = [
     "check_secret_value",
     "default_key_provider",
     "format_age",
+    "identity_keys_path",
     "labelled_variants",
     "open_default_vault",
     "open_identity_issuer",
     "overdue_secrets",
     "parse_max_age",
     "rotate_default_key",
+    "rotate_identity_keys",
     "secret_variants",
     "vaultfile",
 ]

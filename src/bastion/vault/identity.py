@@ -42,6 +42,7 @@ __all__ = [
     "SigningKey",
     "kid_of",
     "new_signing_key",
+    "retire_and_add",
 ]
 
 MAX_LIFETIME = 600
@@ -83,6 +84,9 @@ class SigningKey:
     private: ec.EllipticCurvePrivateKey = field(repr=False)
     created_at: float = 0.0
     retired_at: float | None = None
+    # Seconds it stays published after retirement beyond the token lifetime; None: the
+    # issuer's default. Set by an on-demand rotation (``bastion keys rotate oidc --overlap``).
+    overlap: float | None = None
 
     def jwk(self) -> dict[str, str]:
         numbers = self.private.public_key().public_numbers()
@@ -110,6 +114,19 @@ def new_signing_key(now: float) -> SigningKey:
     return SigningKey(kid_of(private), private, created_at=now)
 
 
+def retire_and_add(
+    keys: Sequence[SigningKey], now: float, overlap: float | None = None
+) -> list[SigningKey]:
+    """``keys`` with every one retired at ``now`` (those not retired yet get ``overlap``)
+    and a fresh signing key first."""
+    if overlap is not None and overlap < 0:
+        raise IdentityRefusedError(f"overlap {overlap} s is negative")
+    for key in keys:
+        if key.retired_at is None:
+            key.retired_at, key.overlap = now, overlap
+    return [new_signing_key(now), *keys]
+
+
 class IdentityIssuer:
     """Mints job tokens for one issuer URL; ``on_issue`` is told of every issuance (audit).
 
@@ -131,6 +148,7 @@ class IdentityIssuer:
         rotate_after: float | None = None,
         on_change: Callable[[Sequence[SigningKey]], None] | None = None,
         issuing: frozenset[Trust] = DEFAULT_ISSUING,
+        reload: Callable[[], Sequence[SigningKey] | None] | None = None,
     ) -> None:
         if not 0 < lifetime <= MAX_LIFETIME:
             raise IdentityRefusedError(f"a token lives at most {MAX_LIFETIME} seconds")
@@ -145,6 +163,7 @@ class IdentityIssuer:
         self._clock, self._on_issue, self._on_change = clock, on_issue, on_change
         self._rotate_after, self.issuing = rotate_after, issuing
         self._keys = list(keys) or [new_signing_key(clock())]
+        self._reload = reload
         self._lock = threading.RLock()  # runs mint from several threads; one rotation wins
 
     @property
@@ -156,20 +175,27 @@ class IdentityIssuer:
         """Whether a run of ``trust`` may get a token from this issuer."""
         return trust in self.issuing
 
-    def rotate(self) -> str:
+    def rotate(self, overlap: float | None = None) -> str:
         """Sign with a new key from now on; the old one is published until it is safe to
-        drop. The new key's id."""
+        drop: every token it signed has expired, plus ``overlap`` seconds (default: the
+        issuer's). The new key's id."""
         with self._lock:
-            now = self._clock()
-            for key in self._keys:
-                key.retired_at = key.retired_at or now
-            self._keys.insert(0, new_signing_key(now))
+            self._keys = retire_and_add(self._keys, self._clock(), overlap)
             self._changed()
             return self._keys[0].kid
+
+    def _refresh(self) -> None:
+        """Take the keys another process rotated (``bastion keys rotate oidc``), if any."""
+        if self._reload is None:
+            return
+        keys = self._reload()
+        if keys and keys[0].retired_at is None:
+            self._keys = list(keys)
 
     def _signing_key(self) -> SigningKey:
         """The key that signs now, rotated first if it is past ``rotate_after``."""
         with self._lock:
+            self._refresh()
             age = self._clock() - self._keys[0].created_at
             if self._rotate_after is not None and age >= self._rotate_after:
                 self.rotate()
@@ -182,13 +208,19 @@ class IdentityIssuer:
     def jwks(self) -> dict[str, Any]:
         """The published keys: the active one and the retired ones still in their window."""
         now = self._clock()
-        keep = self._lifetime + self._overlap
         with self._lock:
-            kept = [k for k in self._keys if k.retired_at is None or now - k.retired_at < keep]
+            self._refresh()
+            kept = [k for k in self._keys if self._published(k, now)]
             if len(kept) != len(self._keys):
                 self._keys = kept
                 self._changed()
             return {"keys": [k.jwk() for k in kept]}
+
+    def _published(self, key: SigningKey, now: float) -> bool:
+        if key.retired_at is None:
+            return True
+        overlap = self._overlap if key.overlap is None else key.overlap
+        return now - key.retired_at < self._lifetime + overlap
 
     def discovery(self) -> dict[str, Any]:
         """The OpenID Connect discovery document."""

@@ -33,6 +33,7 @@ from bastion.vault.identity import (
     IdentityIssuer,
     SigningKey,
     kid_of,
+    retire_and_add,
 )
 from bastion.vault.keys import write_key_file
 
@@ -41,6 +42,7 @@ __all__ = [
     "identity_keys_path",
     "load_signing_keys",
     "open_identity_issuer",
+    "rotate_identity_keys",
     "save_signing_keys",
 ]
 
@@ -60,6 +62,7 @@ def save_signing_keys(path: Path, keys: Sequence[SigningKey]) -> None:
             "kid": key.kid,
             "created_at": key.created_at,
             "retired_at": key.retired_at,
+            "overlap": key.overlap,
             "pem": key.private.private_bytes(
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,
@@ -92,6 +95,8 @@ def _key_from(entry: Any, path: Path) -> SigningKey:
         private = serialization.load_pem_private_key(entry["pem"].encode(), password=None)
         created, retired = float(entry["created_at"]), entry["retired_at"]
         retired_at = None if retired is None else float(retired)
+        overlap = entry.get("overlap")  # absent in files written before on-demand rotation
+        overlap = None if overlap is None else float(overlap)
         kid = str(entry["kid"])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise VaultError(f"{path}: an identity signing key is malformed") from exc
@@ -99,7 +104,7 @@ def _key_from(entry: Any, path: Path) -> SigningKey:
         raise VaultError(f"{path}: an identity signing key is not a P-256 key")
     if kid_of(private) != kid:
         raise VaultError(f"{path}: a key id does not match its key")
-    return SigningKey(kid, private, created_at=created, retired_at=retired_at)
+    return SigningKey(kid, private, created_at=created, retired_at=retired_at, overlap=overlap)
 
 
 def load_signing_keys(path: Path) -> list[SigningKey] | None:
@@ -120,6 +125,49 @@ def load_signing_keys(path: Path) -> list[SigningKey] | None:
     return [_key_from(entry, path) for entry in entries]
 
 
+class _KeyFileWatch:
+    """Reloads the key file when another process rewrote it (an on-demand rotation), so a
+    running server signs with the new key and publishes the old one for its overlap."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seen = self._stamp()
+
+    def _stamp(self) -> tuple[int, int, int] | None:
+        try:
+            info = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return info.st_ino, info.st_mtime_ns, info.st_size
+
+    def saved(self, keys: Sequence[SigningKey]) -> None:
+        """Persist ``keys`` (this process's own change: not reloaded)."""
+        save_signing_keys(self.path, keys)
+        self._seen = self._stamp()
+
+    def changed(self) -> list[SigningKey] | None:
+        """The file's keys if it changed since last seen, else None."""
+        stamp = self._stamp()
+        if stamp == self._seen:
+            return None
+        self._seen = stamp
+        return load_signing_keys(self.path)
+
+
+def rotate_identity_keys(
+    home: Path, overlap: float | None = None, clock: Callable[[], float] = time.time
+) -> tuple[SigningKey, SigningKey | None]:
+    """Rotate the issuer's persisted keys now: a new signing key, the old one published for
+    every token it signed to expire plus ``overlap`` s (default the issuer's, an hour). A
+    running server picks the file up at its next token or JWKS request. The new key and the
+    retired one (None when there were no keys yet)."""
+    path = identity_keys_path(home)
+    keys = load_signing_keys(path) or []
+    rotated = retire_and_add(keys, clock(), overlap)
+    save_signing_keys(path, rotated)
+    return rotated[0], keys[0] if keys else None
+
+
 def open_identity_issuer(
     home: Path,
     issuer: str,
@@ -133,17 +181,19 @@ def open_identity_issuer(
     or pruning is saved."""
     path = identity_keys_path(home)
     keys = load_signing_keys(path) or []
+    watch = _KeyFileWatch(path)
     result = IdentityIssuer(
         issuer,
         lifetime=MAX_LIFETIME,
         clock=clock,
         keys=keys,
         rotate_after=rotate_after,
-        on_change=lambda current: save_signing_keys(path, current),
+        on_change=watch.saved,
         issuing=issuing,
+        reload=watch.changed,
     )
     if not keys:
-        save_signing_keys(path, result.keys)
+        watch.saved(result.keys)
     elif clock() - result.keys[0].created_at >= rotate_after:
         result.rotate()
     result.jwks()  # prunes (and saves) keys past their overlap window
