@@ -337,8 +337,8 @@ class CeleryExecutor:
                 self._lost(handle)  # a revoked worker's result is not taken
                 return
             outcome = event.outcome or JobOutcome(JobState.ERROR, reason="no outcome")
+            self._done(handle)  # first: the worker is free once it knows
             self._finish(handle, _checked(handle.spec, outcome, digests))
-            self._done(handle)
             return
         handle.on_event(event)
 

@@ -11,13 +11,14 @@ and stops the job if the server cancels it or stops answering to its heartbeats.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from kombu.exceptions import OperationalError
 
 from bastion.errors import BastionError, VerificationError
 from bastion.executors.celery.app import TASK_NAME
-from bastion.executors.celery.channel import Publisher, Subscription
+from bastion.executors.celery.mailboxes import WorkerChannels
 from bastion.executors.celery.pools import PoolKey
 from bastion.executors.celery.signing import open_message, open_secrets
 from bastion.executors.celery.wire import event_to_json, spec_from_json
@@ -41,12 +42,17 @@ logger = logging.getLogger("bastion.executors.celery")
 
 RESULT_TIMEOUT = 60.0
 """Seconds a worker keeps sending a finished job's result until the server confirms it."""
-POLL_SLICE = 0.05
-"""Seconds the heartbeat thread waits for the server's control messages before it looks
-whether its job has finished."""
 
 MaskingBuilder = Callable[[Mapping[str, str]], JobMasking]
 """Compiles the masker of a job's released secrets (the engine's ``RunMasking.build``)."""
+
+
+class _Shared:
+    """What a runtime's jobs share: the process's channels, made once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.channels: WorkerChannels | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +70,20 @@ class WorkerRuntime:
     clock: Callable[[], float] = time.time
     """This machine's clock: only the first filter of a job's expiry (the server decides)."""
 
+    _shared: _Shared = field(default_factory=_Shared, init=False, repr=False)
+
+    def channels(self) -> WorkerChannels:
+        """This process's channels to the server, made on the first job."""
+        with self._shared.lock:
+            if self._shared.channels is None:
+                self._shared.channels = WorkerChannels(self.app, self.key)
+            return self._shared.channels
+
     def handle(self, message: object) -> str:
-        """Run one delivered job message; returns what became of it (for the worker log)."""
+        """Run one delivered job message; returns what became of it (for the worker log).
+
+        Returns once the job's result is sent: its lease thread sends it again until the
+        server confirms it, while this worker takes its next job."""
         try:
             body = open_message(self.key, message, "job", now=self.clock())
             spec = spec_from_json(body["spec"])
@@ -73,53 +91,23 @@ class WorkerRuntime:
             text = exc.diagnostics() if isinstance(exc, BastionError) else repr(exc)
             logger.error("refused a job message (%s pool): %s", self.key.pool, text)
             return "refused"
-        publisher = Publisher(self.app.connection_for_write(), self.key)
-        control = Subscription(
-            self.app.connection_for_read(), self.key, f"bastion.ctl.{uuid.uuid4().hex}",
-            "grant", "deny", "cancel", "done",
-        )  # fmt: skip
-        try:
-            return self._claimed_run(body, spec, publisher, control)
-        finally:
-            control.close()
-            publisher.close()
-
-    def _claimed_run(
-        self, body: dict[str, Any], spec: JobSpec, publisher: Publisher, control: Subscription
-    ) -> str:
-        task_id, reply_to = str(body["task_id"]), str(body["reply_to"])
-        publisher.send(
-            reply_to,
-            {"type": "claim", "task_id": task_id, "worker": self.name, "control": control.name},
-        )
-        answer = self._granted(task_id, control)
+        task_id = str(body["task_id"])
+        lease = _Lease(task_id, self.name, str(body["reply_to"]), self.channels())
+        answer = lease.claim(self.grant_timeout)
         if answer != "grant":
+            lease.close()
             logger.warning("job %s (%s): not granted (%s); nothing run", spec.job, task_id, answer)
             if answer in ("draining", "revoked"):
                 # Let the pool's other workers take the job the server sends again.
                 time.sleep(self.heartbeat_seconds)
             return "not granted"
         logger.info("job %s (%s): granted, running", spec.job, task_id)
-        lease = _Lease(task_id, self.name, reply_to, publisher)
-        beating = threading.Thread(
-            target=lease.beat, args=(control, self.heartbeat_seconds), daemon=True
-        )
-        beating.start()
+        lease.keep(self.heartbeat_seconds)
         try:
             outcome = self._run(body, spec, lease)
         finally:
-            lease.done.set()
-            beating.join(timeout=RESULT_TIMEOUT + self.heartbeat_seconds + 5)
+            lease.finish()
         return outcome.status.value
-
-    def _granted(self, task_id: str, control: Subscription) -> str:
-        """``grant``, the server's reason for a denial, or ``no answer``."""
-        deadline = time.monotonic() + self.grant_timeout
-        while time.monotonic() < deadline:
-            for reply in control.poll(timeout=0.5):
-                if reply.get("task_id") == task_id and reply.get("worker") == self.name:
-                    return "grant" if reply["type"] == "grant" else str(reply.get("reason"))
-        return "no answer"
 
     def _run(self, body: dict[str, Any], spec: JobSpec, lease: _Lease) -> JobOutcome:
         secrets_file = body.get("secrets_file")
@@ -143,16 +131,52 @@ class WorkerRuntime:
 
 
 class _Lease:
-    """One granted job: its events, heartbeats, the server's cancellation, and its result
-    sent again until the server says it has it (a broker restart may have dropped it)."""
+    """One claimed job: its claim, events, heartbeats, the server's cancellation, and its
+    result sent again until the server says it has it (a broker restart may have dropped
+    it). The job's control messages arrive in its own mailbox."""
 
-    def __init__(self, task_id: str, worker: str, reply_to: str, publisher: Publisher) -> None:
+    def __init__(self, task_id: str, worker: str, reply_to: str, channels: WorkerChannels) -> None:
         self.task_id, self.worker, self.reply_to = task_id, worker, reply_to
-        self.publisher = publisher
+        self.publisher = channels.publisher
+        self._channels = channels
+        self._box = channels.open(task_id)
         self.cancelled = threading.Event()
         self.done = threading.Event()
         self.taken = threading.Event()
         self.result: dict[str, Any] | None = None
+
+    def claim(self, timeout: float) -> str:
+        """``grant``, the server's reason for a denial, or ``no answer`` after ``timeout``."""
+        self.publisher.send(
+            self.reply_to,
+            {"type": "claim", "task_id": self.task_id, "worker": self.worker,
+             "control": self._channels.control},
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                reply = self._box.get(timeout=left)
+            except queue.Empty:
+                break
+            if reply.get("worker") != self.worker:
+                continue
+            if reply["type"] == "grant":
+                return "grant"
+            if reply["type"] == "deny":
+                return str(reply.get("reason"))
+        return "no answer"
+
+    def keep(self, every: float) -> None:
+        """Keep the lease in a thread of its own until the server has the result."""
+        threading.Thread(target=self._beat, args=(every,), daemon=True).start()
+
+    def finish(self) -> None:
+        """The job has ended (its result, if any, was sent): wake the lease thread."""
+        self.done.set()
+        self._box.put({"type": "wake"})
+
+    def close(self) -> None:
+        self._channels.drop(self.task_id, self._box)
 
     def send(self, event: JobEvent, artifact_dir: str | None = None) -> None:
         body: dict[str, Any] = {
@@ -172,37 +196,40 @@ class _Lease:
             return True
         return self.result is not None and not self.taken.is_set() and time.monotonic() < until
 
-    def beat(self, control: Subscription, every: float) -> None:
-        """Heartbeats until the job is done, then its result again every ``every`` seconds
-        until the server has it (at most ``RESULT_TIMEOUT``); a ``cancel`` stops the job.
-
-        The control queue is read in short slices, so a finished job frees its worker at
-        once rather than at the next heartbeat."""
+    def _beat(self, every: float) -> None:
+        """Heartbeats every ``every`` seconds until the job is done (the grant started the
+        lease: the first one after a period), then its result again at the same pace until
+        the server has it (at most ``RESULT_TIMEOUT``); a ``cancel`` stops the job."""
         until = float("inf")
-        while self._beating(until):
-            if self.done.is_set() and until == float("inf"):
-                until = time.monotonic() + RESULT_TIMEOUT
-            try:
-                if self.done.is_set() and self.result is not None:
-                    self.publisher.send(self.reply_to, self.result)
-                else:
-                    self.publisher.send(
-                        self.reply_to,
-                        {"type": "heartbeat", "task_id": self.task_id, "worker": self.worker},
-                    )
-                next_beat = time.monotonic() + every
-                while self._beating(until) and time.monotonic() < next_beat:
-                    for reply in control.poll(timeout=min(POLL_SLICE, every)):
-                        self._on_control(reply)
-            except (OSError, OperationalError):
-                logger.warning("job %s: the broker did not take a heartbeat", self.task_id)
-                self.done.wait(every)
+        next_beat = time.monotonic() + every
+        try:
+            while self._beating(until):
+                now = time.monotonic()
+                if self.done.is_set() and until == float("inf"):
+                    until = now + RESULT_TIMEOUT
+                if now >= next_beat:
+                    next_beat = now + every
+                    self._send_beat()
+                with contextlib.suppress(queue.Empty):
+                    self._on_control(self._box.get(timeout=max(0.0, next_beat - now)))
+        finally:
+            self.close()
         if self.result is not None and not self.taken.is_set():
             logger.warning("job %s: the server did not confirm its result", self.task_id)
 
+    def _send_beat(self) -> None:
+        try:
+            if self.done.is_set() and self.result is not None:
+                self.publisher.send(self.reply_to, self.result)
+            else:
+                self.publisher.send(
+                    self.reply_to,
+                    {"type": "heartbeat", "task_id": self.task_id, "worker": self.worker},
+                )
+        except (OSError, OperationalError):
+            logger.warning("job %s: the broker did not take a heartbeat", self.task_id)
+
     def _on_control(self, reply: dict[str, Any]) -> None:
-        if reply.get("task_id") != self.task_id:
-            return
         if reply["type"] == "cancel":
             self.cancelled.set()
         elif reply["type"] == "done":
