@@ -15,6 +15,7 @@ from celery import Celery
 
 from bastion.engine import RunMasking, make_sandbox
 from bastion.executors.celery import (
+    SERVER_TIMEOUT,
     Pool,
     WorkerOptions,
     WorkerRuntime,
@@ -38,6 +39,14 @@ def worker_command(
         str, typer.Option("--broker", help="Broker URL (redis:// or amqp://).")
     ] = DEFAULT_BROKER,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Jobs at once.")] = 1,
+    server_timeout: Annotated[
+        float,
+        typer.Option(
+            "--server-timeout",
+            min=1.0,
+            help="Seconds without a word from a job's server before the job is stopped.",
+        ),
+    ] = SERVER_TIMEOUT,
 ) -> None:
     """Run jobs of one trust pool sent through Celery, each in a bubblewrap sandbox."""
     logging.getLogger("bastion").setLevel(logging.INFO)
@@ -54,6 +63,7 @@ def worker_command(
             workspace_parent=scratch,
             masking=lambda values: RunMasking.build(values, lowercase=True),
             name=worker_name(pool),
+            server_timeout=server_timeout,
         )
 
     options = WorkerOptions(pool=pool, broker=broker, queue=queue, concurrency=concurrency)

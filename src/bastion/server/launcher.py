@@ -54,6 +54,7 @@ from bastion.engine import (
     run_local,
 )
 from bastion.errors import BastionError
+from bastion.executors.celery import LeaseStore
 from bastion.pipeline import LoadedPipeline, default_pipeline, parse_pipeline, plan_pipeline
 from bastion.scanners.registry import available_gates
 from bastion.server.approval_gate import ServerApprovalGate
@@ -232,12 +233,16 @@ class RunLauncher:
         self._closed = False
 
     def recover(self) -> list[int]:
-        """Close the runs a previous server process left unfinished (at start-up)."""
+        """Close the runs a previous server process left unfinished (at start-up); with
+        Celery, their leases too (each worker stops a job whose server went silent)."""
         from bastion.audit import open_local_log
 
-        return recover_interrupted_runs(
+        recovered = recover_interrupted_runs(
             self._db, self.state, lambda: open_local_log(self._db, self._home)[0]
         )
+        if recovered and self._broker is not None:
+            LeaseStore(self._db).end_runs(recovered, now=datetime.now(UTC).timestamp())
+        return recovered
 
     def submit(self, request: RunRequest) -> RunId:
         """Prepare and queue a run; BadRequestError for an unknown commit or a bad pipeline."""

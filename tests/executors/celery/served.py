@@ -12,15 +12,35 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from tests.executors.celery.brokers import TOKENS, stop
-from tests.server.browser import LiveServer, _wait_until_healthy, free_port
+from tests.server.browser import LiveServer, free_port
 
 __all__ = ["CelerySite", "celery_site"]
+
+START_TIMEOUT = 90.0
+"""Seconds a server start may take: a restart on a loaded 2-core CI machine took over 30."""
+
+
+def _wait_healthy(server: LiveServer) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise AssertionError(f"bastion serve exited:\n{server.stderr()}")
+        try:
+            if httpx.get(f"{server.base_url}/api/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"bastion serve did not answer in {START_TIMEOUT} s:\n{server.stderr()}")
 
 
 @dataclass
@@ -53,7 +73,7 @@ class CelerySite:
         self.server = LiveServer(
             process, f"http://127.0.0.1:{port}", self.database_url, self.env, log
         )
-        _wait_until_healthy(self.server)
+        _wait_healthy(self.server)
         return self.server
 
     def kill_server(self) -> None:
@@ -91,20 +111,30 @@ class CelerySite:
         )
 
     def sandboxes(self) -> list[int]:
-        """Pids of the ``bwrap`` processes in the workers' sessions."""
-        sessions = {w.pid for w in self.workers}
-        found = []
+        """Pids of the ``bwrap`` processes descending from the workers (the sandbox starts
+        each in a session of its own, so the tree is followed, not the session)."""
+        parents: dict[int, int] = {}
+        names: dict[int, str] = {}
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
-                comm = (entry / "comm").read_text().strip()
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                comm, rest = (entry / "stat").read_text().rsplit(")", 1)
             except OSError:
                 continue
-            if comm == "bwrap" and int(fields[3]) in sessions:  # field 6: the session id
-                found.append(int(entry.name))
-        return found
+            pid = int(entry.name)
+            names[pid] = comm.split("(", 1)[1]
+            parents[pid] = int(rest.split()[1])  # field 4: the parent's pid
+        workers = {w.pid for w in self.workers}
+
+        def under_a_worker(pid: int) -> bool:
+            while pid > 1:
+                if pid in workers:
+                    return True
+                pid = parents.get(pid, 0)
+            return False
+
+        return [pid for pid, name in names.items() if name == "bwrap" and under_a_worker(pid)]
 
     def workspaces(self) -> list[Path]:
         """What is left in the workers' scratch folders (their jobs' workspaces)."""

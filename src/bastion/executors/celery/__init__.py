@@ -42,10 +42,11 @@ from bastion.executors.celery.signing import (
     seal_message,
     seal_secrets,
 )
-from bastion.executors.celery.worker import WorkerRuntime, register_task
+from bastion.executors.celery.worker import SERVER_TIMEOUT, WorkerRuntime, register_task
 
 __all__ = [
     "CLOCK_SKEW",
+    "SERVER_TIMEOUT",
     "TASK_NAME",
     "TOKEN_ENV",
     "WORKERS_CHAIN",

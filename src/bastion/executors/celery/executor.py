@@ -315,6 +315,8 @@ class CeleryExecutor:
             renewed = True  # the database is away, not the worker: the lease runs on
         if renewed:
             handle.heartbeat_at = time.monotonic()
+            if handle.control is not None:  # the worker stops a job its server left
+                self._publisher.send(handle.control, self._to_worker("alive", handle))
             return
         logger.warning("job %s: heartbeat of %s refused", handle.spec.job, handle.worker)
         if handle.control is not None:

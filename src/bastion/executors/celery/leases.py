@@ -16,6 +16,7 @@ revoked one is granted nothing, its heartbeats are refused and its results ignor
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -44,6 +45,8 @@ class LeaseState(enum.StrEnum):
     FINISHED = "finished"
     LOST = "lost"
     REVOKED = "revoked"
+    INTERRUPTED = "interrupted"
+    """The server owning the run died; its restart closed the run (engine recovery)."""
 
 
 class WorkerState(enum.StrEnum):
@@ -192,6 +195,22 @@ class LeaseStore:
                 if record is not None and record.state == WorkerState.REVOKED.value:
                     return False
             return self._end(session, task_id, state, _at(now))
+
+    def end_runs(self, run_ids: Collection[int], *, now: float) -> int:
+        """End as ``interrupted`` every lease still running of the runs a restarted server
+        closed (their executor died with the old process); how many were ended."""
+        if not run_ids:
+            return 0
+        with self._db.session() as session:
+            done = session.execute(
+                update(LeaseRecord)
+                .where(
+                    LeaseRecord.run_id.in_(list(run_ids)),
+                    LeaseRecord.state == LeaseState.RUNNING.value,
+                )
+                .values(state=LeaseState.INTERRUPTED.value, ended_at=_at(now))
+            )
+            return int(done.rowcount)  # type: ignore[attr-defined]
 
     def _end(self, session: Session, task_id: str, state: LeaseState, at: datetime) -> bool:
         done = session.execute(

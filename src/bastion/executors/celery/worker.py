@@ -42,6 +42,11 @@ logger = logging.getLogger("bastion.executors.celery")
 
 RESULT_TIMEOUT = 60.0
 """Seconds a worker keeps sending a finished job's result until the server confirms it."""
+SERVER_TIMEOUT = 30.0
+"""Seconds a running job goes on without a word from its server (which answers every
+heartbeat with ``alive``). Past it the server is taken for dead (killed, its run closed as
+interrupted when it restarts): the job is stopped, its sandbox killed and its workspace
+removed, rather than left running for nobody. Longer than a broker restart (~10 s)."""
 
 MaskingBuilder = Callable[[Mapping[str, str]], JobMasking]
 """Compiles the masker of a job's released secrets (the engine's ``RunMasking.build``)."""
@@ -69,6 +74,8 @@ class WorkerRuntime:
     grant_timeout: float = 10.0
     clock: Callable[[], float] = time.time
     """This machine's clock: only the first filter of a job's expiry (the server decides)."""
+    server_timeout: float = SERVER_TIMEOUT
+    """Seconds without a word from the server after which a running job is stopped."""
 
     _shared: _Shared = field(default_factory=_Shared, init=False, repr=False)
 
@@ -93,6 +100,7 @@ class WorkerRuntime:
             return "refused"
         task_id = str(body["task_id"])
         lease = _Lease(task_id, self.name, str(body["reply_to"]), self.channels())
+        lease.silence = self.server_timeout
         answer = lease.claim(self.grant_timeout)
         if answer != "grant":
             lease.close()
@@ -144,6 +152,9 @@ class _Lease:
         self.done = threading.Event()
         self.taken = threading.Event()
         self.result: dict[str, Any] | None = None
+        self.silence = SERVER_TIMEOUT
+        self.heard_at = time.monotonic()  # the grant was the server's first word
+        self.orphaned = False
 
     def claim(self, timeout: float) -> str:
         """``grant``, the server's reason for a denial, or ``no answer`` after ``timeout``."""
@@ -194,7 +205,21 @@ class _Lease:
     def _beating(self, until: float) -> bool:
         if not self.done.is_set():
             return True
+        if self.orphaned:
+            return False  # nobody is left to take the result
         return self.result is not None and not self.taken.is_set() and time.monotonic() < until
+
+    def _check_server(self, now: float) -> None:
+        """Stop the job once its server has said nothing for ``silence`` seconds."""
+        if self.done.is_set() or self.orphaned or now - self.heard_at <= self.silence:
+            return
+        logger.warning(
+            "job %s: no word from the server for %.0f s (stopped or killed): stopping the job",
+            self.task_id,
+            now - self.heard_at,
+        )
+        self.orphaned = True
+        self.cancelled.set()
 
     def _beat(self, every: float) -> None:
         """Heartbeats every ``every`` seconds until the job is done (the grant started the
@@ -207,6 +232,7 @@ class _Lease:
                 now = time.monotonic()
                 if self.done.is_set() and until == float("inf"):
                     until = now + RESULT_TIMEOUT
+                self._check_server(now)
                 if now >= next_beat:
                     next_beat = now + every
                     self._send_beat()
@@ -230,6 +256,7 @@ class _Lease:
             logger.warning("job %s: the broker did not take a heartbeat", self.task_id)
 
     def _on_control(self, reply: dict[str, Any]) -> None:
+        self.heard_at = time.monotonic()  # any word from the server: ``alive`` says only that
         if reply["type"] == "cancel":
             self.cancelled.set()
         elif reply["type"] == "done":
