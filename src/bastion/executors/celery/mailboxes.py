@@ -27,7 +27,7 @@ __all__ = ["Mailbox", "WorkerChannels"]
 
 logger = logging.getLogger("bastion.executors.celery")
 
-CONTROL_KINDS = ("grant", "deny", "cancel", "done")
+CONTROL_KINDS = ("grant", "deny", "cancel", "done", "alive")
 _READ_SLICE = 0.5
 """Seconds the reader waits on the broker before it looks whether it should stop."""
 
