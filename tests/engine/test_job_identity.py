@@ -61,6 +61,11 @@ def _prepare(
     )
 
 
+def _held_files(resources: JobResources) -> dict[str, bytes]:
+    """The deploy job's files: held until its environment's approval hands them over."""
+    return resources.held_for["deploy"][1]
+
+
 def _public(issuer: IdentityIssuer) -> ec.EllipticCurvePublicKey:
     key = jwt.PyJWK(issuer.jwks()["keys"][0]).key
     assert isinstance(key, ec.EllipticCurvePublicKey)
@@ -71,7 +76,7 @@ def _public(issuer: IdentityIssuer) -> ec.EllipticCurvePublicKey:
 def test_a_trusted_job_gets_a_verifiable_token_in_its_tmpfs(tmp_path: Path, trust: Trust) -> None:
     issuer, events = IdentityIssuer(ISSUER), list[AuditEvent]()
     resources = _prepare(tmp_path, trust, issuer, events)
-    token = resources.files_for["deploy"][ID_TOKEN_FILE].decode()
+    token = _held_files(resources)[ID_TOKEN_FILE].decode()
     assert "build" not in resources.files_for  # only the job that asked
     assert "deploy" not in resources.env_for  # a file, never an environment variable
     claims = jwt.decode(
@@ -90,7 +95,7 @@ def test_a_trusted_job_gets_a_verifiable_token_in_its_tmpfs(tmp_path: Path, trus
 
 def test_the_token_is_masked_in_logs(tmp_path: Path) -> None:
     resources = _prepare(tmp_path, Trust.TRUSTED, IdentityIssuer(ISSUER), [])
-    token = resources.files_for["deploy"][ID_TOKEN_FILE].decode()
+    token = _held_files(resources)[ID_TOKEN_FILE].decode()
     spec = JobSpec(run_id=7, job="deploy", steps=(), source=WorkspaceSource(path="."))
     masking = resources.output_filter(spec)
     assert token not in masking.text(f"cat /run/bastion/id-token: {token}")
@@ -120,7 +125,7 @@ def test_a_local_run_without_an_issuer_stops_naming_why(tmp_path: Path) -> None:
 def test_an_issuer_widened_to_internal_issues_for_internal(tmp_path: Path) -> None:
     issuer = IdentityIssuer(ISSUER, issuing=frozenset({Trust.TRUSTED, Trust.INTERNAL}))
     resources = _prepare(tmp_path, Trust.INTERNAL, issuer, [])
-    assert ID_TOKEN_FILE in resources.files_for["deploy"]
+    assert ID_TOKEN_FILE in _held_files(resources)
     with pytest.raises(PipelineError):
         _prepare(tmp_path, Trust.RELEASE, issuer, [])  # the setting is the set, not a floor
 

@@ -4,7 +4,9 @@ The engine defines the protocol; the server implements it (four-eyes approvals w
 ``bastion.server.approval_gate``). :func:`gated_executor` wraps the run's executor: a job
 that names an environment is held on a thread of its own while the gate decides, then
 handed to the real executor, or finished as blocked without ever starting. Without a gate
-(a local ``bastion run``) such a job is blocked: fails closed.
+(a local ``bastion run``) such a job is blocked: fails closed. Only once approved is
+``on_approved(job)`` called (the run hands over the job's held secrets and token, see
+:meth:`~bastion.engine.job_resources.JobResources.hold`); if it fails, the job is blocked.
 
     >>> executor = gated_executor(inner, gate, {"deploy": "production"}, context)  # doctest: +SKIP
 """
@@ -112,9 +114,11 @@ class GatedExecutor:
         gate: ApprovalGate | None,
         environments: Mapping[str, str],
         context: RunContext,
+        on_approved: Callable[[str], None] | None = None,
     ) -> None:
         self.inner, self.gate, self.context = inner, gate, context
         self.environments = dict(environments)
+        self.on_approved = on_approved
         self.name = inner.name
 
     def submit(self, spec: JobSpec, on_event: JobEventSink) -> JobHandle:
@@ -144,6 +148,11 @@ class GatedExecutor:
         self, held: _HeldJob, request: ApprovalRequest, spec: JobSpec, sink: JobEventSink
     ) -> None:
         decision = self._decide(request, held.cancelled)
+        if decision.approved and self.on_approved is not None:
+            try:
+                self.on_approved(spec.job)
+            except BastionError as exc:
+                decision = ApprovalDecision(False, f"approved, but not handed over: {exc.message}")
         if decision.approved and held.start(self.inner, spec, sink):
             held.done.set()
             return
@@ -171,8 +180,9 @@ def gated_executor(
     gate: ApprovalGate | None,
     environments: Mapping[str, str],
     context: RunContext,
+    on_approved: Callable[[str], None] | None = None,
 ) -> Executor:
     """``inner`` itself when no job names an environment, else a :class:`GatedExecutor`."""
     if not environments:
         return inner
-    return GatedExecutor(inner, gate, environments, context)
+    return GatedExecutor(inner, gate, environments, context, on_approved)

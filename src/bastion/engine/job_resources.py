@@ -7,6 +7,12 @@
   that vanishes with the sandbox), never in the spec.
 - Identity: a job with ``id-token:`` gets a signed token in ``/run/bastion/id-token``
   (:mod:`~bastion.engine.job_identity`), masked like a secret.
+- Environments: a job with ``environment:`` has its secrets and token *held*
+  (:meth:`JobResources.hold`): nothing of it is in ``env_for``/``files_for``, which is all an
+  executor reads, until its approval gate approves it and :meth:`JobResources.hand_over`
+  moves them there (audited as ``secret.handed_over``). A refused, rejected or expired
+  deploy never reaches its environment's secrets, and no other job of the run ever could:
+  the vault's scope already limits a secret scoped to an environment to that job.
 - Masking: the released values are compiled once (:class:`~bastion.engine.run_masking.RunMasking`)
   and every job's output, reasons, reports, egress records and stored files pass them.
 - Egress: a job with a host allow-list gets its own logging proxy on a Unix socket; each
@@ -48,6 +54,11 @@ Locator = Callable[[tuple[str | int, ...]], tuple[int, int] | None]
 """Where a value of the pipeline file is: (line, column), 1-based, or None if unknown."""
 
 
+AuditRecord = Callable[[Sequence[AuditEvent]], None]
+"""Appends audit events now; raises when they cannot be written (the release stops)."""
+HANDED_OVER = "secret.handed_over"  # the held secrets reached the approved job
+
+
 @dataclass
 class JobResources:
     """Per-job secrets and proxies of one run; :meth:`close` stops every proxy."""
@@ -56,6 +67,9 @@ class JobResources:
     files_for: dict[str, dict[str, bytes]] = field(default_factory=dict)
     proxy_sockets: dict[str, str] = field(default_factory=dict)
     learner: LearningRecorder | None = None
+    held_for: dict[str, tuple[dict[str, str], dict[str, bytes]]] = field(default_factory=dict)
+    record: AuditRecord | None = None  # where a hand-over is audited (None: not audited)
+    run_id: int = 0
     _values: dict[str, str] = field(default_factory=dict)
     _proxies: list[EgressProxy] = field(default_factory=list)
     masking: JobMasking = field(default_factory=NoMasking)
@@ -64,14 +78,32 @@ class JobResources:
         """The run's masking, for any job (built once, in prepare; a no-op without secrets)."""
         return self.masking
 
+    def hold(self, job: str) -> None:
+        """Take ``job``'s secrets and token out of what executors read, until approved."""
+        env, files = self.env_for.pop(job, {}), self.files_for.pop(job, {})
+        if env or files:
+            self.held_for[job] = (env, files)
+
+    def hand_over(self, job: str) -> None:
+        """``job`` was approved: what was held for it becomes readable by the executor,
+        audited first (an audit that cannot be written hands nothing over)."""
+        if job not in self.held_for:
+            return
+        env, files = self.held_for[job]
+        if self.record is not None:
+            names = ",".join(sorted(files))
+            details = {"job": job, "run": str(self.run_id), "names": names}
+            self.record([AuditEvent("bastion", HANDED_OVER, f"job/{job}", details=details)])
+        del self.held_for[job]
+        if env:
+            self.env_for.setdefault(job, {}).update(env)
+        if files:
+            self.files_for.setdefault(job, {}).update(files)
+
     def close(self) -> None:
         for proxy in self._proxies:
             proxy.stop()
         self._proxies.clear()
-
-
-AuditRecord = Callable[[Sequence[AuditEvent]], None]
-"""Appends audit events now; raises when they cannot be written (the release stops)."""
 
 
 def _release_secrets(
@@ -89,13 +121,16 @@ def _release_secrets(
 
     def on_release(name: str, job: str, run: str) -> None:
         # Logged before the value leaves the vault's call, let alone reaches a sandbox.
+        # A job with an environment gets it only when approved (held, then handed over).
+        environment = plan.jobs[job].environment
+        held = {"held_until_approval_of": environment} if environment else {}
         record(
             [
                 AuditEvent(
                     "bastion",
                     Action.SECRET_RELEASED.value,
                     f"secret/{name}",
-                    details={"job": job, "run": run},
+                    details={"job": job, "run": run, **held},
                 )
             ]
         )
@@ -215,7 +250,9 @@ def prepare_job_resources(
     its (line, column), so a bad allow-list entry is reported where it is written.
     ``identity`` signs the tokens of ``id-token:`` jobs (None: such a job stops the run).
     """
-    resources = JobResources(learner=LearningRecorder() if learn_egress else None)
+    resources = JobResources(
+        learner=LearningRecorder() if learn_egress else None, record=record, run_id=run_id
+    )
     try:
         opener = open_vault or (lambda: open_default_vault(home, os.environ))
         _release_secrets(plan, context, run_id, opener, resources, record)
@@ -240,6 +277,9 @@ def prepare_job_resources(
             lowercase = learn_egress or any(isinstance(j.network, list) for j in plan.jobs.values())
             resources.masking = RunMasking.build(resources._values, lowercase=lowercase)
         _start_proxies(plan, pipeline_source, scratch, log_dir, learn_egress, resources, locate)
+        for name, job in plan.jobs.items():
+            if job.environment is not None:
+                resources.hold(name)
     except BaseException:
         resources.close()
         raise

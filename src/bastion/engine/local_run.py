@@ -272,6 +272,7 @@ def _execute_stage(stages: _Stages) -> RunResult:
         services.approvals,
         {n: j.environment for n, j in stages.plan.jobs.items() if j.environment is not None},
         prepared.context,
+        on_approved=resources.hand_over,
     )
     try:
         scheduler = Scheduler(

@@ -53,8 +53,10 @@ class LocalExecutor:
             max_workers=max_parallel or max(2, os.cpu_count() or 2),
             thread_name_prefix="bastion-job",
         )
-        self._files_for = files_for or {}
-        self._env_for = env_for or {}
+        # The run's own dicts, not copies: a job held for approval has its secrets added
+        # once approved (``JobResources.hand_over``), after this executor was made.
+        self._files_for = files_for if files_for is not None else {}
+        self._env_for = env_for if env_for is not None else {}
         self._output_filter = output_filter
         self._handles: list[LocalJobHandle] = []
 
