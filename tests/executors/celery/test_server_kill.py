@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bastion.executors import JobSpec, JobState, StepSpec, WorkspaceSource
+from bastion.executors.celery import CeleryConfig, CeleryExecutor, Pool, PoolKey
 from bastion.executors.celery.models import LeaseRecord
 from bastion.store import open_database
-from tests.executors.celery.brokers import redis_server
+from tests.executors.celery.brokers import TOKENS, redis_server
 from tests.executors.celery.served import CelerySite, celery_site
 from tests.executors.celery.test_postgres_restart import audit_verifies
 from tests.server.live_api import SLOW, admin_token, call, commit_all, wait_for_run, work_tree
@@ -90,3 +92,24 @@ def test_killed_server_leaves_no_running_run_and_no_orphan_sandbox(
     assert "no word from the server" in logs
     assert after["status"] == "passed", (after, logs)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_live_server_keeps_a_job_longer_than_the_timeout(redis: str, tmp_path: Path) -> None:
+    """The guard's other side: a server that answers keeps its job however long it runs."""
+    (tmp_path / "src").mkdir()
+    step = StepSpec("s", ("/bin/sh", "-c", "sleep 9; echo slept"), timeout_seconds=60)
+    spec = JobSpec(
+        run_id=5, job="long", steps=(step,), source=WorkspaceSource(str(tmp_path / "src"))
+    )
+    with celery_site(tmp_path, redis, f"sqlite:///{tmp_path / 'unused.db'}") as site:
+        site.start_worker("--server-timeout", str(SERVER_TIMEOUT))
+        config = CeleryConfig(redis, PoolKey(Pool.TRUSTED, TOKENS["trusted"].encode()))
+        executor = CeleryExecutor(config, secrets_for={})
+        try:
+            outcome = executor.submit(spec, lambda e: None).wait(60)
+        finally:
+            executor.shutdown()
+        logs = site.worker_logs()
+    assert outcome is not None, logs
+    assert outcome.status is JobState.PASSED, (outcome, logs)
+    assert "no word from the server" not in logs
