@@ -274,8 +274,9 @@ class Scene:
         return "".join(str(c) for c in chunks)
 
 
-def set_up(server: LiveServer, root: Path) -> Scene:
-    """The scene: admin token, the vault secret, production needing two approvers."""
+def set_up(server: LiveServer, root: Path, pipeline: str = APP_PIPELINE, **extra: str) -> Scene:
+    """The scene: admin token, the vault secret, production needing two approvers, and the
+    ``app`` repository with ``pipeline`` (and ``extra`` files) on main."""
     scene = Scene(server, open_database(server.database_url), admin_token(server))
     home = Path(server.env["BASTION_HOME"])
     scope = Scope.build(repos=["app"], branches=["main"])
@@ -286,10 +287,11 @@ def set_up(server: LiveServer, root: Path) -> Scene:
         scene.person(name)
     release = "app 1.0 flask six\n"
     files = {
-        ".bastion/pipeline.yml": APP_PIPELINE,
+        ".bastion/pipeline.yml": pipeline,
         "mkwheel.py": MKWHEEL,
         "claims.py": CLAIMS,
         "release.txt": release,
+        **extra,
     }
     scene.repository("app", root / "app", files)
     return scene
