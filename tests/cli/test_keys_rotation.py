@@ -65,3 +65,19 @@ def test_a_bad_overlap_is_a_usage_error(tmp_path: Path) -> None:
     assert "--overlap 'soon' is not a duration" in done.stderr
     assert "e.g. 90d" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_audit_rotation_keeps_the_users_log_verifying(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    assert _bastion(home, "keys", "generate").returncode == 0  # signs a first checkpoint
+    done = _bastion(home, "keys", "rotate", "audit", "--overlap", "10m", "--json")
+    assert done.returncode == 0, done.stderr
+    rotated = json.loads(done.stdout)
+    assert rotated["overlap"] == 600
+    assert rotated["sealed"] >= 1
+    assert rotated["new"] != rotated["old"]
+    assert any(e["action"] == "key.rotated" for e in _events(home))
+    db = f"sqlite:///{home / 'audit.db'}"
+    verified = _bastion(home, "audit", "verify", "--db", db)
+    assert verified.returncode == 0, verified.stderr

@@ -35,6 +35,12 @@ from bastion.audit.interface import (
     NoteVerifier,
     TamperKind,
 )
+from bastion.audit.key_rotation import (
+    RetiredAuditKey,
+    audit_verifiers,
+    retired_audit_keys,
+    rotate_audit_key,
+)
 from bastion.audit.keys import (
     key_path,
     load_or_create_signer,
@@ -69,10 +75,12 @@ __all__ = [
     "NoteVerifier",
     "Outcome",
     "Problem",
+    "RetiredAuditKey",
     "TamperKind",
     "WitnessDirectory",
     "WitnessFile",
     "WitnessSource",
+    "audit_verifiers",
     "canonical_json",
     "encode_line",
     "inspect_export",
@@ -81,5 +89,7 @@ __all__ = [
     "load_signer",
     "load_verifier",
     "open_local_log",
+    "retired_audit_keys",
+    "rotate_audit_key",
     "verify_export",
 ]

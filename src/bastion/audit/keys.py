@@ -82,8 +82,14 @@ def load_or_create_signer(path: Path, name: str) -> tuple[Ed25519NoteSigner, boo
 def open_local_log(db: Database, home: Path) -> tuple[AuditLog, bool]:
     """The audit log of ``db`` signed by the key under ``home`` (created if missing).
 
-    Its checkpoints are witnessed under ``home`` too, beside the key. The flag says the key
+    Its checkpoints are witnessed under ``home`` too, beside the key; the keys it rotated
+    away still verify theirs (:mod:`bastion.audit.key_rotation`). The flag says the key
     was just created, so the caller can say so on screen.
     """
+    # Imported here: key_rotation reads the key file through this module.
+    from bastion.audit.key_rotation import retired_verifiers
+
     signer, created = load_or_create_signer(key_path(home), DEFAULT_ORIGIN)
-    return AuditLog(db, signer, witness=WitnessDirectory(home / WITNESS_DIR_NAME)), created
+    verifiers = [signer.verifier(), *retired_verifiers(home)]
+    witness = WitnessDirectory(home / WITNESS_DIR_NAME)
+    return AuditLog(db, signer, verifiers=verifiers, witness=witness), created

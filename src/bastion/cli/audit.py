@@ -26,6 +26,7 @@ from bastion.audit import (
     InclusionProof,
     NoteError,
     NoteVerifier,
+    audit_verifiers,
     inspect_export,
     key_path,
     load_verifier,
@@ -87,7 +88,7 @@ def _verifiers(vkey: str | None) -> list[NoteVerifier]:
     """The trusted keys: ``--vkey`` or the local audit key; none means checkpoints fail."""
     if vkey is None:
         try:
-            return [load_verifier(key_path(ensure_bastion_home()))]
+            return audit_verifiers(ensure_bastion_home())  # the retired keys too
         except SigningError as exc:
             err_console.print(f"warning: {exc.message}; checkpoints cannot be trusted")
             return []

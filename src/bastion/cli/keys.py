@@ -4,7 +4,7 @@ rotation of Bastion's own keys (``keys rotate signing|oidc --overlap 2h``)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, assert_never
@@ -12,8 +12,9 @@ from typing import Annotated, assert_never
 import typer
 from rich.table import Table
 
-from bastion.audit import Action, AuditEvent
+from bastion.audit import Action, AuditEvent, Outcome, rotate_audit_key
 from bastion.cli.console import err_console, out_console
+from bastion.cli.key_ages import key_ages, overdue_keys
 from bastion.engine.audit_trail import record_actions, user_actor
 from bastion.errors import UsageError
 from bastion.home import bastion_home as user_home
@@ -29,6 +30,8 @@ from bastion.supplychain.keys import local_key_paths
 from bastion.vault import format_age, identity_keys_path, parse_max_age, rotate_identity_keys
 
 __all__ = ["HomeOption", "JsonOption", "default_home", "register"]
+
+DEFAULT_AUDIT_OVERLAP = 3600  # long enough to restart the processes holding the old key
 
 keys_app = typer.Typer(help="Signing keys and the trusted-keys registry.", no_args_is_help=True)
 
@@ -176,6 +179,7 @@ class RotatedKey(StrEnum):
 
     SIGNING = "signing"
     OIDC = "oidc"
+    AUDIT = "audit"
 
 
 OverlapOption = Annotated[
@@ -183,7 +187,7 @@ OverlapOption = Annotated[
     typer.Option(
         "--overlap",
         help="How long the old key stays valid, e.g. 2h or 7d (signing: none by default; "
-        "oidc: tokens' lifetime plus 1h by default).",
+        "oidc: tokens' lifetime plus 1h by default; audit: 1h by default).",
     ),
 ]
 
@@ -191,7 +195,7 @@ OverlapOption = Annotated[
 @keys_app.command("rotate")
 def rotate_command(
     kind: Annotated[
-        RotatedKey, typer.Argument(help="Which key: signing (default) or oidc.")
+        RotatedKey, typer.Argument(help="Which key: signing (default), oidc or audit.")
     ] = RotatedKey.SIGNING,
     overlap: OverlapOption = None,
     home: HomeOption = None,
@@ -206,8 +210,37 @@ def rotate_command(
             _rotate_signing(root, algorithm, window or 0, as_json)
         case RotatedKey.OIDC:
             _rotate_oidc(root, window, as_json)
+        case RotatedKey.AUDIT:
+            _rotate_audit(root, DEFAULT_AUDIT_OVERLAP if window is None else window, as_json)
         case _:
             assert_never(kind)
+
+
+def _rotate_audit(root: Path, overlap: int, as_json: bool) -> None:
+    """A new audit checkpoint key; the old one trusted for ``overlap`` s, then only for the
+    checkpoints it had signed (sealed from the witness files)."""
+    new, retired = rotate_audit_key(root, timedelta(seconds=overlap))
+    old_id = retired.vkey.split("+")[1]
+    details = {
+        "kind": RotatedKey.AUDIT.value,
+        "new": new.key_id.hex(),
+        "old": old_id,
+        "overlap": overlap,
+        "until": retired.until.isoformat(),
+        "sealed": len(retired.sealed),
+    }
+    subject = f"key/audit/{new.key_id.hex()}"
+    record_actions(
+        [AuditEvent(user_actor(), Action.KEY_ROTATED.value, subject, details=details)], home=root
+    )
+    err_console.print(
+        f"retired audit key {old_id}: trusted until {retired.until:%Y-%m-%d %H:%M:%S%z}, then "
+        f"only for the {len(retired.sealed)} checkpoint(s) it had signed; restart "
+        "bastion serve within that window",
+        highlight=False,
+    )
+    if as_json:
+        out_console.print_json(json.dumps(details))
 
 
 def _duration(text: str) -> int:
@@ -256,6 +289,54 @@ def _rotate_oidc(root: Path, overlap: int | None, as_json: bool) -> None:
     err_console.print(f"new job-identity key {new.kid} in {identity_keys_path(root)}")
     if as_json:
         out_console.print_json(json.dumps(details))
+
+
+@keys_app.command("due")
+def due_command(
+    max_age: Annotated[
+        str, typer.Option("--max-age", help="Rotation schedule of every key, e.g. 90d.")
+    ] = "90d",
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record",
+            help="Append a key.overdue audit event per key (the monitor alerts on it).",
+        ),
+    ] = False,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List Bastion's own keys older than --max-age; exit 1 if there are any."""
+    root = home or default_home()
+    limit = parse_max_age(max_age)
+    now = datetime.now(UTC)
+    due = overdue_keys(key_ages(root), limit, now)
+    rows = [key.to_json(now, limit) for key in due]
+    if record and due:
+        events = [
+            AuditEvent(
+                user_actor(),
+                Action.KEY_OVERDUE.value,
+                f"key/{row['kind']}/{row['key_id']}",
+                Outcome.FAILURE,
+                row,
+            )
+            for row in rows
+        ]
+        record_actions(events, home=root)
+    if as_json:
+        out_console.print_json(json.dumps(rows))
+    else:
+        for row in rows:
+            out_console.print(
+                f"{row['kind']}: key {row['key_id']} since {row['since']}, {row['age']} old, "
+                f"max age {row['max_age']}: bastion keys rotate {row['kind']}",
+                highlight=False,
+                markup=False,
+            )
+    err_console.print(f"{len(due)} keys past their maximum age", highlight=False)
+    if due:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -43,6 +43,7 @@ __all__ = [
     "DEPLOY_ROLLED_BACK",
     "DEPLOY_STARTED",
     "EGRESS_REQUEST",
+    "KEY_OVERDUE",
     "KEY_REVOKED",
     "LOGIN",
     "RUN_FINISHED",
@@ -60,6 +61,7 @@ SECRET_OVERDUE = "secret.overdue"  # noqa: S105 - an action name, not a secret
 APPROVAL_GRANTED = "approval.granted"
 VERIFY_PERFORMED = "verify.performed"
 KEY_REVOKED = "key.revoked"
+KEY_OVERDUE = "key.overdue"
 LOGIN = "auth.login"
 SOURCE_CHANGED = "source.changed"
 DEPENDENCIES_CHANGED = "dependencies.changed"

@@ -23,6 +23,7 @@ from bastion.vault.identity import (
 from bastion.vault.identity_keys import (
     DEFAULT_ROTATION,
     identity_keys_path,
+    load_signing_keys,
     open_identity_issuer,
     rotate_identity_keys,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "format_age",
     "identity_keys_path",
     "labelled_variants",
+    "load_signing_keys",
     "open_default_vault",
     "open_identity_issuer",
     "overdue_secrets",

@@ -18,6 +18,7 @@ from bastion.monitor.rules.deploy import (
 )
 from bastion.monitor.rules.egress import EgressDenied, NewEgressHost
 from bastion.monitor.rules.integrity import AuditVerifyFailed
+from bastion.monitor.rules.keys import KeyPastMaxAge
 from bastion.monitor.rules.pipeline import NewPipelineFile, PipelineChanged
 from bastion.monitor.rules.rollout import DeployDrift, DeployRolledBack
 from bastion.monitor.rules.supply import NewDependency, UntrustedSignature, VerifyFailed
@@ -43,6 +44,7 @@ BUILTIN_RULES: tuple[type[BuiltinRule], ...] = (
     DeployRolledBack,
     DeployDrift,
     SecretPastMaxAge,
+    KeyPastMaxAge,
 )
 RULE_NAMES = frozenset(rule.name for rule in BUILTIN_RULES)
 
