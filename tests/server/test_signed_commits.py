@@ -6,6 +6,8 @@ real ed25519 keys made by ssh-keygen."""
 from __future__ import annotations
 
 import subprocess
+import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,14 +18,24 @@ from sqlalchemy import select
 
 from bastion.audit import open_local_log
 from bastion.home import ensure_bastion_home
+from bastion.server import ServerServices, ServerSettings, create_app
 from bastion.server.errors import BadRequestError
 from bastion.server.launcher import RunLauncher, RunRequest
 from bastion.server.repositories import Repositories, Repository
 from bastion.server.signed_runs import ALLOWED_SIGNERS, RUN_BLOCKED, signature_block
 from bastion.server.triage import ServerSuppressions
 from bastion.server.trust_policy import commit_signature_problem
+from bastion.server.webhook_signatures import Forge
+from bastion.server.webhook_store import Webhooks
 from bastion.store import Database, RunRecord, open_database, sqlite_url
+from tests.server.conftest import Clock, ListSink
 from tests.server.test_runs_api import work_tree
+from tests.server.test_webhooks import SECRET
+from tests.server.webhook_payloads import body_of, github_push, hub_signature
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 PIPELINE = "name: t\non: [push]\njobs:\n  a:\n    steps:\n      - run: echo built\n"
 
@@ -170,3 +182,47 @@ def test_a_signed_branch_must_be_protected(signed: Signed, tmp_path: Path) -> No
     assert not made.requires_signed_commits("main")
     with signed.db.session() as session:
         assert session.scalars(select(RunRecord)).all() == []
+
+
+def test_a_forge_push_of_an_unsigned_commit_records_a_blocked_run(
+    signed: Signed, tmp_path: Path
+) -> None:
+    """The webhook path: the server fetches the pushed commit into its own namespace, and the
+    launcher blocks it there; the delivery is queued with the blocked run, so the forge shows
+    it delivered and the run page says why nothing ran."""
+    clock, audit = Clock(), ListSink()
+    settings = ServerSettings("127.0.0.1", 8080, "unused")
+    app = create_app(settings, ServerServices(signed.db, audit, clock, launcher=signed.launcher))
+    forge, mirror = tmp_path / "forge.git", tmp_path / "mirror.git"
+    git(tmp_path, "init", "-q", "--bare", str(forge))
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(mirror))
+    signed.repositories.register("mirrored", str(mirror), added_by="setup", signed=["main"])
+    Webhooks(signed.db).configure("mirrored", Forge.GITHUB, SECRET, f"file://{forge}")
+    client = TestClient(app, base_url="http://testserver")
+    try:
+        statuses = []
+        for key in (None, signed.allowed):
+            head = commit(signed.repo, f"pushed {key}", key)
+            git(signed.repo, "push", "-q", "-f", str(forge), "main")
+            body = body_of(github_push("refs/heads/main", head))
+            headers = {
+                "X-GitHub-Event": "push",
+                "X-GitHub-Delivery": str(uuid.uuid4()),
+                "X-Hub-Signature-256": hub_signature(SECRET, body),
+                "Content-Type": "application/json",
+            }
+            response = client.post("/api/webhooks/github/mirrored", content=body, headers=headers)
+            assert response.status_code == 202, response.text
+            assert response.json()["status"] == "queued"
+            run_id = response.json()["run"]
+            assert signed.launcher.wait(run_id, 120)
+            with signed.db.session() as session:
+                record = session.get_one(RunRecord, run_id)
+                statuses.append((record.status, record.reason))
+    finally:
+        client.close()
+    unsigned_head = statuses[0][1] or ""
+    assert statuses[0][0] == "blocked"
+    assert unsigned_head.startswith("main requires signed commits: commit ")
+    assert unsigned_head.endswith(" is not signed")
+    assert statuses[1] == ("passed", None)
