@@ -56,7 +56,7 @@ from bastion.monitor.interface import (
     Signal,
     TextMasker,
 )
-from bastion.monitor.kpi import KpiReport, compute_kpis, record_sbom_components
+from bastion.monitor.kpi import KpiReport, compute_kpis, record_sbom_components, refresh_facts
 from bastion.monitor.masking import PlainText, VaultMasker
 from bastion.monitor.metrics import CONTENT_TYPE, render_metrics
 from bastion.monitor.models import MONITOR_CHAIN
@@ -116,6 +116,7 @@ __all__ = [
     "parse_monitor_config",
     "parse_rule_file",
     "record_sbom_components",
+    "refresh_facts",
     "render_metrics",
     "rescan_deployed",
     "sbom_packages",

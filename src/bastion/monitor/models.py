@@ -6,9 +6,10 @@ event each evaluator read; ``monitor_deliveries`` the outbox of each alert to ea
 (pending, sent, dead), so an alert a sink cannot take is kept and retried, never dropped;
 ``monitor_deployed_findings`` the post-deployment findings (a vulnerability published after
 an artifact was promoted, found by the re-scan after ``bastion db update``);
-``monitor_sbom_components`` a summary per artifact digest of its newest SBOM (components,
-and how many name a version and a package URL), read once from the artifact store so the
-SBOM-completeness KPI never opens documents again.
+``monitor_run_facts``, ``monitor_artifact_facts`` and ``monitor_audit_facts`` the KPI
+summaries (one row per finished run with its gate jobs; one per attested digest with its
+SBOM's component counts; one per approval or deploy event with its details), brought
+up to date incrementally before each KPI computation (cursors in ``monitor_cursor``).
 The chain has its own version table, like the audit log's: the store imports none of it.
 """
 
@@ -26,11 +27,12 @@ __all__ = [
     "MONITOR_CHAIN",
     "MONITOR_TABLES",
     "AlertRecord",
+    "ArtifactFactRecord",
     "BaselineRecord",
     "CursorRecord",
     "DeliveryRecord",
     "DeployedFindingRecord",
-    "SbomComponentsRecord",
+    "RunFactRecord",
 ]
 
 MONITOR_CHAIN = SchemaChain(
@@ -128,16 +130,54 @@ class DeployedFindingRecord(Base):
     found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class SbomComponentsRecord(Base):
-    """What one artifact's newest CycloneDX SBOM lists (revision ``monitor_0003``):
-    ``components`` in all, ``complete`` those with both a version and a package URL."""
+class RunFactRecord(Base):
+    """One finished run as the KPIs read it (revision ``monitor_0004``): its run columns and
+    its gate jobs as ``,name,`` lists (``gates`` every gate job, ``scanned`` those that
+    reached a verdict), so no KPI joins the jobs table again."""
 
-    __tablename__ = "monitor_sbom_components"
+    __tablename__ = "monitor_run_facts"
+    __table_args__ = (Index("ix_monitor_run_facts_created_at", "created_at"),)
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    repo: Mapped[str] = mapped_column(String(1024), index=True)
+    pipeline_digest: Mapped[str] = mapped_column(String(80))
+    trust: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    gates: Mapped[str] = mapped_column(Text)
+    scanned: Mapped[str] = mapped_column(Text)
+
+
+class ArtifactFactRecord(Base):
+    """One attested artifact digest (revision ``monitor_0004``): the repository and time of
+    its first attestation, whether any attestation names a CycloneDX SBOM, and, once read
+    from the artifact store, its newest SBOM's components and the complete ones (a version
+    and a package URL each)."""
+
+    __tablename__ = "monitor_artifact_facts"
 
     digest: Mapped[str] = mapped_column(String(80), primary_key=True)
-    components: Mapped[int] = mapped_column(Integer)
-    complete: Mapped[int] = mapped_column(Integer)
-    read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    repo: Mapped[str] = mapped_column(String(1024), index=True)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    has_sbom: Mapped[int] = mapped_column(Integer)
+    components: Mapped[int | None] = mapped_column(Integer)
+    complete: Mapped[int | None] = mapped_column(Integer)
+
+
+class AuditFactRecord(Base):
+    """One audit event of an approval or a deploy (revision ``monitor_0004``), its details
+    read once from the event body: what approval latency and audit readiness query."""
+
+    __tablename__ = "monitor_audit_facts"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    time: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    action: Mapped[str] = mapped_column(String(128), index=True)
+    subject: Mapped[str] = mapped_column(String(1024))
+    environment: Mapped[str] = mapped_column(String(256))
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    digest: Mapped[str | None] = mapped_column(String(80))
+    artifacts: Mapped[str | None] = mapped_column(Text)
 
 
 MONITOR_TABLES = frozenset(
@@ -148,6 +188,8 @@ MONITOR_TABLES = frozenset(
         CursorRecord,
         DeliveryRecord,
         DeployedFindingRecord,
-        SbomComponentsRecord,
+        RunFactRecord,
+        ArtifactFactRecord,
+        AuditFactRecord,
     )
 )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import update
+
 from bastion.monitor.kpi import compute_kpis
-from bastion.store import open_database
+from bastion.store import RunRecord, open_database
 from tests.monitor.seed import DAY0, add_run
 
 
@@ -41,3 +43,23 @@ def test_filters_by_repo_and_since() -> None:
     add_run(db, "web", "passed", day=2)
     report = compute_kpis(db, since=DAY0 + timedelta(days=1), repo="acme")
     assert (report.runs, report.compliance_overall, report.open_findings) == (1, 100.0, {"high": 1})
+
+
+def test_mttr_waits_for_a_run_of_the_same_gate_job() -> None:
+    db = open_database("sqlite://")
+    add_run(db, "acme", "blocked", findings=(("sca", "f1", "high"),))
+    add_run(db, "acme", "passed", day=1, gates=("secrets",))  # no sca: proves nothing
+    add_run(db, "acme", "passed", day=3)  # sca without f1: fixed here
+    report = compute_kpis(db)
+    assert (report.mttr_hours, report.open_findings) == ({"high": 72.0}, {})
+
+
+def test_a_run_finishing_after_a_newer_one_is_still_counted() -> None:
+    db = open_database("sqlite://")
+    slow = add_run(db, "acme", "running")
+    add_run(db, "acme", "passed", day=1)
+    assert compute_kpis(db).runs == 1
+    with db.session() as session:
+        session.execute(update(RunRecord).where(RunRecord.id == slow).values(status="blocked"))
+    report = compute_kpis(db)
+    assert (report.runs, report.compliance_overall) == (2, 50.0)

@@ -16,12 +16,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from bastion.monitor.kpi.approvals import ApprovalLatency, approval_latency
-from bastion.monitor.kpi.audit_view import audited
+from bastion.monitor.kpi.audit_view import audited, read_events
 from bastion.monitor.kpi.coverage import Coverage, security_coverage
+from bastion.monitor.kpi.facts import FINAL, refresh_facts
 from bastion.monitor.kpi.leaks import secret_leaks
 from bastion.monitor.kpi.readiness import Readiness, audit_readiness
 from bastion.monitor.kpi.report import KpiReport
-from bastion.monitor.kpi.runs import FINAL, run_kpis
+from bastion.monitor.kpi.runs import run_kpis
 from bastion.monitor.kpi.sbom import SbomCompleteness, record_sbom_components, sbom_completeness
 from bastion.monitor.models import MONITOR_CHAIN
 from bastion.store import Database
@@ -35,6 +36,7 @@ __all__ = [
     "SbomCompleteness",
     "compute_kpis",
     "record_sbom_components",
+    "refresh_facts",
 ]
 
 
@@ -48,14 +50,16 @@ def compute_kpis(
     """Every KPI over what was recorded since ``since`` (of ``repo``, if given). With the
     artifact ``store``, SBOMs not summarised yet are read first (SBOM completeness)."""
     db.ensure_schema(MONITOR_CHAIN)
+    refresh_facts(db)
     if store is not None:
         record_sbom_components(db, store)
     report = KpiReport()
     run_kpis(report, db, since, repo)
     if audited(db):  # without an audit log there is no approval nor deploy to judge
-        report.approval_latency = approval_latency(db, since, repo)
-        report.readiness = audit_readiness(db, since, repo)
+        events = read_events(db)
+        report.approval_latency = approval_latency(db, events, since, repo)
+        report.readiness = audit_readiness(db, events, since, repo)
     report.sbom = sbom_completeness(db, since, repo)
     report.secret_leaks = secret_leaks(db, FINAL, since, repo)
-    report.coverage = security_coverage(db, FINAL, since, repo)
+    report.coverage = security_coverage(db, since, repo)
     return report

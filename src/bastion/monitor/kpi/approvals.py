@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from bastion.monitor.kpi.audit_view import AUDIT_EVENTS, body_details
+from bastion.monitor.kpi.audit_view import AuditRow
 from bastion.monitor.kpi.lookups import run_repos
 from bastion.store import Database
 
@@ -56,24 +54,16 @@ class ApprovalLatency:
 
 
 def approval_latency(
-    db: Database, since: datetime | None, repo: str | None
+    db: Database, events: list[AuditRow], since: datetime | None, repo: str | None
 ) -> dict[str, ApprovalLatency]:
     """Per environment, over the requests made since ``since`` (of ``repo``'s runs)."""
-    events = AUDIT_EVENTS.c
-    query = select(events.time, events.action, events.subject, events.body).where(
-        events.action.in_((REQUESTED, *DECIDED))
-    )
     requested: dict[str, tuple[datetime, str, int | None]] = {}
     decided: dict[str, datetime] = {}
-    with db.session() as session:
-        for at, action, subject, body in session.execute(query.order_by(events.seq)):
-            if action == REQUESTED:
-                details = body_details(body)
-                run = details.get("run")
-                env = str(details.get("environment", "?"))
-                requested[subject] = (at, env, run if isinstance(run, int) else None)
-            else:
-                decided.setdefault(subject, at)
+    for event in events:
+        if event.action == REQUESTED:
+            requested[event.subject] = (event.time, event.environment, event.run)
+        elif event.action in DECIDED:
+            decided.setdefault(event.subject, event.time)
     if since is not None:
         requested = {s: r for s, r in requested.items() if r[0] >= since}
     if repo is not None:

@@ -16,12 +16,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bastion.store import Database, JobRecord, RunRecord
+from bastion.monitor.models import RunFactRecord
+from bastion.store import Database
 
 __all__ = ["COVERED_GATES", "Coverage", "security_coverage"]
 
 COVERED_GATES = ("sast", "sca", "iac", "image")
-_SCANNED = ("passed", "failed")
 
 
 def _pct(part: int, whole: int) -> float:
@@ -43,25 +43,19 @@ class Coverage:
         }
 
 
-def security_coverage(
-    db: Database, statuses: tuple[str, ...], since: datetime | None, repo: str | None
-) -> Coverage:
+def security_coverage(db: Database, since: datetime | None, repo: str | None) -> Coverage:
     """Coverage over each repository's latest finished run since ``since``."""
-    r, j = RunRecord, JobRecord
-    latest = select(func.max(r.id)).where(r.status.in_(statuses)).group_by(r.repo)
+    r = RunFactRecord
+    latest = select(func.max(r.run_id)).group_by(r.repo)
     if since is not None:
         latest = latest.where(r.created_at >= since)
     if repo is not None:
         latest = latest.where(r.repo == repo)
-    gates = (
-        select(j.name, func.count())
-        .where(j.run_id.in_(latest), j.kind == "gate", j.status.in_(_SCANNED))
-        .where(j.name.in_(COVERED_GATES))
-        .group_by(j.name)
-    )
     out = Coverage()
     with db.session() as session:
-        out.repositories = session.scalar(select(func.count()).select_from(latest.subquery())) or 0
-        for name, count in session.execute(gates):
-            out.covered[name] = count
+        lists = list(session.scalars(select(r.scanned).where(r.run_id.in_(latest))))
+    for listed in lists:
+        for gate in COVERED_GATES:
+            out.covered[gate] += f",{gate}," in listed
+    out.repositories = len(lists)
     return out

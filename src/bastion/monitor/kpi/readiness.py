@@ -19,16 +19,17 @@ A deploy is ready when all five hold.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, String, case, func, literal, select
 
-from bastion.monitor.kpi.audit_view import AUDIT_CHECKPOINTS, AUDIT_EVENTS, body_details
-from bastion.monitor.kpi.lookups import chunks, run_repos
-from bastion.store import AttestationRecord, Database
+from bastion.monitor.kpi.audit_view import AUDIT_CHECKPOINTS, AUDIT_EVENTS, AuditRow
+from bastion.monitor.models import AuditFactRecord
+from bastion.store import AttestationRecord, Database, RunRecord
 
 __all__ = ["EVIDENCE", "Readiness", "audit_readiness"]
 
@@ -43,12 +44,19 @@ def _pct(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 1) if whole else 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Deploy:
+    """One deploy and its artifacts' evidence, as aggregated by the database."""
+
     seq: int
     environment: str
     run: int | None
     digest: str | None
+    repo: str | None
+    artifacts: int
+    sbom: int
+    provenance: int
+    signed: int
 
 
 @dataclass
@@ -69,83 +77,80 @@ class Readiness:
         }
 
 
-def _events(
-    db: Database, since: datetime | None
-) -> tuple[list[_Deploy], dict[str, set[str]], int, int]:
-    """Deploys since ``since``; digests approved per environment; the newest checkpoint's
-    size; the seq of the last failed audit verification (-1: none)."""
-    e = AUDIT_EVENTS.c
-    wanted = (SERVER_DEPLOY, CLI_DEPLOY, _APPROVED, _REQUESTED)
-    query = select(e.seq, e.time, e.action, e.subject, e.body).where(e.action.in_(wanted))
-    deploys: list[_Deploy] = []
+def _approved(events: list[AuditRow]) -> dict[str, set[str]]:
+    """The digests shipped by approved requests, per environment."""
     shipped: dict[str, tuple[str, list[str]]] = {}
     approved: dict[str, set[str]] = defaultdict(set)
+    for event in events:
+        if event.action == _REQUESTED and event.artifacts:
+            pairs = json.loads(event.artifacts)
+            digests = [str(p[1]) for p in pairs if isinstance(p, list) and len(p) == 2]
+            shipped[event.subject] = (event.environment, digests)
+        elif event.action == _APPROVED and event.subject in shipped:
+            env, digests = shipped[event.subject]
+            approved[env].update(digests)
+    return approved
+
+
+def _deploys(db: Database, since: datetime | None) -> list[_Deploy]:
+    """Every deploy since ``since`` with its artifacts' evidence counted in SQL: the server's
+    joined to the attestations of its run, ``bastion deploy``'s to those of its digest."""
+    e, a, r = AuditFactRecord, AttestationRecord, RunRecord
+    run, digest, env = e.run_id, e.digest, e.environment
+    counted = (
+        func.count(a.id),
+        func.coalesce(func.sum(case((a.cyclonedx_ref != "", 1), else_=0)), 0),
+        func.coalesce(func.sum(case((a.provenance_ref != "", 1), else_=0)), 0),
+        func.coalesce(func.sum(case((a.signed_by.is_not(None), 1), else_=0)), 0),
+    )
+    by_run = (
+        select(e.seq, env, run, literal(None, String), func.min(r.repo), *counted)
+        .select_from(e)
+        .outerjoin(r, r.id == run)
+        .outerjoin(a, a.run_id == r.id)
+        .where(e.action == SERVER_DEPLOY)
+        .group_by(e.seq, env, run)
+    )
+    by_digest = (
+        select(e.seq, env, literal(None, Integer), digest, func.min(a.repo), *counted)
+        .select_from(e)
+        .outerjoin(a, a.digest == digest)
+        .where(e.action == CLI_DEPLOY)
+        .group_by(e.seq, env, digest)
+    )
+    if since is not None:
+        by_run, by_digest = by_run.where(e.time >= since), by_digest.where(e.time >= since)
     with db.session() as session:
-        for seq, at, action, subject, body in session.execute(query.order_by(e.seq)):
-            details = body_details(body)
-            env = str(details.get("environment", "?"))
-            if action == _REQUESTED:
-                pairs = details.get("artifacts") or []
-                digests = [str(p[1]) for p in pairs if isinstance(p, list) and len(p) == 2]
-                shipped[subject] = (env, digests)
-            elif action == _APPROVED:
-                env, digests = shipped.get(subject, ("?", []))
-                approved[env].update(digests)
-            elif since is None or at >= since:
-                run, digest = details.get("run"), details.get("digest")
-                deploys.append(_Deploy(seq, env, run if isinstance(run, int) else None,
-                                       digest if isinstance(digest, str) else None))  # fmt: skip
+        rows = [*session.execute(by_run), *session.execute(by_digest)]
+    return [_Deploy(*row) for row in rows]
+
+
+def _log_state(db: Database) -> tuple[int, int]:
+    """The newest checkpoint's size; the seq of the last failed verification (-1: none)."""
+    e = AUDIT_EVENTS.c
+    with db.session() as session:
         sealed = session.scalar(select(func.max(AUDIT_CHECKPOINTS.c.size))) or 0
         failed = session.scalar(
             select(func.max(e.seq)).where(e.action == _VERIFIED, e.outcome != "success")
         )
-    return deploys, approved, int(sealed), -1 if failed is None else int(failed)
+    return int(sealed), -1 if failed is None else int(failed)
 
 
-_Evidence = tuple[str, bool, bool, bool]  # repo, sbom, provenance, signed
-
-
-def _artifacts(
-    db: Database, deploys: list[_Deploy]
-) -> tuple[dict[int, list[_Evidence]], dict[str, list[_Evidence]]]:
-    a = AttestationRecord
-    cols = (a.run_id, a.digest, a.repo, a.cyclonedx_ref, a.provenance_ref, a.signed_by)
-    by_run: dict[int, list[_Evidence]] = defaultdict(list)
-    by_digest: dict[str, list[_Evidence]] = defaultdict(list)
-    runs = sorted({d.run for d in deploys if d.run is not None})
-    digests = sorted({d.digest for d in deploys if d.digest is not None})
-    with db.session() as session:
-        for batch in chunks(runs):
-            for run_id, _dg, repo, sbom, prov, signer in session.execute(
-                select(*cols).where(a.run_id.in_(batch))
-            ):
-                by_run[run_id].append((repo, bool(sbom), bool(prov), signer is not None))
-        for digests_batch in chunks(digests):
-            for _run, digest, repo, sbom, prov, signer in session.execute(
-                select(*cols).where(a.digest.in_(digests_batch))
-            ):
-                by_digest[digest].append((repo, bool(sbom), bool(prov), signer is not None))
-    return by_run, by_digest
-
-
-def audit_readiness(db: Database, since: datetime | None, repo: str | None) -> Readiness:
+def audit_readiness(
+    db: Database, events: list[AuditRow], since: datetime | None, repo: str | None
+) -> Readiness:
     """Evidence per deploy recorded since ``since`` (of ``repo``, if given)."""
-    deploys, approved, sealed, failed = _events(db, since)
-    by_run, by_digest = _artifacts(db, deploys)
-    repos = run_repos(db, (d.run for d in deploys if d.run is not None)) if repo else {}
+    approved = _approved(events)
+    sealed, failed = _log_state(db)
     out = Readiness()
-    for deploy in deploys:
-        if deploy.run is not None:
-            evidence, owner = by_run.get(deploy.run, []), repos.get(deploy.run)
-        else:
-            evidence = by_digest.get(deploy.digest or "", [])
-            owner = evidence[0][0] if evidence else None
-        if repo is not None and owner != repo:
+    for deploy in _deploys(db, since):
+        if repo is not None and deploy.repo != repo:
             continue
+        complete = deploy.artifacts > 0
         held = {
-            "sbom": bool(evidence) and all(e[1] for e in evidence),
-            "provenance": bool(evidence) and all(e[2] for e in evidence),
-            "signature": bool(evidence) and all(e[3] for e in evidence),
+            "sbom": complete and deploy.sbom == deploy.artifacts,
+            "provenance": complete and deploy.provenance == deploy.artifacts,
+            "signature": complete and deploy.signed == deploy.artifacts,
             "approval": deploy.run is not None
             or (deploy.digest or "") in approved.get(deploy.environment, set()),
             "verified_log": deploy.seq < sealed and failed < deploy.seq,

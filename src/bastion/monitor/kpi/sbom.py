@@ -1,11 +1,11 @@
 """SBOM completeness: how many artifacts carry an SBOM, and how complete their components are.
 
-Artifacts are the distinct digests of the ``attestations`` rows (created since the start of
-the period, of the repository if one is asked for). With an SBOM: at least one row of the
-digest has a CycloneDX reference. Components: from ``monitor_sbom_components``, one summary
-row per digest of its newest CycloneDX document (every component, and the complete ones:
-a non-empty ``version`` and ``purl``), filled by :func:`record_sbom_components` from the
-artifact store for digests not read before.
+Artifacts are the attested digests (``monitor_artifact_facts``, one row per digest: the
+time and repository of its first attestation). With an SBOM: an attestation of the digest
+names a CycloneDX SBOM. Components: of each such artifact's newest CycloneDX document, every
+component, and the complete ones (a non-empty ``version`` and ``purl``); read once from the
+artifact store by :func:`record_sbom_components` (an SBOM the store does not have is marked
+-1 and left out of the sums).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import case, func, select, update
 
 from bastion.monitor.deployed import newest_cyclonedx
 from bastion.monitor.kpi.lookups import chunks
-from bastion.monitor.models import SbomComponentsRecord
-from bastion.store import AttestationRecord, Database
+from bastion.monitor.models import ArtifactFactRecord
+from bastion.store import Database
 from bastion.supplychain import BlobStore, Digest
 
 __all__ = ["SbomCompleteness", "component_counts", "record_sbom_components", "sbom_completeness"]
@@ -61,53 +61,44 @@ def component_counts(document: Mapping[str, Any]) -> tuple[int, int]:
 
 
 def record_sbom_components(db: Database, store: BlobStore) -> int:
-    """Read the SBOM of each attested digest not summarised yet; how many were added."""
-    a, s = AttestationRecord, SbomComponentsRecord
+    """Read the SBOM of each artifact not read yet; how many were read."""
+    f = ArtifactFactRecord
     with db.session() as session:
         missing = list(
-            session.scalars(
-                select(a.digest)
-                .distinct()
-                .where(a.cyclonedx_ref != "")
-                .where(~a.digest.in_(select(s.digest)))
-            )
+            session.scalars(select(f.digest).where(f.has_sbom == 1, f.components.is_(None)))
         )
-    added = 0
+    read = 0
     for batch in chunks(missing):
-        rows = []
+        counts: dict[str, tuple[int, int]] = {}
         for digest in batch:
             document = newest_cyclonedx(store, Digest(digest))
-            if document is not None:
-                total, complete = component_counts(document)
-                rows.append(
-                    SbomComponentsRecord(digest=digest, components=total, complete=complete)
-                )
+            counts[digest] = component_counts(document) if document is not None else (-1, -1)
         with db.session() as session:
-            session.add_all(rows)
-        added += len(rows)
-    return added
+            for digest, (total, complete) in counts.items():
+                session.execute(
+                    update(f).where(f.digest == digest).values(components=total, complete=complete)
+                )
+        read += sum(1 for total, _ in counts.values() if total >= 0)
+    return read
 
 
 def sbom_completeness(db: Database, since: datetime | None, repo: str | None) -> SbomCompleteness:
-    """The figures over the artifacts attested since ``since`` (of ``repo``)."""
-    a, s = AttestationRecord, SbomComponentsRecord
-    scope = select(a.digest)
-    if since is not None:
-        scope = scope.where(a.created_at >= since)
-    if repo is not None:
-        scope = scope.where(a.repo == repo)
-    sbom_digest = case((a.cyclonedx_ref != "", a.digest))
-    counted = select(func.count(distinct(a.digest)), func.count(distinct(sbom_digest)))
-    if since is not None:
-        counted = counted.where(a.created_at >= since)
-    if repo is not None:
-        counted = counted.where(a.repo == repo)
-    summary = select(
+    """The figures over the artifacts first attested since ``since`` (of ``repo``)."""
+    f = ArtifactFactRecord
+    was_read = f.components >= 0
+    figures = select(
         func.count(),
-        func.coalesce(func.sum(s.components), 0),
-        func.coalesce(func.sum(s.complete), 0),
-    ).where(s.digest.in_(scope))
+        func.coalesce(func.sum(f.has_sbom), 0),
+        func.coalesce(func.sum(case((was_read, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((was_read, f.components), else_=0)), 0),
+        func.coalesce(func.sum(case((was_read, f.complete), else_=0)), 0),
+    )
+    if since is not None:
+        figures = figures.where(f.first_at >= since)
+    if repo is not None:
+        figures = figures.where(f.repo == repo)
     with db.session() as session:
-        artifacts, with_sbom = session.execute(counted).one()
-        read, components, complete = session.execute(summary).one()
-    return SbomCompleteness(artifacts, with_sbom, read, int(components), int(complete))
+        artifacts, with_sbom, read, components, complete = session.execute(figures).one()
+    return SbomCompleteness(
+        int(artifacts), int(with_sbom), int(read), int(components), int(complete)
+    )
