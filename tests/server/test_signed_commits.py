@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bastion.audit import open_local_log
 from bastion.home import ensure_bastion_home
-from bastion.server import ServerServices, ServerSettings, create_app
+from bastion.server import Role, ServerServices, ServerSettings, create_app
 from bastion.server.errors import BadRequestError
 from bastion.server.launcher import RunLauncher, RunRequest
 from bastion.server.repositories import Repositories, Repository
@@ -28,7 +28,7 @@ from bastion.server.trust_policy import commit_signature_problem
 from bastion.server.webhook_signatures import Forge
 from bastion.server.webhook_store import Webhooks
 from bastion.store import Database, RunRecord, open_database, sqlite_url
-from tests.server.conftest import Clock, ListSink
+from tests.server.conftest import Clock, ListSink, Server
 from tests.server.test_runs_api import work_tree
 from tests.server.test_webhooks import SECRET
 from tests.server.webhook_payloads import body_of, github_push, hub_signature
@@ -226,3 +226,25 @@ def test_a_forge_push_of_an_unsigned_commit_records_a_blocked_run(
     assert unsigned_head.startswith("main requires signed commits: commit ")
     assert unsigned_head.endswith(" is not signed")
     assert statuses[1] == ("passed", None)
+
+
+def test_the_repositories_page_registers_and_shows_signed_branches(
+    server: Server, tmp_path: Path
+) -> None:
+    server.add_user("root", Role.ADMIN)
+    server.login("root")
+    repo = work_tree(tmp_path / "paged", PIPELINE)
+    form = {"name": "paged", "path": str(repo), "protected": "release", "signed": "main, release"}
+    bad = server.client.post(
+        "/repositories", data={**form, "signed": "dev"}, headers={"X-CSRF-Token": server.csrf()}
+    )
+    assert bad.status_code == 400
+    assert "signed branch 'dev' is not protected" in bad.text
+    done = server.client.post(
+        "/repositories", data=form, headers={"X-CSRF-Token": server.csrf()}, follow_redirects=False
+    )
+    assert done.status_code == 303, done.text
+    assert Repositories(server.db, server.clock).get("paged").signed_branches == ("main", "release")
+    page = server.client.get("/repositories").text
+    assert "<th>Signed commits</th>" in page
+    assert "<td>main, release</td>" in page

@@ -203,12 +203,20 @@ def repositories_page(request: Request, principal: ReposReader) -> HTMLResponse:
 
 @router.post("/repositories", **guarded(Permission.REPOS_MANAGE))
 def register_form(
-    request: Request, principal: ReposManager, name: Field, path: Field, protected: Field = ""
+    request: Request,
+    principal: ReposManager,
+    name: Field,
+    path: Field,
+    protected: Field = "",
+    signed: Field = "",
 ) -> Response:
     """Register a repository from the page's form."""
     branches = [b.strip() for b in protected.split(",") if b.strip()]
+    signed_branches = [b.strip() for b in signed.split(",") if b.strip()]
     try:
-        body = RepositoryBody(name=name, path=path, protected_branches=branches)
+        body = RepositoryBody(
+            name=name, path=path, protected_branches=branches, signed_branches=signed_branches
+        )
     except ValidationError as exc:
         raise BadRequestError("a protected branch or the name is malformed") from exc
     api_runs.register(request, body, principal)
