@@ -18,7 +18,7 @@ import uvicorn
 from bastion.server import ServerServices, ServerSettings, create_app
 from bastion.store import open_database, sqlite_url
 from bastion.trust import Trust
-from bastion.vault import IdentityIssuer, JobIdentity, open_identity_issuer
+from bastion.vault import IdentityIssuer, JobIdentity, open_identity_issuer, rotate_identity_keys
 from tests.server.conftest import Clock, ListSink, Server, make_server
 
 JOB = JobIdentity("acme/api", "refs/tags/v1", "c" * 40, Trust.RELEASE, "prod", 3, "deploy")
@@ -116,3 +116,20 @@ def test_a_server_without_an_https_issuer_publishes_nothing(tmp_path: Path) -> N
     finally:
         made.client.close()
         made.db.dispose()
+
+
+def test_a_rotation_beside_the_running_server_is_served_with_its_overlap(
+    live: Live, tmp_path: Path
+) -> None:
+    """Issue 18: ``bastion keys rotate oidc`` rewrites the key file while the server runs; the
+    server signs with the new key at once and serves the old one, so earlier tokens verify."""
+    before = live.issuer.mint(JOB, audience="sts")
+    new, old = rotate_identity_keys(tmp_path, overlap=1800)
+    after = live.issuer.mint(JOB, audience="sts")
+    assert jwt.get_unverified_header(after)["kid"] == new.kid
+    assert old is not None
+    assert jwt.get_unverified_header(before)["kid"] == old.kid
+    served = httpx.get(f"{live.base}/.well-known/jwks.json").json()
+    assert [k["kid"] for k in served["keys"]] == [new.kid, old.kid]
+    assert _verify(live, before)["trust"] == "release"
+    assert _verify(live, after)["trust"] == "release"
