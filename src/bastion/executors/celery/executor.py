@@ -32,6 +32,7 @@ from kombu.exceptions import OperationalError
 
 from bastion.errors import StoreError
 from bastion.executors.celery.app import TASK_NAME, make_app
+from bastion.executors.celery.artifact_upload import ArtifactRefused, receive_chunk
 from bastion.executors.celery.channel import Publisher, Subscription
 from bastion.executors.celery.leases import Claim, Grant, LeaseState, LeaseStore
 from bastion.executors.celery.pools import PoolKey
@@ -94,6 +95,7 @@ class CeleryJobHandle:
     heartbeat_at: float = 0.0
     started: bool = False
     cancel_asked: bool = False
+    artifact_error: str | None = None
     outcome: JobOutcome | None = None
     finished: threading.Event = field(default_factory=threading.Event)
     executor: CeleryExecutor | None = None
@@ -129,7 +131,14 @@ class CeleryExecutor:
         self._reply = f"bastion.reply.{uuid.uuid4().hex}"
         key = config.key
         self._inbox = Subscription(
-            self._app.connection_for_read(), key, self._reply, "claim", "event", "heartbeat", "ping"
+            self._app.connection_for_read(),
+            key,
+            self._reply,
+            "claim",
+            "event",
+            "heartbeat",
+            "ping",
+            "artifact",
         )
         self._ping: tuple[str, float] | None = None
         self._pinged_at = 0.0
@@ -162,6 +171,7 @@ class CeleryExecutor:
         handle.attempt += 1
         handle.task_id = f"{handle.spec.run_id}.{_digest(handle.spec.job)}.{handle.attempt}"
         handle.worker = handle.control = None
+        handle.artifact_error = None  # an attempt uploads its artifacts from the start
         handle.sent_at = time.monotonic()
         self._jobs[handle.task_id] = handle
         window = self._config.queue_timeout_seconds if handle.attempt == 1 else 0.0
@@ -270,6 +280,8 @@ class CeleryExecutor:
             return  # not the lease holder: a lost worker come back, or a duplicate
         elif message["type"] == "heartbeat":
             self._on_heartbeat(handle)
+        elif message["type"] == "artifact":
+            self._on_artifact(handle, message)
         else:
             self._on_event(handle, event_from_json(message["event"]), message.get("digests"))
 
@@ -323,6 +335,21 @@ class CeleryExecutor:
             self._publisher.send(handle.control, self._to_worker("cancel", handle))
         self._lost(handle)
 
+    def _on_artifact(self, handle: CeleryJobHandle, message: dict[str, Any]) -> None:
+        """Write an artifact chunk under the job's artifact folder (checked at the end)."""
+        handle.heartbeat_at = time.monotonic()
+        if handle.artifact_error is not None:
+            return
+        if handle.spec.artifact_dir is None:
+            handle.artifact_error = "its worker sent an artifact the job does not keep"
+            return
+        try:
+            receive_chunk(Path(handle.spec.artifact_dir), message)
+        except (ArtifactRefused, OSError) as exc:
+            text = exc.diagnostics() if isinstance(exc, ArtifactRefused) else str(exc)
+            logger.error("job %s: artifact refused: %s", handle.spec.job, text)
+            handle.artifact_error = text
+
     def _on_event(self, handle: CeleryJobHandle, event: JobEvent, digests: Any) -> None:
         handle.heartbeat_at = time.monotonic()
         if event.job != handle.spec.job:
@@ -340,6 +367,8 @@ class CeleryExecutor:
                 return
             outcome = event.outcome or JobOutcome(JobState.ERROR, reason="no outcome")
             self._done(handle)  # first: the worker is free once it knows
+            if handle.artifact_error is not None:
+                outcome = JobOutcome(JobState.ERROR, reason=handle.artifact_error)
             self._finish(handle, _checked(handle.spec, outcome, digests))
             return
         handle.on_event(event)
@@ -398,13 +427,18 @@ def _digest(text: str) -> str:
 
 
 def _checked(spec: JobSpec, outcome: JobOutcome, digests: Any) -> JobOutcome:
-    """``outcome`` once every artifact the worker reported hashes to what it said."""
+    """``outcome`` once every artifact the worker reported arrived and hashes to what it
+    said (the upload is checked here, on arrival, before the engine stores anything)."""
     if not outcome.artifacts or spec.artifact_dir is None:
         return outcome
     root = Path(spec.artifact_dir)
     for relative in outcome.artifacts:
         claimed = (digests or {}).get(relative) if isinstance(digests, dict) else None
-        actual = hashlib.sha256((root / relative).read_bytes()).hexdigest()
+        try:
+            actual = hashlib.sha256((root / relative).read_bytes()).hexdigest()
+        except OSError:
+            reason = f"artifact {relative} did not arrive from its worker"
+            return JobOutcome(JobState.ERROR, reason=reason)
         if claimed != f"sha256:{actual}":
             reason = f"artifact {relative} does not match the digest its worker reported"
             return JobOutcome(JobState.ERROR, reason=reason)

@@ -12,9 +12,12 @@ and stops the job if the server cancels it or stops answering to its heartbeats.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import queue
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -27,6 +30,7 @@ from kombu.exceptions import OperationalError
 
 from bastion.errors import BastionError, VerificationError
 from bastion.executors.celery.app import TASK_NAME
+from bastion.executors.celery.artifact_upload import artifact_messages
 from bastion.executors.celery.mailboxes import WorkerChannels
 from bastion.executors.celery.pools import PoolKey
 from bastion.executors.celery.signing import open_message, open_secrets
@@ -126,16 +130,28 @@ class WorkerRuntime:
             lease.send(JobEvent(JobEventKind.FINISHED, spec.job, outcome=outcome, at=self.clock()))
             return outcome
         masking: JobMasking = self.masking(values) if values else NoMasking()
-        return run_job(
-            spec,
-            sandbox=self.sandbox,
-            workspace_parent=self.workspace_parent,
-            on_event=lambda event: lease.send(event, spec.artifact_dir),
-            cancelled=lease.cancelled,
-            files={k: v.encode() for k, v in values.items()},
-            secret_env=values,
-            output_filter=lambda _spec: masking,
+        # Artifacts are staged in a folder of this worker's (the server's folder may not
+        # exist here), uploaded before the result, and removed with the job.
+        staging = (
+            Path(tempfile.mkdtemp(prefix="artifacts-", dir=self.workspace_parent))
+            if spec.artifact_dir
+            else None
         )
+        local = dataclasses.replace(spec, artifact_dir=str(staging) if staging else None)
+        try:
+            return run_job(
+                local,
+                sandbox=self.sandbox,
+                workspace_parent=self.workspace_parent,
+                on_event=lambda event: lease.send(event, local.artifact_dir),
+                cancelled=lease.cancelled,
+                files={k: v.encode() for k, v in values.items()},
+                secret_env=values,
+                output_filter=lambda _spec: masking,
+            )
+        finally:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
 
 
 class _Lease:
@@ -198,7 +214,11 @@ class _Lease:
         }
         if event.kind is JobEventKind.FINISHED:
             if event.outcome is not None and artifact_dir:
-                body["digests"] = _digests(Path(artifact_dir), event.outcome.artifacts)
+                root = Path(artifact_dir)
+                for relative in event.outcome.artifacts:
+                    for chunk in artifact_messages(root, relative, self.task_id, self.worker):
+                        self.publisher.send(self.reply_to, chunk)
+                body["digests"] = _digests(root, event.outcome.artifacts)
             self.result = body
         self.publisher.send(self.reply_to, body)
 
