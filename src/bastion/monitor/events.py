@@ -29,6 +29,12 @@ webhook trigger's diff reader) gets its alerts with no change here:
     ``{"name", "rotated", "age", "max_age"}`` (ages as ``90d``), never the value.
 ``approval.granted``
     actor ``user:<name>``; details ``{"environment", "repo", "run"}``.
+``approval.approve``
+    recorded by the server's approvals (``bastion.server.approvals``) for each vote to
+    approve: actor ``user:<name>``, subject ``approval:<id>``, details ``{"environment",
+    "run", "job", "comment"}``; outcome ``success`` when the vote counted, ``denied`` when it
+    was refused (``reason``: a wrong TOTP code, four-eyes, outside the environment's deploy
+    window). The approval rules judge the votes that counted, as ``approval.granted``.
 ``audit.verified``
     outcome ``failure`` when the audit log does not verify; details ``{"problems": [text]}``.
 """
@@ -37,6 +43,7 @@ from __future__ import annotations
 
 __all__ = [
     "APPROVAL_GRANTED",
+    "APPROVAL_VOTE",
     "AUDIT_VERIFIED",
     "DEPENDENCIES_CHANGED",
     "DEPLOY_DRIFT_DETECTED",
@@ -59,6 +66,7 @@ RUN_FINISHED = "run.finished"
 SECRET_RELEASED = "secret.released"  # noqa: S105 - an action name, not a secret
 SECRET_OVERDUE = "secret.overdue"  # noqa: S105 - an action name, not a secret
 APPROVAL_GRANTED = "approval.granted"
+APPROVAL_VOTE = "approval.approve"
 VERIFY_PERFORMED = "verify.performed"
 KEY_REVOKED = "key.revoked"
 KEY_OVERDUE = "key.overdue"

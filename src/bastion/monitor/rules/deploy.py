@@ -1,17 +1,27 @@
 """Deployments and approvals: an unprotected ref, a run below release trust, an approval
 outside the environment's deploy window, an approver new to the environment.
 
-Input shapes (``deploy.started``, ``approval.granted``) are described in
-:mod:`bastion.monitor.events`.
+Input shapes (``deploy.started``, ``approval.granted``, ``approval.approve``) are described
+in :mod:`bastion.monitor.events`. The server records each approving vote as
+``approval.approve``: only votes that counted (outcome ``success``) are approvals here; a
+refused one (wrong code, four-eyes, outside a window the server enforces) approved nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bastion.monitor.events import APPROVAL_GRANTED, DEPLOY_STARTED
+from bastion.monitor.events import APPROVAL_GRANTED, APPROVAL_VOTE, DEPLOY_STARTED
 from bastion.monitor.interface import Baseline, Observation, Severity, Signal
 from bastion.monitor.rules.base import BuiltinRule, short
+
+_APPROVALS = frozenset({APPROVAL_GRANTED, APPROVAL_VOTE})
+
+
+def _counted(event: Observation) -> bool:
+    """An approval that took effect (a refused vote approved nothing)."""
+    return event.action == APPROVAL_GRANTED or event.outcome == "success"
+
 
 __all__ = [
     "ApprovalByNewApprover",
@@ -58,10 +68,12 @@ class ApprovalOutsideWindow(BuiltinRule):
     """An approval for an environment with a deploy window, given outside it."""
 
     name = "approval-outside-window"
-    actions = frozenset({APPROVAL_GRANTED})
+    actions = _APPROVALS
     default_severity = Severity.MEDIUM
 
     def evaluate(self, event: Observation, baseline: Baseline) -> Iterable[Signal]:
+        if not _counted(event):
+            return
         env = event.text("environment")
         window = self.settings.deploy_windows.get(env)
         if window is None or window.contains(event.time):
@@ -77,10 +89,12 @@ class ApprovalByNewApprover(BuiltinRule):
     environment is learned silently)."""
 
     name = "approval-new-approver"
-    actions = frozenset({APPROVAL_GRANTED})
+    actions = _APPROVALS
     default_severity = Severity.MEDIUM
 
     def evaluate(self, event: Observation, baseline: Baseline) -> Iterable[Signal]:
+        if not _counted(event):
+            return
         env = event.text("environment")
         had_any = baseline.known("approver", env)
         if baseline.learn("approver", env, event.actor) and had_any:
