@@ -60,6 +60,8 @@ def _rev(path: Path, ref: str) -> str | None:
 def _contains(path: Path, tip: str | None, commit: str) -> bool:
     if tip is None:
         return False
+    if tip == commit:
+        return True  # the common push: no merge-base process needed
     return _git(path, "merge-base", "--is-ancestor", commit, tip).returncode == 0
 
 
@@ -107,8 +109,11 @@ def fetch_trigger(
             raise FetchError(f"{event.ref} no longer names {event.commit[:12]}")
     elif not _contains(path, tip, commit):
         raise FetchError(f"commit {commit[:12]} is not on {event.ref} (not fetched)")
-    default = _rev(path, f"{NAMESPACE}/heads/{repository.default_branch}")
-    changed = pipeline_changed(path, commit, default)
+    default_ref = f"{NAMESPACE}/heads/{repository.default_branch}"
+    # A push to the default branch fetched it as ``local``: its tip is known already.
+    default = tip if local == default_ref else _rev(path, default_ref)
+    # The protected branch's own head has its pipeline by definition (4 git calls saved).
+    changed = commit != default and pipeline_changed(path, commit, default)
     if event.trigger is Trigger.PULL_REQUEST:
         base = event.base_branch or ""
         _check_ref(f"refs/heads/{base}")

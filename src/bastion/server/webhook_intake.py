@@ -167,10 +167,13 @@ class WebhookIntake:
         """``source.changed`` when the delivery's commit changes CI files against the
         protected ref (a pull request's base; else the default branch): the monitor's
         ``pipeline-changed`` and ``new-pipeline-file`` rules raise the alert."""
+        branch = repository.default_branch
+        if event.trigger is Trigger.PUSH and event.ref == f"refs/heads/{branch}":
+            return  # its commit is on that ref: no diff (saves a git call per delivery)
         if event.trigger is Trigger.PULL_REQUEST:
             reference: str | None = trigger.config_commit
         else:
-            reference = f"{NAMESPACE}/heads/{repository.default_branch}"
+            reference = f"{NAMESPACE}/heads/{branch}"
         files = ci_changes(repository.path, reference, trigger.commit)
         if not files:
             return
