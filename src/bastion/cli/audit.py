@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 import typer
 
 from bastion.audit import (
+    AuditEvent,
     AuditLog,
     AuditVerificationReport,
     Checkpoint,
@@ -26,6 +27,7 @@ from bastion.audit import (
     InclusionProof,
     NoteError,
     NoteVerifier,
+    Outcome,
     audit_verifiers,
     inspect_export,
     key_path,
@@ -35,6 +37,7 @@ from bastion.audit.freshness import DEFAULT_MAX_UNSEALED_AGE
 from bastion.audit.log import HOME_WITNESS
 from bastion.audit.witness import WitnessFile, WitnessSource, encode_line
 from bastion.cli.console import err_console, out_console
+from bastion.engine.audit_trail import record_actions, user_actor
 from bastion.errors import AuditError, SigningError, UsageError
 from bastion.home import ensure_bastion_home
 from bastion.store import default_database_url, find_repo_root, open_database
@@ -176,6 +179,14 @@ def verify_command(
         ),
     ] = DEFAULT_MAX_UNSEALED_AGE.total_seconds(),
     as_json: JsonOption = False,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record",
+            help="Append the outcome to your audit log as audit.verified (the monitor alerts "
+            "on a failure).",
+        ),
+    ] = False,
 ) -> None:
     """Recompute the whole log, check every checkpoint and the witness; exit 1 on tampering."""
     if witness is not None and no_witness:
@@ -191,7 +202,23 @@ def verify_command(
         report = _log(project, db, vkey, source).inspect(held, max_unsealed_age=age)
     if no_witness:
         err_console.print("warning: the witness was not checked (--no-witness)")
+    if record:
+        _record_verification(report, str(export) if export is not None else "the state database")
     _render(report, as_json)
+
+
+def _record_verification(report: AuditVerificationReport, source: str) -> None:
+    """``audit.verified`` in the user's log, before the exit code says the outcome: a
+    failure names its problems, which the monitor's audit-verify-failed rule alerts on."""
+    details = {
+        "source": source,
+        "size": report.size,
+        "problems": [problem.message for problem in report.problems[:20]],
+        "more": report.more + max(0, len(report.problems) - 20),
+    }
+    outcome = Outcome.SUCCESS if report.ok else Outcome.FAILURE
+    event = AuditEvent(user_actor(), "audit.verified", "audit/log", outcome, details)
+    record_actions([event], home=ensure_bastion_home())
 
 
 def _verify_export(

@@ -36,7 +36,8 @@ webhook trigger's diff reader) gets its alerts with no change here:
     was refused (``reason``: a wrong TOTP code, four-eyes, outside the environment's deploy
     window). The approval rules judge the votes that counted, as ``approval.granted``.
 ``audit.verified``
-    outcome ``failure`` when the audit log does not verify; details ``{"problems": [text]}``.
+    recorded by ``bastion audit verify --record`` in the user's log: outcome ``failure`` when
+    the audit log does not verify; details ``{"source", "size", "problems": [text], "more"}``.
 """
 
 from __future__ import annotations
