@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bastion.audit import AuditLog, audit_verifiers
 from bastion.deploy import DRIFT_ACTOR, DriftWatch, Strategy, environment_dir
 from bastion.deploy.process import free_port
 from bastion.errors import UsageError
@@ -108,3 +109,11 @@ def test_serve_raises_the_drift_alert_when_the_config_changes(world: World, tmp_
     assert len(alerts) == 1, log.read_text()
     assert alerts[0]["severity"] == "high"
     assert "staging" in str(alerts[0]), alerts
+    # Every drift check the server audited is sealed by a checkpoint, the last pass too.
+    db = open_database(url)
+    try:
+        report = AuditLog(db, verifiers=audit_verifiers(world.home), witness=None).inspect()
+    finally:
+        db.dispose()
+    assert report.ok, report.problems
+    assert report.unsealed == 0

@@ -121,6 +121,7 @@ def serve(
     finally:
         if drift is not None:
             drift.stop()
+            services.audit.close()  # seal what a last drift pass wrote after the app's own seal
         if services.launcher is not None:
             services.launcher.close()  # idempotent: the app's shutdown closed it already
         services.db.dispose()
