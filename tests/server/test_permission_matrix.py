@@ -53,6 +53,7 @@ from tests.server.matrix_model import (
 )
 from tests.server.matrix_monitor import MONITOR_CALLS, MONITOR_MATRIX, MONITOR_PLACEHOLDERS
 from tests.server.matrix_resources import PLACEHOLDERS, RESOURCE_CALLS, RESOURCE_MATRIX, seed
+from tests.server.matrix_workers import WORKER_CALLS, WORKER_MATRIX
 from tests.server.resource_server import make_resources
 
 with warnings.catch_warnings():
@@ -103,6 +104,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/setup/{token}"): Entry("public"),
     **RESOURCE_MATRIX,
     **MONITOR_MATRIX,
+    **WORKER_MATRIX,
     **APPROVAL_MATRIX,
 }
 GUARDED = sorted(
@@ -169,6 +171,7 @@ CALLS: dict[tuple[str, str], Callable[[Caller], Call]] = {
     ("POST", "/mfa/enrol"): _enrol_again,
     **RESOURCE_CALLS,
     **MONITOR_CALLS,
+    **WORKER_CALLS,
     **APPROVAL_CALLS,
 }
 

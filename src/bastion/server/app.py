@@ -23,6 +23,7 @@ from bastion.server import (
     api_secrets,
     api_supplychain,
     api_webhooks,
+    api_workers,
     oidc,
     openapi,
     pages,
@@ -30,6 +31,7 @@ from bastion.server import (
     pages_monitor,
     pages_resources,
     pages_runs,
+    pages_workers,
 )
 from bastion.server.context import ServerContext, ServerServices, build_context
 from bastion.server.log_stream import LogViewers
@@ -100,6 +102,8 @@ def create_app(settings: ServerSettings, services: ServerServices) -> FastAPI:
     app.include_router(api_approvals.router)
     app.include_router(pages_approvals.router)
     app.include_router(pages_monitor.router)
+    app.include_router(api_workers.router)
+    app.include_router(pages_workers.router)
     install_handlers(app)
     # Added last, so it runs first: nothing reads a body over the limit.
     app.add_middleware(SecurityHeaders, tls=settings.tls)

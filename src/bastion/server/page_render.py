@@ -30,6 +30,7 @@ NAV: tuple[tuple[str, str, Permission], ...] = (
     ("/approvals", "Approvals", Permission.APPROVALS_READ),
     ("/alerts", "Alerts", Permission.ALERTS_READ),
     ("/kpi", "KPIs", Permission.KPI_READ),
+    ("/workers", "Workers", Permission.WORKERS_READ),
     ("/secrets", "Secrets", Permission.SECRETS_READ),
     ("/keys", "Keys", Permission.KEYS_READ),
     ("/users", "Users", Permission.USERS_READ),

@@ -64,6 +64,8 @@ class Permission(StrEnum):
     APPROVALS_READ = "approvals.read"
     APPROVALS_DECIDE = "approvals.decide"
     ENVIRONMENTS_MANAGE = "environments.manage"
+    WORKERS_READ = "workers.read"
+    WORKERS_MANAGE = "workers.manage"
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,10 @@ PERMISSIONS: Mapping[Permission, Rule] = {
     # (bastion.server.approvals); the role is granted on the instance or the environment.
     Permission.APPROVALS_DECIDE: Rule(_SECRET_KEEPERS | _SECURITY, ScopeKind.ENVIRONMENT),
     Permission.ENVIRONMENTS_MANAGE: Rule(frozenset({Role.ADMIN})),
+    # The Celery worker registry: who runs jobs where. Draining or revoking a worker is
+    # what the compromised-runner runbook asks of the people who answer alerts.
+    Permission.WORKERS_READ: Rule(_AUDITORS),
+    Permission.WORKERS_MANAGE: Rule(_AUDITORS),
 }
 
 
