@@ -18,6 +18,8 @@ from bastion.vault import (
     IdentityIssuer,
     IdentityRefusedError,
     JobIdentity,
+    identity_keys_path,
+    load_signing_keys,
     open_identity_issuer,
     rotate_identity_keys,
 )
@@ -90,3 +92,17 @@ def test_a_negative_overlap_is_refused(tmp_path: Any) -> None:
     open_identity_issuer(tmp_path, ISSUER)
     with pytest.raises(IdentityRefusedError, match="negative"):
         rotate_identity_keys(tmp_path, overlap=-1)
+
+
+def test_a_servers_own_save_never_overwrites_a_rotation_made_beside_it(tmp_path: Any) -> None:
+    """The race: ``keys rotate oidc`` rewrites the file, then the running server rotates
+    from its older in-memory keys before it reloaded. The command's key must survive on
+    disk and be the one the server signs with from its next request."""
+    clock = Clock()
+    server = open_identity_issuer(tmp_path, ISSUER, clock=clock)
+    rotated, _ = rotate_identity_keys(tmp_path, clock=clock)
+    server.rotate()  # the server's own change, made from keys read before the command's
+    on_disk = [k.kid for k in load_signing_keys(identity_keys_path(tmp_path)) or []]
+    assert on_disk[0] == rotated.kid
+    token = server.mint(JOB, audience="sts.example")
+    assert jwt.get_unverified_header(token)["kid"] == rotated.kid

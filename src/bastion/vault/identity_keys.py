@@ -14,11 +14,13 @@ a key no longer proves anything.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import stat
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +127,20 @@ def load_signing_keys(path: Path) -> list[SigningKey] | None:
     return [_key_from(entry, path) for entry in entries]
 
 
+@contextmanager
+def _key_file_lock(path: Path) -> Iterator[None]:
+    """Holds an exclusive lock beside ``path`` while its keys are read, changed and saved:
+    ``bastion keys rotate oidc`` and a running server's own rotation or pruning never
+    interleave (without it, the server could save its older keys over the rotation)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
 class _KeyFileWatch:
     """Reloads the key file when another process rewrote it (an on-demand rotation), so a
     running server signs with the new key and publishes the old one for its overlap."""
@@ -141,9 +157,14 @@ class _KeyFileWatch:
         return info.st_ino, info.st_mtime_ns, info.st_size
 
     def saved(self, keys: Sequence[SigningKey]) -> None:
-        """Persist ``keys`` (this process's own change: not reloaded)."""
-        save_signing_keys(self.path, keys)
-        self._seen = self._stamp()
+        """Persist ``keys`` (this process's own change: not reloaded), unless another
+        process rewrote the file since this one last read it: that rotation wins, and
+        :meth:`changed` hands it to the issuer at its next request."""
+        with _key_file_lock(self.path):
+            if self._stamp() != self._seen:
+                return
+            save_signing_keys(self.path, keys)
+            self._seen = self._stamp()
 
     def changed(self) -> list[SigningKey] | None:
         """The file's keys if it changed since last seen, else None."""
@@ -162,9 +183,10 @@ def rotate_identity_keys(
     running server picks the file up at its next token or JWKS request. The new key and the
     retired one (None when there were no keys yet)."""
     path = identity_keys_path(home)
-    keys = load_signing_keys(path) or []
-    rotated = retire_and_add(keys, clock(), overlap)
-    save_signing_keys(path, rotated)
+    with _key_file_lock(path):
+        keys = load_signing_keys(path) or []
+        rotated = retire_and_add(keys, clock(), overlap)
+        save_signing_keys(path, rotated)
     return rotated[0], keys[0] if keys else None
 
 
