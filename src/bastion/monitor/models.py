@@ -136,7 +136,11 @@ class RunFactRecord(Base):
     reached a verdict), so no KPI joins the jobs table again."""
 
     __tablename__ = "monitor_run_facts"
-    __table_args__ = (Index("ix_monitor_run_facts_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_monitor_run_facts_created_at", "created_at"),
+        # The order of the MTTR window (next run of the same repository): read, not sorted.
+        Index("ix_monitor_run_facts_repo_run_id", "repo", "run_id"),
+    )
 
     run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     repo: Mapped[str] = mapped_column(String(1024), index=True)

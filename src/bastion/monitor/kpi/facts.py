@@ -10,7 +10,7 @@ summarised); for attestations, which are only appended, the next id.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, and_, case, func, insert, literal, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bastion.monitor.kpi.audit_view import AUDIT_EVENTS, KPI_ACTIONS, audited, parse_details
@@ -51,15 +51,18 @@ def _refresh_runs(session: Session) -> None:
     r, f = RunRecord, RunFactRecord
     cursor = _cursor(session, _RUNS)
     low = cursor.next_seq
-    new = select(
-        r.id, r.repo, r.pipeline_digest, r.trust, r.status, r.created_at,
-        _gate_list(r.id, None), _gate_list(r.id, _SCANNED),
-    ).where(
-        r.id >= low, r.status.in_(FINAL), ~exists().where(f.run_id == r.id)
-    )  # fmt: skip
+    # The missing ids first, then inserted in batches: an INSERT anti-joined with its own
+    # target table may be planned as a scan per row of a table it is growing (quadratic).
+    finished = select(r.id).where(r.id >= low, r.status.in_(FINAL))
+    missing = list(session.scalars(finished.except_(select(f.run_id).where(f.run_id >= low))))
     columns = ["run_id", "repo", "pipeline_digest", "trust", "status", "created_at", "gates",
                "scanned"]  # fmt: skip
-    session.execute(insert(f).from_select(columns, new))
+    for batch in chunks(sorted(missing)):
+        new = select(
+            r.id, r.repo, r.pipeline_digest, r.trust, r.status, r.created_at,
+            _gate_list(r.id, None), _gate_list(r.id, _SCANNED),
+        ).where(r.id.in_(batch))  # fmt: skip
+        session.execute(insert(f).from_select(columns, new))
     unfinished = session.scalar(select(func.min(r.id)).where(r.id >= low, r.status.not_in(FINAL)))
     newest = session.scalar(select(func.max(r.id)))
     if unfinished is not None:
@@ -72,23 +75,27 @@ def _refresh_artifacts(session: Session) -> None:
     a, f = AttestationRecord, ArtifactFactRecord
     cursor = _cursor(session, _ATTESTATIONS)
     low = cursor.next_seq
+    newest = session.scalar(select(func.max(a.id)))
+    if newest is None or newest < low:
+        return
+    recent = select(a.digest).where(a.id >= low, a.id <= newest)
+    missing = list(session.scalars(recent.except_(select(f.digest))))
     has_sbom = func.max(case((a.cyclonedx_ref != "", 1), else_=0))
-    new = (
-        select(a.digest, func.min(a.repo), func.min(a.created_at), has_sbom)
-        .where(a.id >= low, ~exists().where(f.digest == a.digest))
-        .group_by(a.digest)
-    )
-    session.execute(insert(f).from_select(["digest", "repo", "first_at", "has_sbom"], new))
-    later_sbom = select(a.digest).where(a.id >= low, a.cyclonedx_ref != "")
+    for batch in chunks(sorted(missing)):
+        new = (
+            select(a.digest, func.min(a.repo), func.min(a.created_at), has_sbom)
+            .where(a.digest.in_(batch))
+            .group_by(a.digest)
+        )
+        session.execute(insert(f).from_select(["digest", "repo", "first_at", "has_sbom"], new))
+    later_sbom = select(a.digest).where(a.id >= low, a.id <= newest, a.cyclonedx_ref != "")
     session.execute(
         update(f)
         .where(and_(f.has_sbom == 0, f.digest.in_(later_sbom)))
         .values(has_sbom=1)
         .execution_options(synchronize_session=False)
     )
-    newest = session.scalar(select(func.max(a.id)))
-    if newest is not None:
-        cursor.next_seq = newest + 1
+    cursor.next_seq = newest + 1
 
 
 def _refresh_audit(session: Session) -> None:
