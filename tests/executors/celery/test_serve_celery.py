@@ -53,7 +53,7 @@ def test_a_server_run_goes_to_the_pools_worker(redis: str, tmp_path: Path) -> No
         repo = work_tree(tmp_path / "app")
         call(server, "POST", "/api/repositories", token, {"name": "app", "path": str(repo)})
         queued = call(server, "POST", "/api/runs", token, {"repo": "app", "branch": "main"})
-        run = wait_for_run(server, token, queued["id"], timeout=60)
+        run = wait_for_run(server, token, queued["id"], timeout=120)
         logs = site.worker_logs()
     assert run["status"] == "passed", (run, server.stderr(), logs)
     assert _ran(logs, "hello"), logs
@@ -66,11 +66,13 @@ def test_serve_refuses_a_broker_that_does_not_answer(tmp_path: Path) -> None:
     argv = [str(bastion), "serve", "--db", f"sqlite:///{tmp_path / 's.db'}", "--executor", "celery"]
     refused = subprocess.run(
         [*argv, "--broker", "redis://127.0.0.1:1/0"],
-        env=env, capture_output=True, text=True, timeout=30, check=False,
+        env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert refused.returncode == 3, refused.stderr
     assert "does not answer" in refused.stderr
-    missing = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30, check=False)
+    missing = subprocess.run(
+        argv, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert missing.returncode == 2
     assert "--executor celery needs --broker URL" in missing.stderr
 
