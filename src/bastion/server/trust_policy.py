@@ -28,7 +28,9 @@ anything else (unprotected branch, bare commit, unsigned tag)  internal
 from __future__ import annotations
 
 import enum
+import os
 import re
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +44,7 @@ __all__ = [
     "commit_signature_problem",
     "decide_trust",
     "pipeline_changed",
+    "signers_file_problem",
     "tag_verified",
 ]
 
@@ -112,6 +115,40 @@ _HEX = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _SSH_SIGNATURE = "-----BEGIN SSH SIGNATURE-----"
 
 
+def signers_file_problem(allowed_signers: Path | None) -> str | None:
+    """Why ``allowed_signers`` cannot be trusted to say whose signatures count (None: it
+    can). Whoever may change the file may add their own key, so fails closed on: no file, a
+    symbolic link (it could be re-pointed at a file others control), anything but a regular
+    file, a file others may write, or one owned by a user other than this server's or root.
+    """
+    if allowed_signers is None:
+        return "the server has no allowed-signers file to verify it against"
+    try:
+        info = os.lstat(allowed_signers)
+    except FileNotFoundError:
+        return "the server has no allowed-signers file to verify it against"
+    except OSError as exc:
+        return f"the allowed-signers file {allowed_signers} cannot be read ({exc.strerror})"
+    if stat.S_ISLNK(info.st_mode):
+        return (
+            f"the allowed-signers file {allowed_signers} is a symbolic link; "
+            "replace it with the file itself"
+        )
+    if not stat.S_ISREG(info.st_mode):
+        return f"the allowed-signers file {allowed_signers} is not a regular file"
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return (
+            f"the allowed-signers file {allowed_signers} may be written by others; "
+            f"run 'chmod go-w {allowed_signers}'"
+        )
+    if info.st_uid not in (0, os.geteuid()):
+        return (
+            f"the allowed-signers file {allowed_signers} is owned by another user (uid "
+            f"{info.st_uid}); make the server's user or root its owner"
+        )
+    return None
+
+
 def _verifying(allowed_signers: Path) -> tuple[str, ...]:
     """``git -c`` options that make git verify SSH signatures against ``allowed_signers``
     with ``ssh-keygen``: given on the command line, they win over the repository's own
@@ -138,8 +175,9 @@ def commit_signature_problem(path: Path, commit: str, allowed_signers: Path | No
     short = commit[:12]
     if _HEX.fullmatch(commit) is None:
         return f"{commit[:40]!r} is not a commit id"
-    if allowed_signers is None or not allowed_signers.is_file():
-        return f"commit {short}: the server has no allowed-signers file to verify it against"
+    unusable = signers_file_problem(allowed_signers)
+    if unusable is not None or allowed_signers is None:
+        return f"commit {short}: {unusable}"
     body = _git(path, "cat-file", "commit", commit)
     if body.returncode != 0:
         return f"commit {short} cannot be read"
@@ -161,7 +199,7 @@ def tag_verified(path: Path, tag_ref: str, allowed_signers: Path | None) -> bool
     The repository's own configuration cannot widen this: the signers file and the format
     are passed on the command line, which takes precedence over it.
     """
-    if allowed_signers is None or not allowed_signers.is_file():
+    if allowed_signers is None or signers_file_problem(allowed_signers) is not None:
         return False
     if _git(path, "cat-file", "-t", tag_ref).stdout.strip() != "tag":
         return False  # a lightweight tag has nothing to verify
