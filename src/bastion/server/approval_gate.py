@@ -8,6 +8,8 @@ CycloneDX components, the people behind the commits since the last deploy, pipel
 changes) and the gate waits on the run's cancel event, polling the request's state. Once
 approved and past the wait timer, a job whose environment's deploy window has closed
 meanwhile waits for the next window to open (approvals themselves are only taken inside one).
+That last look reads the environment's settings again: removed, or no longer taking the
+run's trust or ref, the job is refused; a window added meanwhile is waited for.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from typing import Any
 from bastion.engine import ApprovalDecision, ApprovalRequest
 from bastion.errors import BastionError
 from bastion.server.approvals import Approvals, RequestState
-from bastion.server.environments import EnvironmentSettings, admissible, outside_window
+from bastion.server.environments import admissible, outside_window
 from bastion.server.release_facts import commit_people, components_of, config_changes
 from bastion.supplychain import AttestationKind, BlobStore, parse_digest
 
 __all__ = ["ServerApprovalGate"]
+
+_CANCELLED = "cancelled while waiting for the deploy window"
 
 
 def _components(store: BlobStore | None, artifacts: tuple[tuple[str, str], ...]) -> dict[str, str]:
@@ -71,20 +75,37 @@ class ServerApprovalGate:
         while not cancel.wait(self.poll_seconds):
             state = self.approvals.poll(request_id)
             if state is RequestState.APPROVED:
-                if cancel.wait(settings.wait_timer) or not self._window(settings, cancel):
+                if cancel.wait(settings.wait_timer):
                     break
+                refused = self._ready(request, cancel)
+                if refused is _CANCELLED:
+                    break
+                if refused is not None:
+                    self.approvals.refuse(request, refused)
+                    return ApprovalDecision(False, f"approval request {request_id}: {refused}")
                 return ApprovalDecision(True, f"approved (request {request_id})")
             if state is not RequestState.PENDING:
                 return ApprovalDecision(False, f"approval request {request_id} {state.value}")
         self.approvals.cancel(request_id)
         return ApprovalDecision(False, "cancelled while waiting for approval")
 
-    def _window(self, settings: EnvironmentSettings, cancel: threading.Event) -> bool:
-        """Wait until the environment's deploy window is open (False: cancelled first)."""
-        while outside_window(settings, self.approvals.clock()) is not None:
+    def _ready(self, request: ApprovalRequest, cancel: threading.Event) -> str | None:
+        """Wait until the environment *as configured now* takes the approved deploy: its
+        deploy window open (None). The settings are read again at every look, never the
+        ones the request opened under: an environment removed, or no longer taking this
+        run's trust or ref, while the job waited is a reason to refuse; a window added or
+        narrowed meanwhile is waited for. :data:`_CANCELLED` if the run stopped first."""
+        while True:
+            settings = self.approvals.environments.get(request.environment)
+            if settings is None:
+                return f"environment {request.environment!r} is no longer configured"
+            refused = admissible(settings, request.context)
+            if refused is not None:
+                return refused
+            if outside_window(settings, self.approvals.clock()) is None:
+                return None
             if cancel.wait(self.poll_seconds):
-                return False
-        return True
+                return _CANCELLED
 
     def _shipped(self, request: ApprovalRequest) -> dict[str, Any]:
         """What the approvers are shown and four-eyes is checked against."""
