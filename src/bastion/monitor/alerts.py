@@ -100,32 +100,50 @@ class AlertStore:
         A signal whose rule and key match an alert not yet resolved adds an occurrence to
         it instead. Each new alert is queued for every sink in ``sinks``.
         """
-        opened: list[int] = []
         now = utcnow()
-        for signal in signals:
-            row = session.scalars(
-                select(AlertRecord).where(
-                    AlertRecord.rule == signal.rule,
-                    AlertRecord.key == signal.key[:512],
-                    AlertRecord.state != AlertState.RESOLVED.value,
-                )
-            ).first()
+        batch = list(signals)
+        rows = self._unresolved(session, {(s.rule, s.key[:512]) for s in batch})
+        created: list[AlertRecord] = []
+        for signal in batch:
+            key = (signal.rule, signal.key[:512])
+            row = rows.get(key)
             if row is not None:
                 row.occurrences += 1
                 row.last_seq = signal.seq
                 row.updated_at = now
                 continue
-            row = _new_record(signal, masker, now)
+            row = rows[key] = _new_record(signal, masker, now)
             session.add(row)
-            session.flush()
-            opened.append(row.id)
+            created.append(row)
+        session.flush()  # once per batch: the new alerts get their ids
+        opened = [row.id for row in created]
+        for alert_id in opened:
             for sink in sinks:
                 session.add(
                     DeliveryRecord(
-                        alert_id=row.id, sink=sink, state="pending", attempts=0, next_at=now
+                        alert_id=alert_id, sink=sink, state="pending", attempts=0, next_at=now
                     )
                 )
         return opened
+
+    @staticmethod
+    def _unresolved(
+        session: Session, wanted: set[tuple[str, str]]
+    ) -> dict[tuple[str, str], AlertRecord]:
+        """The alerts not yet resolved of each (rule, key) in ``wanted``: one query per 500
+        keys, not one per signal."""
+        found: dict[tuple[str, str], AlertRecord] = {}
+        rules, keys = sorted({r for r, _k in wanted}), sorted({k for _r, k in wanted})
+        for start in range(0, len(keys), 500):
+            query = select(AlertRecord).where(
+                AlertRecord.rule.in_(rules),
+                AlertRecord.key.in_(keys[start : start + 500]),
+                AlertRecord.state != AlertState.RESOLVED.value,
+            )
+            for row in session.scalars(query):
+                if (row.rule, row.key) in wanted:
+                    found.setdefault((row.rule, row.key), row)
+        return found
 
     def list(
         self,

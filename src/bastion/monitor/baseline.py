@@ -60,12 +60,19 @@ class StoredBaseline(MemoryBaseline):
 
     def flush(self, session: Session) -> None:
         """Write what was learned since the last flush (in the caller's transaction)."""
-        for kind, scope, value in self.pending:
-            digest = _digest(kind, scope, value)
-            if session.get(BaselineRecord, digest) is None:
-                session.add(
-                    BaselineRecord(
-                        digest=digest, kind=kind[:64], scope=scope[:1024], value=value[:1024]
-                    )
+        learned = {_digest(k, s, v): (k, s, v) for k, s, v in self.pending}
+        digests = sorted(learned)
+        stored: set[str] = set()
+        for start in range(0, len(digests), 500):  # one query per 500 values, not per value
+            chunk = digests[start : start + 500]
+            stored.update(
+                session.scalars(
+                    select(BaselineRecord.digest).where(BaselineRecord.digest.in_(chunk))
                 )
+            )
+        session.add_all(
+            BaselineRecord(digest=digest, kind=kind[:64], scope=scope[:1024], value=value[:1024])
+            for digest, (kind, scope, value) in learned.items()
+            if digest not in stored
+        )
         self.pending.clear()
