@@ -153,6 +153,13 @@ class GatedExecutor:
                 self.on_approved(spec.job)
             except BastionError as exc:
                 decision = ApprovalDecision(False, f"approved, but not handed over: {exc.message}")
+            except Exception:
+                # Any other failure still blocks the job: escaping here would end this
+                # thread with the job never finished, and the run waiting for it forever.
+                logger.exception("hand-over failed for %s/%s", spec.run_id, spec.job)
+                decision = ApprovalDecision(
+                    False, "approved, but not handed over (see the server's log)"
+                )
         if decision.approved and held.start(self.inner, spec, sink):
             held.done.set()
             return
