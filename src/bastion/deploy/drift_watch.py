@@ -7,7 +7,10 @@ Each pass walks ``<home>/deploy/*/environment.json`` and runs :func:`check_drift
 environment, so a difference is audited as ``deploy.drift_detected``, which the monitor's
 ``deploy-drift`` rule turns into an alert. An environment whose ``environment.json`` no
 longer parses is drift too (audited the same way, naming the file's error): a watch that
-skipped it would stay silent exactly when someone has tampered with it.
+skipped it would stay silent exactly when someone has tampered with it. For the same reason
+an environment with a deploy state but no ``environment.json`` left is checked (and drifts),
+and one whose check fails (an unreadable deploy state, say) is drift too, without stopping
+the pass: every other environment is still checked.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from bastion.errors import BastionError, UsageError
 __all__ = ["DRIFT_ACTOR", "DriftWatch"]
 
 DRIFT_ACTOR = "system:drift-watch"
+STATE_FILE = "state.json"  # what EnvironmentState.save writes: something was deployed
 logger = logging.getLogger("bastion.deploy")
 
 
@@ -38,11 +42,13 @@ class DriftWatch:
         self._thread: threading.Thread | None = None
 
     def environments(self) -> list[str]:
-        """The names of the environments configured under ``home``, sorted."""
+        """The names of the environments configured or deployed under ``home``, sorted: a
+        folder with a ``state.json`` counts even when its ``environment.json`` was removed."""
         root = self.home / "deploy"
         if not root.is_dir():
             return []
-        return sorted(p.parent.name for p in root.glob("*/environment.json"))
+        marks = ("environment.json", STATE_FILE)
+        return sorted({p.parent.name for mark in marks for p in root.glob(f"*/{mark}")})
 
     def run_once(self) -> list[DriftReport]:
         """One pass over every environment; each result is in the audit log."""
@@ -52,14 +58,25 @@ class DriftWatch:
         try:
             config = EnvironmentConfig.load(self.home, name)
         except UsageError as exc:
-            report = DriftReport(name, (("environment.json", "readable", exc.message),))
-            details = report.to_dict()
-            event = AuditEvent(
-                DRIFT_ACTOR, "deploy.drift_detected", f"deploy/{name}", Outcome.FAILURE, details
-            )
-            self.audit(event)
-            return report
-        return check_drift(self.home, config, self.audit, DRIFT_ACTOR)
+            return self._drifted(name, ("environment.json", "readable", exc.message))
+        try:
+            return check_drift(self.home, config, self.audit, DRIFT_ACTOR)
+        except (BastionError, OSError) as exc:
+            # Not knowing is not "no drift": say so, and go on to the next environment.
+            problem = exc.message if isinstance(exc, BastionError) else str(exc)
+            return self._drifted(name, ("check", "completed", problem))
+
+    def _drifted(self, name: str, difference: tuple[str, str, str]) -> DriftReport:
+        report = DriftReport(name, (difference,))
+        event = AuditEvent(
+            DRIFT_ACTOR,
+            "deploy.drift_detected",
+            f"deploy/{name}",
+            Outcome.FAILURE,
+            report.to_dict(),
+        )
+        self.audit(event)
+        return report
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -67,6 +84,8 @@ class DriftWatch:
                 self.run_once()
             except BastionError as exc:  # e.g. the audit log unreachable: the next pass retries
                 logger.warning("drift check failed: %s", exc.message)
+            except Exception:  # a bug must not end the watch silently for the server's life
+                logger.exception("drift check failed")
 
     def start(self) -> None:
         """Start the background thread (once); the first pass runs one interval from now."""
