@@ -52,8 +52,10 @@ def _event(i: int) -> AuditEvent:
     at = _T0 + timedelta(milliseconds=i)
     run, kind = f"run/{i // 20}", i % 20
     if kind == 0:
-        details = {"repo": f"org/repo{i % 7}", "ref": "refs/heads/main", "trust": "trusted",
-                   "pipeline": ".bastion.yml", "pipeline_digest": f"sha256:{i % 11}"}  # fmt: skip
+        details: dict[str, object] = {
+            "repo": f"org/repo{i % 7}", "ref": "refs/heads/main", "trust": "trusted",
+            "pipeline": ".bastion.yml", "pipeline_digest": f"sha256:{i % 11}",
+        }  # fmt: skip
         return AuditEvent("bastion", "run.started", run, details=details, time=at)
     if kind < 8:
         return AuditEvent(
