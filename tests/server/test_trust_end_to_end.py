@@ -140,10 +140,11 @@ def test_a_pull_request_editing_the_pipeline_runs_the_base_and_alerts(
 
 
 def test_production_needs_two_distinct_approvers_with_fresh_totp_codes(scene: Scene) -> None:
-    [run_id] = scene.deploys
+    run_id = scene.waiting_deploy()
     request = scene.pending_request(run_id)
     rid = request["id"]
     assert request["triggered_by"] == "alice"
+    assert "dev" in request["shipped"]["people"]
     refused = scene.vote("alice", rid, scene.people["alice"].code())
     assert refused.status_code == 403
     assert "you triggered this run" in refused.text
@@ -165,9 +166,11 @@ def test_production_needs_two_distinct_approvers_with_fresh_totp_codes(scene: Sc
     run = scene.wait(run_id)
     assert run["status"] == "passed", run
     assert "shipped" in scene.job_log(run_id, "deploy")
+    scene.deployed = True
 
 
 def test_the_next_deploy_shows_the_sbom_diff_on_the_approval_page(scene: Scene) -> None:
+    scene.released()  # production runs app 1.0
     forge = scene.repos["app"]
     forge.commit("release 1.1", "dev", **{"release.txt": "app 1.1 flask requests\n"})
     run_id = scene.push("app", pusher="alice")

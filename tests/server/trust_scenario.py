@@ -11,6 +11,8 @@ configuration are written to the server's database as setup (no API sets a webho
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -123,8 +125,17 @@ class ForgeRepo:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
         git(self.work, "add", "-A")
-        who = ["-c", f"user.name={author}", "-c", f"user.email={author}@example.com"]
-        git(self.work, *who, "commit", "-q", "--allow-empty", "-m", message)
+        # The environment's GIT_AUTHOR_*/GIT_COMMITTER_* would win over `-c user.name`.
+        email = f"{author}@example.com"
+        who = {"GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": email}
+        who |= {"GIT_COMMITTER_NAME": author, "GIT_COMMITTER_EMAIL": email}
+        subprocess.run(
+            ["git", "commit", "-q", "--allow-empty", "-m", message],
+            cwd=self.work,
+            env=os.environ | who,
+            check=True,
+            capture_output=True,
+        )
         return git(self.work, "rev-parse", "HEAD")
 
     def push(self, *refspecs: str) -> None:
@@ -160,7 +171,11 @@ class Scene:
     admin: str
     people: dict[str, Person] = field(default_factory=dict)
     repos: dict[str, ForgeRepo] = field(default_factory=dict)
-    deploys: list[int] = field(default_factory=list)  # runs waiting for production
+    # Runs of app's main whose production deploy waits; whether production runs app yet.
+    # (Tests may be spread over xdist workers, each with a server of its own: a test that
+    # needs either makes it, see waiting_deploy and released.)
+    deploys: list[int] = field(default_factory=list)
+    deployed: bool = False
 
     def close(self) -> None:
         self.db.dispose()
@@ -223,6 +238,28 @@ class Scene:
         assert response.status_code == 202, response.text
         return int(response.json()["run"])
 
+    def waiting_deploy(self) -> int:
+        """A run of app's main whose production deploy waits: one already waiting, else a
+        change by ``dev`` pushed by ``alice`` now (so both are in what ships)."""
+        if self.deploys:
+            return self.deploys.pop(0)
+        change = {"src/app.py": f"CHANGE = {uuid.uuid4().hex!r}\n"}
+        self.repos["app"].commit("a change", "dev", **change)
+        run_id = self.push("app", pusher="alice")
+        self.pending_request(run_id)
+        return run_id
+
+    def released(self) -> None:
+        """Production runs app's main (approved by gina and hank), unless it does already."""
+        if self.deployed:
+            return
+        run_id = self.waiting_deploy()
+        rid = self.pending_request(run_id)["id"]
+        for who in ("gina", "hank"):
+            assert self.vote(who, rid, self.people[who].code()).status_code == 200
+        assert self.wait(run_id)["status"] == "passed"
+        self.deployed = True
+
     def api(self, method: str, path: str, body: Any = None, *, who: str | None = None) -> Any:
         token = self.people[who].token if who else self.admin
         return call(self.server, method, path, token, body)
@@ -283,7 +320,7 @@ def set_up(server: LiveServer, root: Path, pipeline: str = APP_PIPELINE, **extra
     open_default_vault(home, {}).set("DEPLOY_KEY", DEPLOY_KEY, scope)
     body = {"required_approvals": 2, "allowed_refs": ["refs/heads/main"]}
     scene.api("PUT", "/api/environments/production", body)
-    for name in ("alice", "dev", "bob", "carol", "erin", "frank"):
+    for name in ("alice", "dev", "bob", "carol", "erin", "frank", "gina", "hank"):
         scene.person(name)
     release = "app 1.0 flask six\n"
     files = {
