@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -93,14 +94,27 @@ def retired_audit_keys(home: Path) -> list[RetiredAuditKey]:
     """The retired keys of ``home``; SigningError if the file is unsafe or malformed."""
     path = _retired_path(home)
     try:
-        mode = path.stat().st_mode
-        document = json.loads(path.read_text(encoding="utf-8"))
+        # O_NOFOLLOW and fstat: the file judged is the file read, never a link's target
+        # (a link could name a file its owner keeps adding keys to).
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            raw = handle.read()
+        document = json.loads(raw)
     except FileNotFoundError:
         return []
-    except (OSError, ValueError) as exc:
-        raise SigningError(f"{path}: cannot read the retired audit keys: {exc}") from exc
-    if mode & (stat.S_IWGRP | stat.S_IWOTH):
+    except (OSError, ValueError) as exc:  # ELOOP: a symbolic link
+        raise SigningError(
+            f"{path}: cannot read the retired audit keys: {exc}",
+            hint="it must be a regular file, not a symbolic link",
+        ) from exc
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         raise SigningError(f"{path}: others may write it", hint=f"chmod 600 {path}")
+    if info.st_uid not in (0, os.geteuid()):
+        raise SigningError(
+            f"{path}: owned by another user (uid {info.st_uid}), who could add keys to it",
+            hint=f"chown it to the user running Bastion: chown {os.geteuid()} {path}",
+        )
     try:
         return [
             RetiredAuditKey(
