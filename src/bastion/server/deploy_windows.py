@@ -108,14 +108,32 @@ class DeployWindow:
     def next_start(self, at: datetime) -> datetime:
         """The first moment after ``at`` at which the window opens (in UTC)."""
         local = at.astimezone(self.zone)
-        for offset in range(8):
+        # Fifteen days: a week's only window may fall in a daylight-saving gap.
+        for offset in range(15):
             day = local.date() + timedelta(days=offset)
             if day.weekday() not in self.days:
                 continue
-            opens = datetime.combine(day, time(), self.zone) + timedelta(minutes=self.start)
-            if opens > at:
-                return opens.astimezone(UTC)
-        raise AssertionError("a window with at least one day opens within eight days")
+            opens = self._opening(datetime.combine(day, time(), self.zone), at)
+            if opens is not None:
+                return opens
+        raise AssertionError("a window with at least one day opens within fifteen days")
+
+    def _opening(self, midnight: datetime, at: datetime) -> datetime | None:
+        """When the window opens on ``midnight``'s day, after ``at`` (None: not that day).
+
+        The start's wall time maps to one instant, except around a daylight-saving change:
+        skipped (the clock jumps over it: the window opens at the jump, or not at all when
+        it lies wholly in the gap) or repeated (it opens at the first). Both readings of the
+        wall time (``fold``) bound the instants to look at, minute by minute (an hour or two).
+        """
+        wall = midnight + timedelta(minutes=self.start)
+        readings = sorted(wall.replace(fold=f).astimezone(UTC) for f in (0, 1))
+        moment, last = readings
+        while moment <= last:
+            if moment > at and self.contains(moment):
+                return moment
+            moment += timedelta(minutes=1)
+        return None
 
 
 def parse_windows(texts: Iterable[str]) -> tuple[DeployWindow, ...]:
