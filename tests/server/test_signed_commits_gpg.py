@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bastion.server.trust_policy import commit_signature_problem
+from bastion.server.trust_policy import commit_signature_problem, tag_verified
 from tests.server.test_runs_api import work_tree
 from tests.server.test_signed_commits import PIPELINE, git, signers_file, ssh_key
 
@@ -49,3 +49,18 @@ def test_a_gpg_signed_commit_is_not_accepted(tmp_path: Path, keyring: Path) -> N
     assert os.environ["GNUPGHOME"] == str(keyring)
     problem = commit_signature_problem(repo, head, signers)
     assert problem == f"commit {head[:12]} is not signed with an SSH key"
+
+
+def test_a_gpg_signed_tag_makes_no_release(tmp_path: Path, keyring: Path) -> None:
+    repo = work_tree(tmp_path / "app", PIPELINE)
+    git(repo, "-c", "user.signingkey=dev@example.com", "tag", "-s", "v1", "-m", "v1")
+    assert (
+        "Good signature"
+        in subprocess.run(
+            ["git", "-C", str(repo), "verify-tag", "v1"], capture_output=True, text=True, check=True
+        ).stderr
+    )  # the host's keyring vouches for it
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    signers = signers_file(tmp_path / "allowed_signers", ssh_key(keys, "allowed"))
+    assert not tag_verified(repo, "refs/tags/v1", signers)
