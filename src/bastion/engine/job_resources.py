@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bastion.audit import Action, AuditEvent
+from bastion.audit import Action, AuditEvent, Outcome
 from bastion.engine.job_identity import ID_TOKEN_FILE, TokenSource, issue_id_tokens
 from bastion.engine.run_masking import RunMasking
 from bastion.errors import PipelineError, UsageError
@@ -166,6 +166,29 @@ def _egress_writer(path: Path, masking: JobMasking) -> Callable[[EgressRecord], 
     return write
 
 
+EGRESS_REQUEST = "egress.request"
+
+
+def _egress_auditor(
+    write: Callable[[EgressRecord], None], resources: JobResources, repo: str
+) -> Callable[[EgressRecord], None]:
+    """Each request the proxy decides, also as an ``egress.request`` audit event (what the
+    monitor's new-egress-host and egress-denied rules read), masked like the job's log."""
+
+    def log(record: EgressRecord) -> None:
+        write(record)
+        if resources.record is None:
+            return
+        mask = resources.masking.text
+        details = {"repo": repo, "job": record.job, "host": mask(record.host),
+                   "port": record.port, "reason": mask(record.reason)}  # fmt: skip
+        outcome = Outcome.SUCCESS if record.allowed else Outcome.DENIED
+        subject = f"run/{resources.run_id}/job/{record.job}"
+        resources.record([AuditEvent("bastion", EGRESS_REQUEST, subject, outcome, details)])
+
+    return log
+
+
 TRUSTED_ADDRESSES_ENV = "BASTION_EGRESS_TRUSTED_ADDRESSES"
 
 
@@ -199,6 +222,7 @@ def _start_proxies(
     learn: bool,
     resources: JobResources,
     locate: Locator | None,
+    repo: str,
 ) -> None:
     trusted = _operator_addresses()
     for index, (name, job) in enumerate(plan.jobs.items()):
@@ -217,7 +241,8 @@ def _start_proxies(
                 column=column,
                 hint=exc.hint,
             ) from exc
-        log = _egress_writer(log_dir / f"{job_file_name(name)}.egress.jsonl", resources.masking)
+        write = _egress_writer(log_dir / f"{job_file_name(name)}.egress.jsonl", resources.masking)
+        log = _egress_auditor(write, resources, repo)
         proxy = EgressProxy(policy, log, job=name)
         # Numbered, not named: a Unix socket path holds at most 107 bytes.
         socket_path = scratch / f"egress-{index}.sock"
@@ -276,7 +301,9 @@ def prepare_job_resources(
             # in the run, the lower-cased forms are masked too.
             lowercase = learn_egress or any(isinstance(j.network, list) for j in plan.jobs.values())
             resources.masking = RunMasking.build(resources._values, lowercase=lowercase)
-        _start_proxies(plan, pipeline_source, scratch, log_dir, learn_egress, resources, locate)
+        _start_proxies(
+            plan, pipeline_source, scratch, log_dir, learn_egress, resources, locate, context.repo
+        )
         for name, job in plan.jobs.items():
             if job.environment is not None:
                 resources.hold(name)

@@ -12,8 +12,9 @@ webhook trigger's diff reader) gets its alerts with no change here:
     details ``{"repo", "commit", "lockfile", "added": [{"ecosystem", "name", "version"}]}``:
     packages a lock-file diff adds.
 ``egress.request``
-    subject ``run/<id>/job/<job>``; outcome ``success`` or ``denied``; details ``{"repo",
-    "job", "host", "port"}``: one request through a job's egress proxy.
+    recorded by the engine (``bastion.engine.job_resources``) for each request through a
+    job's egress proxy: subject ``run/<id>/job/<job>``; outcome ``success`` or ``denied``;
+    details ``{"repo", "job", "host", "port", "reason"}``, masked like the job's log.
 ``deploy.started``
     subject ``deploy/<environment>``; details ``{"repo", "environment", "ref", "protected":
     bool, "trust", "run"}``.
