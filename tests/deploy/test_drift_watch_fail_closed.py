@@ -6,10 +6,17 @@ deployed but whose ``environment.json`` was removed is still watched, and drifts
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from bastion.audit import AuditEvent
 from bastion.deploy import DRIFT_ACTOR, DriftWatch, environment_dir
+from bastion.deploy.process import free_port
+from bastion.errors import UsageError
 
 CONFIG = {"builder": "https://bastion.example/builder", "repository": "acme/app", "port": 18080}
 
@@ -62,3 +69,31 @@ def test_a_deployed_environment_whose_config_was_removed_still_drifts(tmp_path: 
     assert report.differences[0][:2] == ("environment.json", "readable")
     assert "is not configured" in report.differences[0][2]
     assert sink.outcomes() == {"deploy/prod": "deploy.drift_detected"}
+
+
+@pytest.mark.parametrize("interval", [float("nan"), float("inf"), 1e300, -1.0, 0.0])
+def test_an_interval_that_is_not_a_finite_positive_time_is_refused(
+    tmp_path: Path, interval: float
+) -> None:
+    # NaN: Event.wait(nan) returns at once, a pass after pass; inf: it raises in the thread.
+    with pytest.raises(UsageError, match="must be a positive number of seconds") as refused:
+        DriftWatch(tmp_path, Sink(), interval=interval)
+    assert refused.value.hint == "e.g. --drift-interval 300, or 0 for no drift checks"
+
+
+def test_serve_refuses_an_infinite_drift_interval_naming_the_fix(tmp_path: Path) -> None:
+    env = {**os.environ, "HOME": str(tmp_path), "BASTION_HOME": str(tmp_path / "home")}
+    env.pop("BASTION_DATABASE_URL", None)
+    bastion = str(Path(sys.executable).with_name("bastion"))
+    database, bind = f"sqlite:///{tmp_path / 'server.db'}", f"127.0.0.1:{free_port()}"
+    done = subprocess.run(
+        [bastion, "serve", "--bind", bind, "--db", database, "--drift-interval", "inf"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "drift interval inf must be a positive number of seconds" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -16,6 +16,7 @@ the pass: every other environment is still checked.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from bastion.errors import BastionError, UsageError
 __all__ = ["DRIFT_ACTOR", "DriftWatch"]
 
 DRIFT_ACTOR = "system:drift-watch"
+MAX_INTERVAL = 30 * 24 * 3600.0
 STATE_FILE = "state.json"  # what EnvironmentState.save writes: something was deployed
 logger = logging.getLogger("bastion.deploy")
 
@@ -35,8 +37,14 @@ class DriftWatch:
     """Checks every environment under ``home`` for drift, every ``interval`` s, in a thread."""
 
     def __init__(self, home: Path, audit: AuditSink, interval: float) -> None:
-        if interval <= 0:
-            raise UsageError(f"drift interval {interval} must be a positive number of seconds")
+        # Not finite is refused too: a NaN wait returns at once (a pass after pass, flooding
+        # the audit log) and an infinite one raises in the thread (the watch silently gone).
+        if not (math.isfinite(interval) and 0 < interval <= MAX_INTERVAL):
+            raise UsageError(
+                f"drift interval {interval} must be a positive number of seconds, at most "
+                f"{MAX_INTERVAL:.0f} (30 days)",
+                hint="e.g. --drift-interval 300, or 0 for no drift checks",
+            )
         self.home, self.audit, self.interval = home, audit, interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
