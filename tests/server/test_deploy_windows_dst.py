@@ -6,6 +6,7 @@ Europe/Berlin moves at 01:00 UTC: 2030-03-31 02:00 -> 03:00 and 2030-10-27 03:00
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -67,3 +68,22 @@ def test_the_next_opening_is_open_in_any_zone(
     assert opening >= at
     assert windows[0].contains(opening)
     assert opening - at <= timedelta(days=15)
+
+
+def test_a_naive_time_is_refused_not_read_as_the_hosts_local_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On a host in Berlin, naive 12:30 read as local is 11:30 UTC: inside a window that
+    # closes at 12:00 UTC. Refused instead of judged on the host's zone.
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        window = DeployWindow.parse("Tue 09:00-12:00 UTC")
+        naive = datetime(2030, 1, 1, 12, 30)
+        with pytest.raises(ValueError, match="has no time zone"):
+            window.contains(naive)
+        with pytest.raises(ValueError, match="has no time zone"):
+            window.next_start(naive)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

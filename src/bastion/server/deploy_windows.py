@@ -77,6 +77,14 @@ def _zone(text: str, name: str) -> ZoneInfo:
         raise _refuse(text, f"unknown time zone {name!r} (UTC or e.g. Europe/Berlin)") from None
 
 
+def _aware(at: datetime) -> datetime:
+    """``at``, refused when naive: ``astimezone`` would read it as this host's local time,
+    so a server whose TZ is not UTC would open every window hours early or late."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"{at.isoformat()} has no time zone: deploy windows need an aware time")
+    return at
+
+
 @dataclass(frozen=True, slots=True)
 class DeployWindow:
     """One window; made only by :meth:`parse`, so an invalid one cannot exist."""
@@ -101,13 +109,13 @@ class DeployWindow:
 
     def contains(self, at: datetime) -> bool:
         """Whether ``at`` (aware) falls inside the window."""
-        local = at.astimezone(self.zone)
+        local = _aware(at).astimezone(self.zone)
         minute = local.hour * 60 + local.minute
         return local.weekday() in self.days and self.start <= minute < self.end
 
     def next_start(self, at: datetime) -> datetime:
         """The first moment after ``at`` at which the window opens (in UTC)."""
-        local = at.astimezone(self.zone)
+        local = _aware(at).astimezone(self.zone)
         # Fifteen days: a week's only window may fall in a daylight-saving gap.
         for offset in range(15):
             day = local.date() + timedelta(days=offset)
