@@ -105,13 +105,20 @@ def test_the_token_is_masked_in_logs(tmp_path: Path) -> None:
     assert encoded not in masking.text(encoded)
 
 
-@pytest.mark.parametrize("trust", [Trust.UNTRUSTED, Trust.INTERNAL, Trust.DIRTY, Trust.LOCAL])
+@pytest.mark.parametrize("trust", [Trust.INTERNAL, Trust.DIRTY, Trust.LOCAL])
 def test_lower_trust_runs_stop_before_any_token(tmp_path: Path, trust: Trust) -> None:
     issuer, events = IdentityIssuer(ISSUER), list[AuditEvent]()
     with pytest.raises(PipelineError, match=f"a {trust.value} run gets no identity token") as exc:
         _prepare(tmp_path, trust, issuer, events)
     assert (exc.value.path, exc.value.line) == ("pipeline.yml", 6)
     assert events == []
+
+
+def test_an_untrusted_run_refuses_the_job_alone_and_mints_nothing(tmp_path: Path) -> None:
+    events = list[AuditEvent]()
+    resources = _prepare(tmp_path, Trust.UNTRUSTED, IdentityIssuer(ISSUER), events)
+    assert list(resources.withheld) == ["deploy"]  # the scheduler blocks it; build still runs
+    assert (events, resources.files_for, resources.held_for) == ([], {}, {})
 
 
 def test_a_local_run_without_an_issuer_stops_naming_why(tmp_path: Path) -> None:

@@ -2,6 +2,9 @@
 
 - Secrets: every job's ``secrets:`` are released from the vault *before the first job
   starts*; a secret out of scope stops the run with the vault's reason (nothing has run).
+  An untrusted run asks the vault and the issuer nothing: each job wanting a secret or a
+  token is refused alone (:attr:`JobResources.withheld`, see
+  :mod:`~bastion.engine.withheld_jobs`) and every other job, every gate, still runs.
   Each release is an audit event, appended (``record``) before the value is handed on.
   Values reach the job as environment variables and as files in ``/run/bastion`` (a tmpfs
   that vanishes with the sandbox), never in the spec.
@@ -34,6 +37,7 @@ from typing import Any
 from bastion.audit import Action, AuditEvent, Outcome
 from bastion.engine.job_identity import ID_TOKEN_FILE, TokenSource, issue_id_tokens
 from bastion.engine.run_masking import RunMasking
+from bastion.engine.withheld_jobs import withheld_jobs
 from bastion.errors import PipelineError, UsageError
 from bastion.executors import JobMasking, JobSpec, NoMasking
 from bastion.pipeline import Plan, job_file_name
@@ -69,6 +73,7 @@ class JobResources:
     learner: LearningRecorder | None = None
     held_for: dict[str, tuple[dict[str, str], dict[str, bytes]]] = field(default_factory=dict)
     record: AuditRecord | None = None  # where a hand-over is audited (None: not audited)
+    withheld: dict[str, str] = field(default_factory=dict)  # job -> why it is refused
     run_id: int = 0
     _values: dict[str, str] = field(default_factory=dict)
     _proxies: list[EgressProxy] = field(default_factory=list)
@@ -280,16 +285,21 @@ def prepare_job_resources(
     )
     try:
         opener = open_vault or (lambda: open_default_vault(home, os.environ))
-        _release_secrets(plan, context, run_id, opener, resources, record)
-        tokens = issue_id_tokens(
-            plan=plan,
-            context=context,
-            run_id=run_id,
-            source=identity,
-            record=record,
-            pipeline_source=pipeline_source,
-            locate=locate,
-        )
+        # Untrusted: nothing is released or minted, so nothing can leak; the jobs that
+        # asked are refused one by one by the scheduler instead of stopping the run.
+        resources.withheld = withheld_jobs(plan, context.trust)
+        tokens: dict[str, str] = {}
+        if context.trust.receives_secrets:
+            _release_secrets(plan, context, run_id, opener, resources, record)
+            tokens = issue_id_tokens(
+                plan=plan,
+                context=context,
+                run_id=run_id,
+                source=identity,
+                record=record,
+                pipeline_source=pipeline_source,
+                locate=locate,
+            )
         for name, token in tokens.items():
             resources.files_for.setdefault(name, {})[ID_TOKEN_FILE] = token.encode()
             # The whole token, and its signature alone (the part that makes it a bearer).

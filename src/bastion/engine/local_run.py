@@ -292,6 +292,7 @@ def _execute_stage(stages: _Stages) -> RunResult:
                 gates=factory.gates,
                 gate_cpu=history.expected(prepared.root),
                 announce_finish=False,  # the record stage does, once the run is attested
+                refused=resources.withheld,  # an untrusted run's jobs that asked for secrets
             ),
             cancel=stages.cancel,
             after_job=_made(stages.handoff, "handoff").after_job,

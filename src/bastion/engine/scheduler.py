@@ -65,6 +65,12 @@ class SchedulerConfig:
     ``independent_gates`` (the built-in default pipeline): a gate job that blocks cancels no
     other job, even with ``fail_fast``; only the jobs that need it are skipped, so every
     gate finishes and reports its verdict (issue 23).
+
+    ``refused`` (job name -> reason) are jobs refused before the run starts (an untrusted
+    run's jobs that asked for secrets, :mod:`~bastion.engine.withheld_jobs`): each is
+    blocked with its reason and never submitted, the jobs that need it are skipped, and
+    nothing else is cancelled, whatever ``fail_fast`` says: a pipeline's request for a
+    secret must not skip the gates.
     """
 
     fail_fast: bool = True
@@ -74,6 +80,7 @@ class SchedulerConfig:
     gates: dict[str, str] = field(default_factory=dict)  # job name -> gate name
     gate_cpu: Mapping[str, float] = field(default_factory=dict)
     announce_finish: bool = True
+    refused: Mapping[str, str] = field(default_factory=dict)
 
 
 class Scheduler:
@@ -164,6 +171,7 @@ class Scheduler:
             )
         )
         try:
+            self._refuse_upfront()
             self._submit_ready()
             while self._handles:
                 self._pump()
@@ -181,6 +189,17 @@ class Scheduler:
             dict(self.verdicts),
             dict(self.artifacts),
         )
+
+    def _refuse_upfront(self) -> None:
+        """Block each refused job and skip what needs it; nothing else is touched."""
+        for job in self.plan.order:
+            reason = self.config.refused.get(job)
+            if reason is None or self.states[job] is not JobState.QUEUED:
+                continue  # not refused, or already skipped as needing a refused job
+            self._set(job, JobState.BLOCKED, reason)
+            for name in sorted(self.plan.downstream(job)):
+                if self.states[name] is JobState.QUEUED:
+                    self._set(name, JobState.SKIPPED, f"needs '{job}', which was refused")
 
     def _pump(self) -> None:
         try:
