@@ -18,6 +18,8 @@ manifest cannot be replayed by someone able to rewrite the branch (git has no fr
 
 from __future__ import annotations
 
+import os
+import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -171,6 +173,33 @@ def _commit(repo: ScratchRepo, key: GitOpsKey, path: str, manifest: Manifest) ->
     return repo.git("rev-parse", "HEAD").strip(), True
 
 
+def _check_signers_file(allowed_signers: Path) -> None:
+    """UsageError unless ``allowed_signers`` can be trusted to say whose commits deploy:
+    whoever may change it may add their own key, so a symbolic link (re-pointable), a file
+    others may write or one owned by another user than this one or root is refused."""
+    try:
+        info = os.lstat(allowed_signers)
+    except OSError:
+        info = None
+    if info is None or not (stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode)):
+        raise UsageError(
+            f"{allowed_signers}: no allowed signers, so no GitOps commit can be trusted",
+            hint="copy the publisher's <home>/keys/gitops/allowed_signers there",
+        )
+    if stat.S_ISLNK(info.st_mode):
+        problem, fix = "is a symbolic link", "replace the link with the file itself"
+    elif info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        problem, fix = "may be written by others", f"chmod go-w {allowed_signers}"
+    elif info.st_uid not in (0, os.geteuid()):
+        problem, fix = f"is owned by another user (uid {info.st_uid})", "chown it to this user"
+    else:
+        return
+    raise UsageError(
+        f"{allowed_signers}: the allowed signers {problem}, so no GitOps commit can be trusted",
+        hint=fix,
+    )
+
+
 def sync(
     remote: str,
     branch: str,
@@ -180,11 +209,7 @@ def sync(
     audit: AuditSink,
 ) -> SyncResult:
     """Reconcile ``deployer``'s environment with the signed manifest at the branch head."""
-    if not allowed_signers.is_file():
-        raise UsageError(
-            f"{allowed_signers}: no allowed signers, so no GitOps commit can be trusted",
-            hint="copy the publisher's <home>/keys/gitops/allowed_signers there",
-        )
+    _check_signers_file(allowed_signers)
     environment = deployer.config.name
     with tempfile.TemporaryDirectory(prefix="bastion-gitops-") as scratch:
         repo = ScratchRepo.create(Path(scratch), remote, branch)

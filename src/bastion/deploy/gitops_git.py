@@ -69,7 +69,9 @@ class GitOpsKey:
             raise GitOpsError(f"ssh-keygen failed: {done.stderr.strip()}")
         public = self.private.with_suffix(".pub").read_text(encoding="utf-8").split()
         line = f'{PRINCIPAL} namespaces="git" {public[0]} {public[1]}\n'
-        with self.allowed_signers.open("a", encoding="utf-8") as out:
+        # 0644 whatever the umask: sync refuses a signers file others may write.
+        fd = os.open(self.allowed_signers, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        with os.fdopen(fd, "a", encoding="utf-8") as out:
             out.write(line)
         return self
 
