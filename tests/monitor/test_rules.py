@@ -12,7 +12,7 @@ from bastion.monitor.rules.access import FailedLoginBurst, SecretFirstUse
 from bastion.monitor.rules.deploy import (
     ApprovalByNewApprover,
     ApprovalOutsideWindow,
-    DeployBelowReleaseTrust,
+    DeployFromLowTrust,
     DeployFromUnprotectedRef,
 )
 from bastion.monitor.rules.egress import EgressDenied, NewEgressHost
@@ -64,18 +64,35 @@ def test_deploy_from_unprotected_ref() -> None:
         ev("deploy.started", repo="acme", environment="prod", ref="refs/heads/wip",
            protected=False, trust="release"),
     ]  # fmt: skip
-    signals = feed([DeployFromUnprotectedRef(), DeployBelowReleaseTrust()], events)
+    signals = feed([DeployFromUnprotectedRef(), DeployFromLowTrust()], events)
     assert [(s.rule, s.title) for s in signals] == [
         ("deploy-unprotected-ref", "deploy to prod from unprotected ref refs/heads/wip")
     ]
 
 
-def test_deploy_below_release_trust() -> None:
+def test_deploy_from_low_trust_but_not_from_trusted_or_release() -> None:
     events = [
-        ev("deploy.started", repo="acme", environment="prod", protected=True, trust="trusted")
+        ev("deploy.started", repo="acme", environment="prod", protected=True, trust=trust)
+        for trust in ("trusted", "release", "local", "internal", "untrusted", "dirty", "root")
     ]
-    signals = feed([DeployBelowReleaseTrust()], events)
-    assert [s.title for s in signals] == ["deploy to prod from a run of trust trusted"]
+    signals = feed([DeployFromLowTrust()], events)
+    assert [s.title for s in signals] == [
+        f"deploy to prod from a run of trust {trust}"
+        for trust in ("local", "internal", "untrusted", "dirty", "root")
+    ]
+
+
+def test_an_old_deploy_event_without_source_fields_still_alerts() -> None:
+    """Events recorded before deploys carried ref, protection and trust fail closed."""
+    events = [ev("deploy.started", "deploy/prod", environment="prod", digest="sha256:aa"),
+              ev("deploy.started", environment="prod", protected="true", trust=None)]  # fmt: skip
+    signals = feed([DeployFromUnprotectedRef(), DeployFromLowTrust()], events)
+    assert [(s.rule, s.seq, s.title) for s in signals] == [
+        ("deploy-unprotected-ref", 0, "deploy to prod from unprotected ref unknown"),
+        ("deploy-low-trust", 0, "deploy to prod from a run of trust unknown"),
+        ("deploy-unprotected-ref", 1, "deploy to prod from unprotected ref unknown"),
+        ("deploy-low-trust", 1, "deploy to prod from a run of trust unknown"),
+    ]
 
 
 def test_new_dependency_but_not_a_version_bump() -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bastion.audit import AuditEvent, Outcome
-from bastion.deploy.admission import admit
+from bastion.deploy.admission import admit, deployed_source
 from bastion.deploy.checks import StepResult, check_step
 from bastion.deploy.haproxy import HAProxy
 from bastion.deploy.interface import (
@@ -107,14 +107,16 @@ class LocalDeployer:
     ) -> DeployResult:
         """Verify, start, shift traffic step by step; roll back on the first failed check."""
         plan = _plan(strategy, steps)
-        admit(self.store, self.trusted, self.config, digest, self.audit, self.actor)
+        report = admit(self.store, self.trusted, self.config, digest, self.audit, self.actor)
         state = self._ensure_proxy(EnvironmentState.load(self.directory))
         slot = state.active.other if state.active else Slot.BLUE
         state = self._clear(state, slot)
         new = self._start(digest, slot)
         state = state.with_slot(slot, new)
         state.save(self.directory)
-        details = {"digest": digest, "strategy": strategy.value, "slot": slot.value}
+        details: dict[str, Any] = {"digest": digest, "strategy": strategy.value}
+        details["slot"] = slot.value
+        details |= deployed_source(report)  # ref, trust, protection: what the deploy rules judge
         self._record("deploy.started", Outcome.SUCCESS, **details, steps=list(plan))
         if not wait_healthy(new.pid, new.port, self.config.health_path):
             return self._roll_back(state, slot, strategy, "unhealthy-at-start", ())

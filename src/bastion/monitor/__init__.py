@@ -17,9 +17,9 @@ cursor moves in the same transaction as the alerts it raised); an alert owed to 
 kept until the sink takes it or it is dead-lettered, never dropped; webhook bodies carry an
 HMAC-SHA256 of the exact bytes sent. You must not assume: that rules reading events no
 producer records yet (``dependencies.changed``; see :mod:`bastion.monitor.events`) fire
-before one does; that the deploy rules judge
-``bastion deploy``'s ``deploy.started``, which carries no ref, protection or trust yet (each
-such deploy is reported as from an unprotected ref and unknown trust); that a failed-login
+before one does; that a ``deploy.started`` recorded before deploys carried their
+source's ref, protection and trust is judged by more than its absence (it is reported as
+from an unprotected ref and unknown trust); that a failed-login
 burst spanning an evaluator restart is seen.
 """
 

@@ -16,8 +16,11 @@ webhook trigger's diff reader) gets its alerts with no change here:
     job's egress proxy: subject ``run/<id>/job/<job>``; outcome ``success`` or ``denied``;
     details ``{"repo", "job", "host", "port", "reason"}``, masked like the job's log.
 ``deploy.started``
-    subject ``deploy/<environment>``; details ``{"repo", "environment", "ref", "protected":
-    bool, "trust", "run"}``.
+    recorded by :mod:`bastion.deploy` once the digest verified: subject
+    ``deploy/<environment>``; details ``{"environment", "digest", "strategy", "slot",
+    "steps", "repo", "ref", "commit", "trust", "protected": bool}``, the source fields read
+    from the digest's verified provenance; ``protected`` is true when that trust is
+    ``trusted`` or ``release`` (granted only to a protected branch's head or a signed tag).
 ``deploy.rolled_back``
     recorded by :mod:`bastion.deploy`: subject ``deploy/<environment>``; outcome
     ``failure`` (a failed step rolled back) or ``success`` (``bastion deploy rollback``);

@@ -73,6 +73,9 @@ class ArtifactVerificationReport:
     checks: tuple[Check, ...]
     bundle: str | None = None
     bundles_checked: int = 0
+    # The facts of the bundle reported on, for what follows a verified deploy (the audit
+    # event's ref and trust); None when no provenance could be read.
+    provenance: ProvenanceFacts | None = None
 
     @property
     def ok(self) -> bool:
@@ -274,12 +277,12 @@ def _policy_input(
 
 def _verify_bundle(
     base: _Run, artifact_check: Check, digest: Digest, bundle: str, policy_path: Path | None
-) -> list[Check]:
+) -> tuple[list[Check], ProvenanceFacts | None]:
     run = _Run(base.store, base.trusted, base.expect, bundle, [artifact_check])
     found = run.provenance(digest)
     if found is None:
         _not_checked(run)
-        return run.checks
+        return run.checks, None
     envelope, statement, facts = found
     run.signature(envelope, facts)
     run.subject("subject", digest, statement)
@@ -287,7 +290,7 @@ def _verify_bundle(
     run.gates(facts)
     sbom = run.sboms(digest, facts)
     run.policy(_policy_input(digest, facts, sbom, base.expect), policy_path)
-    return run.checks
+    return run.checks, facts
 
 
 def _not_checked(run: _Run) -> None:
@@ -321,8 +324,10 @@ def verify_artifact(
         return ArtifactVerificationReport(target, digest, tuple(base.checks))
     reports = []
     for bundle in bundles:
-        checks = _verify_bundle(base, artifact_check, digest, bundle, policy_path)
-        report = ArtifactVerificationReport(target, digest, tuple(checks), bundle, len(bundles))
+        checks, facts = _verify_bundle(base, artifact_check, digest, bundle, policy_path)
+        report = ArtifactVerificationReport(
+            target, digest, tuple(checks), bundle, len(bundles), facts
+        )
         if report.ok:
             return report
         reports.append(report)

@@ -13,7 +13,7 @@ from bastion.monitor.rules.base import BuiltinRule
 from bastion.monitor.rules.deploy import (
     ApprovalByNewApprover,
     ApprovalOutsideWindow,
-    DeployBelowReleaseTrust,
+    DeployFromLowTrust,
     DeployFromUnprotectedRef,
 )
 from bastion.monitor.rules.egress import EgressDenied, NewEgressHost
@@ -30,7 +30,7 @@ BUILTIN_RULES: tuple[type[BuiltinRule], ...] = (
     PipelineChanged,
     NewPipelineFile,
     DeployFromUnprotectedRef,
-    DeployBelowReleaseTrust,
+    DeployFromLowTrust,
     NewDependency,
     NewEgressHost,
     EgressDenied,

@@ -1,5 +1,5 @@
-"""Deployments and approvals: an unprotected ref, a run below release trust, an approval
-outside the environment's deploy window, an approver new to the environment.
+"""Deployments and approvals: an unprotected ref, a build of a trust that may not deploy,
+an approval outside the environment's deploy window, an approver new to the environment.
 
 Input shapes (``deploy.started``, ``approval.granted``, ``approval.approve``) are described
 in :mod:`bastion.monitor.events`. The server records each approving vote as
@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from bastion.monitor.events import APPROVAL_GRANTED, APPROVAL_VOTE, DEPLOY_STARTED
 from bastion.monitor.interface import Baseline, Observation, Severity, Signal
 from bastion.monitor.rules.base import BuiltinRule, short
+from bastion.trust import Trust
 
 _APPROVALS = frozenset({APPROVAL_GRANTED, APPROVAL_VOTE})
 
@@ -26,13 +27,14 @@ def _counted(event: Observation) -> bool:
 __all__ = [
     "ApprovalByNewApprover",
     "ApprovalOutsideWindow",
-    "DeployBelowReleaseTrust",
+    "DeployFromLowTrust",
     "DeployFromUnprotectedRef",
 ]
 
 
 class DeployFromUnprotectedRef(BuiltinRule):
-    """A deployment whose ref is not protected (``protected`` is not true)."""
+    """A deployment whose ref is not known to be protected (``protected`` is not true: an
+    event that does not say, like those of versions before the deploy recorded it, alerts)."""
 
     name = "deploy-unprotected-ref"
     actions = frozenset({DEPLOY_STARTED})
@@ -42,13 +44,13 @@ class DeployFromUnprotectedRef(BuiltinRule):
         if event.details.get("protected") is True:
             return
         env, ref, repo = event.text("environment"), event.text("ref"), event.text("repo")
-        title = f"deploy to {short(env)} from unprotected ref {short(ref)}"
-        detail = f"{short(repo)} run {event.text('run')} started by {event.actor}"
-        yield self.signal(event, title, detail, f"{repo}:{env}:{ref}:{event.seq}", repo)
+        title = f"deploy to {short(env)} from unprotected ref {short(ref or 'unknown')}"
+        yield self.signal(event, title, _deployed(event), f"{repo}:{env}:{ref}:{event.seq}", repo)
 
 
-class DeployBelowReleaseTrust(BuiltinRule):
-    """A deployment from a run whose trust is not ``release``."""
+class DeployFromLowTrust(BuiltinRule):
+    """A deployment of a build whose trust may not deploy to a protected environment
+    (anything but ``trusted`` or ``release``; a missing or unknown trust alerts)."""
 
     name = "deploy-low-trust"
     actions = frozenset({DEPLOY_STARTED})
@@ -56,12 +58,25 @@ class DeployBelowReleaseTrust(BuiltinRule):
 
     def evaluate(self, event: Observation, baseline: Baseline) -> Iterable[Signal]:
         trust = event.text("trust", "unknown")
-        if trust == "release":
+        if _may_deploy(trust):
             return
         env, repo = event.text("environment"), event.text("repo")
         title = f"deploy to {short(env)} from a run of trust {short(trust)}"
-        detail = f"{short(repo)} run {event.text('run')} on {event.text('ref')}; release expected"
+        detail = f"{_deployed(event)}; trusted or release expected"
         yield self.signal(event, title, detail, f"{repo}:{env}:{event.seq}", repo)
+
+
+def _may_deploy(trust: str) -> bool:
+    try:
+        return Trust(trust).deploys_protected
+    except ValueError:  # an unknown level is no proof of trust
+        return False
+
+
+def _deployed(event: Observation) -> str:
+    """Which build was deployed, by whom: repository, ref and commit as the event says."""
+    source = f"{short(event.text('repo') or 'unknown repository')} {short(event.text('ref'))}"
+    return f"{source} @ {short(event.text('commit') or '?')} deployed by {event.actor}"
 
 
 class ApprovalOutsideWindow(BuiltinRule):
