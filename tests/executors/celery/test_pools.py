@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bastion.errors import VaultError
@@ -11,11 +9,11 @@ from bastion.executors.celery import (
     ForgedMessage,
     Pool,
     PoolKey,
+    open_grant,
     open_message,
-    open_secrets,
     pool_for,
+    seal_grant,
     seal_message,
-    seal_secrets,
 )
 from bastion.trust import Trust
 
@@ -69,14 +67,24 @@ def test_expired_message_is_refused() -> None:
     assert caught.value.reason == "expired"
 
 
-def test_secrets_open_only_for_their_pool(tmp_path: Path) -> None:
-    path = tmp_path / "secrets-1"
-    seal_secrets(_key(Pool.TRUSTED, "t"), path, {"build": {"TOKEN": "v4lue"}})
-    assert path.stat().st_mode & 0o777 == 0o600
-    assert b"v4lue" not in path.read_bytes()
-    assert open_secrets(_key(Pool.TRUSTED, "t"), path, "build") == {"TOKEN": "v4lue"}
-    with pytest.raises(VaultError):
-        open_secrets(_key(Pool.UNTRUSTED, "u"), path, "build")
+def test_grant_secrets_open_only_for_their_pool_task_and_worker() -> None:
+    key = _key(Pool.TRUSTED, "t")
+    sealed = seal_grant(key, "7.abc.1", "w1", {"TOKEN": "v4lue"})
+    assert "v4lue" not in sealed
+    assert b"v4lue".hex() not in sealed
+    assert open_grant(key, sealed, "7.abc.1", "w1", "build") == {"TOKEN": "v4lue"}
+    refused = [
+        (_key(Pool.UNTRUSTED, "u"), sealed, "7.abc.1", "w1"),  # another pool's worker
+        (PoolKey(Pool.TRUSTED, b"x" * 32), sealed, "7.abc.1", "w1"),  # a forged token
+        (key, sealed, "7.abc.2", "w1"),  # replayed into another attempt
+        (key, sealed, "7.abc.1", "w2"),  # taken by a worker the grant was not for
+        (key, sealed[:-2] + ("00" if sealed[-2:] != "00" else "01"), "7.abc.1", "w1"),
+        (key, "not hex", "7.abc.1", "w1"),
+        (key, None, "7.abc.1", "w1"),
+    ]
+    for other, text, task_id, worker in refused:
+        with pytest.raises(VaultError, match="cannot be read"):
+            open_grant(other, text, task_id, worker, "build")
 
 
 def test_short_token_is_refused() -> None:

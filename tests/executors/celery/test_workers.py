@@ -94,24 +94,6 @@ def test_untrusted_job_never_reaches_a_trusted_worker(
     assert "no worker of the untrusted pool" in (outcome.reason or "")
 
 
-def test_worker_cannot_open_another_pools_secrets(
-    broker_url: str, project: Path, tmp_path: Path, workers: list[subprocess.Popen[bytes]]
-) -> None:
-    trusted = _executor(broker_url, "trusted")
-    workers.append(start_worker(broker_url, "untrusted", tmp_path / "w1"))
-    executor = CeleryExecutor(CeleryConfig(broker_url, _key("untrusted")), secrets_for={})
-    executor._secrets_file = trusted._secrets_file  # the untrusted worker tries the file
-    try:
-        outcome = executor.submit(_spec(project, "true"), lambda e: None).wait(60)
-    finally:
-        executor._secrets_file = None
-        executor.shutdown()
-        trusted.shutdown()
-    assert outcome is not None
-    assert outcome.status is JobState.ERROR
-    assert "cannot be read by the untrusted pool" in (outcome.reason or "")
-
-
 def test_forged_message_on_the_broker_is_refused(
     broker_url: str, tmp_path: Path, project: Path, workers: list[subprocess.Popen[bytes]]
 ) -> None:

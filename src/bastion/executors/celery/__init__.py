@@ -37,10 +37,10 @@ from bastion.executors.celery.serve import (
 from bastion.executors.celery.signing import (
     CLOCK_SKEW,
     ForgedMessage,
+    open_grant,
     open_message,
-    open_secrets,
+    seal_grant,
     seal_message,
-    seal_secrets,
 )
 from bastion.executors.celery.worker import SERVER_TIMEOUT, WorkerRuntime, register_task
 
@@ -72,12 +72,12 @@ __all__ = [
     "check_broker",
     "load_pool_key",
     "make_app",
+    "open_grant",
     "open_message",
-    "open_secrets",
     "pool_for",
     "register_task",
+    "seal_grant",
     "seal_message",
-    "seal_secrets",
     "serve_worker",
     "worker_name",
 ]

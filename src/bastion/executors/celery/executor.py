@@ -9,9 +9,16 @@ again once (a new task id, to another worker of the same pool) or fails with rea
 ``worker lost`` when no worker takes it. Events from a worker or attempt that does not hold
 the lease are ignored, so a job's state changes once per transition.
 
-Released secrets never enter a message: they are sealed in a per-run file (0600, AES-GCM
-under the pool's key) that only the pool's workers can open — a first step for a workstation
-run with a local worker; remote workers need them released over an authenticated channel.
+Released secrets never enter a job message, nor a file: each job's secrets travel sealed
+in its ``grant``, the control message sent to the one worker whose claim won the lease
+(AES-GCM under the pool's secrets key, bound to the pool, the task id and that worker;
+:func:`~bastion.executors.celery.signing.seal_grant`). Why the grant and not a per-run
+file sealed at start: ``secrets_for`` is read at grant time, so the held secrets of a
+deploy job (``JobResources.hold``), handed over only once its approval gate approves, reach
+it — the engine submits such a job only after approval, and before that nothing of it is
+in ``secrets_for``. Each grant carries only the secrets of its own job (never the whole
+run's), goes only to the lease holder's control queue, opens only with its pool's key and
+only for that task and worker, and needs no shared disk (a remote worker gets it too).
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from bastion.executors.celery.artifact_upload import ArtifactRefused, receive_ch
 from bastion.executors.celery.channel import Publisher, Subscription
 from bastion.executors.celery.leases import Claim, Grant, LeaseState, LeaseStore
 from bastion.executors.celery.pools import PoolKey
-from bastion.executors.celery.signing import seal_message, seal_secrets
+from bastion.executors.celery.signing import seal_grant, seal_message
 from bastion.executors.celery.wire import event_from_json, spec_to_json
 from bastion.executors.interface import (
     JobEvent,
@@ -124,10 +131,9 @@ class CeleryExecutor:
         self._clock = config.clock
         self._jobs: dict[str, CeleryJobHandle] = {}
         self._scratch = Path(tempfile.mkdtemp(prefix="bastion-celery-"))
-        self._secrets_file: Path | None = None
-        if any(secrets_for.values()):
-            self._secrets_file = self._scratch / f"secrets-{uuid.uuid4().hex}"
-            seal_secrets(config.key, self._secrets_file, secrets_for)
+        # Read at each grant, not copied: a deploy job's secrets are put in only once its
+        # approval gate approves (``JobResources.hand_over``), after this executor was made.
+        self._secrets_for = secrets_for
         self._reply = f"bastion.reply.{uuid.uuid4().hex}"
         key = config.key
         self._inbox = Subscription(
@@ -161,8 +167,6 @@ class CeleryExecutor:
         self._thread.join(timeout=10)
         self._inbox.close()
         self._publisher.close()
-        if self._secrets_file is not None:
-            self._secrets_file.unlink(missing_ok=True)
         self._scratch.rmdir()
 
     # -- sending -----------------------------------------------------------------------
@@ -181,7 +185,6 @@ class CeleryExecutor:
             "attempt": handle.attempt,
             "spec": spec_to_json(handle.spec),
             "reply_to": self._reply,
-            "secrets_file": str(self._secrets_file) if self._secrets_file else None,
             "expires_at": self._clock() + window + self._config.retry_start_seconds,
         }
         handle.body = body
@@ -307,7 +310,15 @@ class CeleryExecutor:
             return
         handle.worker, handle.control = worker, str(message["control"])
         handle.heartbeat_at = time.monotonic()
-        self._publisher.send(handle.control, self._to_worker("grant", handle))
+        self._publisher.send(handle.control, self._grant(handle, worker))
+
+    def _grant(self, handle: CeleryJobHandle, worker: str) -> dict[str, Any]:
+        """The grant, with the job's released secrets sealed for this task and worker."""
+        body = self._to_worker("grant", handle)
+        values = self._secrets_for.get(handle.spec.job)
+        if values:
+            body["secrets"] = seal_grant(self._config.key, handle.task_id, worker, values)
+        return body
 
     def _deny(self, message: dict[str, Any], reason: str = "duplicate") -> None:
         body = {

@@ -1,4 +1,4 @@
-"""Signed JSON messages between the server and a pool's workers, and sealed secrets files.
+"""Signed JSON messages between the server and a pool's workers, and sealed secrets grants.
 
 >>> from bastion.executors.celery.pools import Pool, PoolKey
 >>> key = PoolKey(Pool.TRUSTED, b"t" * 32)
@@ -27,23 +27,21 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bastion.atomic import replacing
 from bastion.errors import VaultError, VerificationError
 from bastion.executors.celery.pools import PoolKey
 
 __all__ = [
     "CLOCK_SKEW",
     "ForgedMessage",
+    "open_grant",
     "open_message",
-    "open_secrets",
+    "seal_grant",
     "seal_message",
-    "seal_secrets",
 ]
 
 _VERSION = 1
@@ -94,27 +92,39 @@ def open_message(
     return body
 
 
-def seal_secrets(key: PoolKey, path: Path, secrets: Mapping[str, Mapping[str, str]]) -> None:
-    """Write each job's released secrets to ``path`` (0600), AES-GCM under the pool's key.
+def _grant_data(key: PoolKey, task_id: str, worker: str) -> bytes:
+    return f"bastion-celery/{_VERSION}/grant/{key.pool.value}/{task_id}/{worker}".encode()
 
-    The file name is the associated data: a file copied elsewhere does not decrypt.
+
+def seal_grant(key: PoolKey, task_id: str, worker: str, secrets: Mapping[str, str]) -> str:
+    """One job's released secrets for the worker granted ``task_id``: AES-GCM under the
+    pool's secrets key, hex text for the grant message.
+
+    The pool, task id and worker are the associated data: the sealed text opens only for
+    that grant, on a worker of that pool (copied into another job's grant, it fails).
     """
     nonce = os.urandom(12)
-    plain = json.dumps({job: dict(v) for job, v in secrets.items()}).encode()
-    sealed = AESGCM(key.secrets_key).encrypt(nonce, plain, path.name.encode())
-    with replacing(path) as out:
-        out.write(nonce + sealed)
+    plain = json.dumps(dict(secrets), sort_keys=True).encode()
+    sealed = AESGCM(key.secrets_key).encrypt(nonce, plain, _grant_data(key, task_id, worker))
+    return (nonce + sealed).hex()
 
 
-def open_secrets(key: PoolKey, path: Path, job: str) -> dict[str, str]:
-    """The secrets released to ``job``; a file of another pool or altered raises VaultError."""
+def open_grant(key: PoolKey, sealed: object, task_id: str, worker: str, job: str) -> dict[str, str]:
+    """The secrets sealed by :func:`seal_grant`; another pool's, another grant's or altered
+    text raises :class:`~bastion.errors.VaultError` (the job then runs nothing)."""
     try:
-        raw = path.read_bytes()
-        plain = AESGCM(key.secrets_key).decrypt(raw[:12], raw[12:], path.name.encode())
-    except (OSError, InvalidTag, ValueError) as exc:
+        if not isinstance(sealed, str):
+            raise ValueError("not sealed text")
+        raw = bytes.fromhex(sealed)
+        plain = AESGCM(key.secrets_key).decrypt(
+            raw[:12], raw[12:], _grant_data(key, task_id, worker)
+        )
+        values = json.loads(plain)
+        if not isinstance(values, dict):
+            raise ValueError("not a mapping")
+    except (InvalidTag, ValueError) as exc:
         raise VaultError(
             f"the released secrets of job {job!r} cannot be read by the {key.pool} pool",
-            hint="a worker only reads secrets released to its own pool",
+            hint="a worker only reads secrets released to its own pool, for the job it was granted",
         ) from exc
-    values = json.loads(plain).get(job, {})
     return {str(k): str(v) for k, v in values.items()}

@@ -3,10 +3,11 @@
 For each delivered job the worker (1) verifies the message's signature with its pool's key
 and refuses anything else, (2) claims the job from the server and runs it only once
 granted (a duplicate delivery, or one the server has already given up on, runs nothing),
-(3) reads the job's released secrets from the pool's sealed file, builds the masker from
-them, and runs :func:`~bastion.executors.job_runner.run_job` in the same bubblewrap sandbox
-as the local executor, (4) sends masked events and a heartbeat every couple of seconds,
-and stops the job if the server cancels it or stops answering to its heartbeats.
+(3) opens the job's released secrets sealed in its grant (for this pool, task and worker
+only), builds the masker from them, and runs :func:`~bastion.executors.job_runner.run_job`
+in the same bubblewrap sandbox as the local executor, (4) sends masked events and a
+heartbeat every couple of seconds, and stops the job if the server cancels it or stops
+answering to its heartbeats.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from bastion.executors.celery.app import TASK_NAME
 from bastion.executors.celery.artifact_upload import artifact_messages
 from bastion.executors.celery.mailboxes import WorkerChannels
 from bastion.executors.celery.pools import PoolKey
-from bastion.executors.celery.signing import open_message, open_secrets
+from bastion.executors.celery.signing import open_grant, open_message
 from bastion.executors.celery.wire import event_to_json, spec_from_json
 from bastion.executors.interface import JobEvent, JobEventKind, JobOutcome, JobSpec, JobState
 from bastion.executors.job_runner import run_job
@@ -122,9 +123,13 @@ class WorkerRuntime:
         return outcome.status.value
 
     def _run(self, body: dict[str, Any], spec: JobSpec, lease: _Lease) -> JobOutcome:
-        secrets_file = body.get("secrets_file")
+        sealed = lease.grant.get("secrets")
         try:
-            values = open_secrets(self.key, Path(secrets_file), spec.job) if secrets_file else {}
+            values = (
+                {}
+                if sealed is None
+                else open_grant(self.key, sealed, lease.task_id, lease.worker, spec.job)
+            )
         except BastionError as exc:
             outcome = JobOutcome(status=JobState.ERROR, reason=exc.diagnostics())
             lease.send(JobEvent(JobEventKind.FINISHED, spec.job, outcome=outcome, at=self.clock()))
@@ -168,6 +173,7 @@ class _Lease:
         self.done = threading.Event()
         self.taken = threading.Event()
         self.result: dict[str, Any] | None = None
+        self.grant: dict[str, Any] = {}  # the server's grant (the job's sealed secrets)
         self.silence = SERVER_TIMEOUT
         self.heard_at = time.monotonic()  # the grant was the server's first word
         self.orphaned = False
@@ -188,6 +194,7 @@ class _Lease:
             if reply.get("worker") != self.worker:
                 continue
             if reply["type"] == "grant":
+                self.grant = reply
                 return "grant"
             if reply["type"] == "deny":
                 return str(reply.get("reason"))
