@@ -2,7 +2,7 @@
 
 The signing key's age counts from when it was trusted (``keys list``: added), the
 job-identity key's from its ``created_at`` in ``keys/oidc/keys.json``, the audit key's from
-its file's modification time (rotation writes a new file). A key that does not exist yet is
+its rotation (or, never rotated, its file's modification time). A key that does not exist yet is
 not listed: it will be made fresh when first needed.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bastion.audit import key_path, load_signer
+from bastion.audit import key_path, load_signer, retired_audit_keys
 from bastion.supplychain import TrustedKeys, load_local_signer
 from bastion.supplychain.keys import local_key_paths
 from bastion.vault import format_age, identity_keys_path, load_signing_keys
@@ -55,9 +55,19 @@ def key_ages(home: Path) -> list[KeyAge]:
         ages.append(KeyAge("oidc", identity[0].kid, made))
     audit = key_path(home)
     if audit.exists():
-        changed = datetime.fromtimestamp(audit.stat().st_mtime, UTC)
-        ages.append(KeyAge("audit", load_signer(audit).key_id.hex(), changed))
+        since = _audit_key_since(home, audit)
+        ages.append(KeyAge("audit", load_signer(audit).key_id.hex(), since))
     return ages
+
+
+def _audit_key_since(home: Path, path: Path) -> datetime:
+    """Since when the audit key signs: the earlier of its file's modification time and its
+    rotation's, recorded in the retired keys file (the old key retired as this one was
+    made). The file's time alone is moved by any rewrite or ``touch``, making an old key
+    look new; the recorded rotation is not."""
+    changed = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    rotations = [r.retired_at for r in retired_audit_keys(home)]
+    return min(changed, max(rotations)) if rotations else changed
 
 
 def overdue_keys(ages: list[KeyAge], max_age: int, now: datetime) -> list[KeyAge]:
