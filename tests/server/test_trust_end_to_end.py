@@ -1,9 +1,10 @@
 """Issue 14's "done when", end to end on a real ``bastion serve`` with real git repositories
 (bare, over ``file://``) and webhook deliveries signed like GitHub's:
 
-(a) a fork pull request's run gets no secret and no identity token, while a push to the
-    protected branch of the same repository gets both (the job reports what it saw; the
-    secret is masked in its log);
+(a) a fork pull request's run gets no secret and no identity token: the job asking for them
+    is refused alone and the run fails, while every gate still runs and reports; a push to
+    the protected branch gets both (the job reports what it saw; the secret is masked in
+    its log);
 (b) a pull request editing ``.bastion/pipeline.yml`` runs the base branch's pipeline and the
     monitor raises an alert;
 (c) the production deploy needs two distinct approvers with TOTP, is refused to the person
@@ -42,6 +43,22 @@ jobs:
     needs: [build]
     steps: [{run: echo tested}]
 """
+# A gate beside a job asking for the secret and a token, and a job that needs that one.
+GATED_PIPELINE = f"""\
+name: gated
+on: [push, pull_request]
+jobs:
+  scan: {{uses: bastion/secrets}}
+  build:
+    steps: [{{run: echo built}}]
+  whoami:
+    secrets: [DEPLOY_KEY]
+    id-token: {{audience: {AUDIENCE}}}
+    steps: [{{run: 'echo "secret=$DEPLOY_KEY"'}}]
+  ship:
+    needs: [whoami]
+    steps: [{{run: echo shipped}}]
+"""
 EVIL_PIPELINE = """\
 name: site
 on: [push, pull_request]
@@ -76,17 +93,24 @@ def _audit(scene: Scene, action: str, run_id: int) -> list[dict[str, Any]]:
     return found
 
 
-def test_a_fork_pull_request_gets_no_secret_and_no_token(scene: Scene) -> None:
-    forge = scene.repos["app"]
-    head = forge.pull_request(11, "mallory", **{"src/app.py": "print('pr')\n"})
-    run_id = scene.pull("app", 11, head, "mallory", fork=True)
+def test_a_fork_pull_request_gets_no_secret_and_no_token(scene: Scene, tmp_path: Path) -> None:
+    gated = scene.repository("gated", tmp_path / "gated", {".bastion/pipeline.yml": GATED_PIPELINE})
+    head = gated.pull_request(11, "mallory", **{"src/app.py": "print('pr')\n"})
+    run_id = scene.pull("gated", 11, head, "mallory", fork=True)
     run = scene.wait(run_id)
     assert run["trust"] == "untrusted"
-    # Stopped before any job: the vault refuses the release and names why.
-    assert run["status"] == "error", run
-    assert "secret DEPLOY_KEY is not released to job whoami" in run["reason"]
-    assert "trust level 'untrusted'" in run["reason"]
-    assert run["jobs"] == []
+    jobs = {job["name"]: job for job in run["jobs"]}
+    # Every gate ran and its result is recorded; the job asking for secrets alone is refused.
+    assert (jobs["scan"]["status"], jobs["build"]["status"]) == ("passed", "passed"), run
+    assert jobs["scan"]["result"], run
+    assert jobs["whoami"]["status"] == "blocked", run
+    assert jobs["whoami"]["reason"].startswith(
+        "untrusted run: secrets withheld (DEPLOY_KEY, id-token)"
+    )
+    assert jobs["whoami"]["started_at"] is None  # never reached a sandbox
+    assert jobs["ship"]["status"] == "skipped", run
+    assert run["status"] == "blocked", run  # the run fails: it cannot merge
+    assert DEPLOY_KEY not in json.dumps(run)
     assert _audit(scene, "secret.released", run_id) == []
     assert _audit(scene, "identity.issued", run_id) == []
 
