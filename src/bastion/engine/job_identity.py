@@ -10,8 +10,11 @@ Fails closed, before any job starts:
 
 - no token source (``bastion run`` on a workstation: nobody a cloud trusts can sign for
   it) stops the run, naming the job and why;
-- a run whose trust the issuer gives no token (untrusted, internal unless the server's
-  setting allows it, local, dirty) or that has no commit stops it too.
+- a run whose trust the issuer gives no token (internal unless the server's setting
+  allows it, local, dirty) or that has no commit stops it too.
+
+An untrusted run never gets here: its ``id-token:`` jobs are refused one by one and the
+rest of the run goes on (:mod:`~bastion.engine.withheld_jobs`).
 """
 
 from __future__ import annotations
