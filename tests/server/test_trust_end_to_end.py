@@ -111,6 +111,10 @@ def test_a_fork_pull_request_gets_no_secret_and_no_token(scene: Scene, tmp_path:
     assert jobs["ship"]["status"] == "skipped", run
     assert run["status"] == "blocked", run  # the run fails: it cannot merge
     assert DEPLOY_KEY not in json.dumps(run)
+    # In the audit log too: the gate's decision, and the refusal with its reason.
+    assert [d["passed"] for d in _audit(scene, "gate.decided", run_id)] == [True]
+    ended = {d["state"]: d["reason"] for d in _audit(scene, "job.finished", run_id)}
+    assert ended["blocked"] == jobs["whoami"]["reason"]
     assert _audit(scene, "secret.released", run_id) == []
     assert _audit(scene, "identity.issued", run_id) == []
 
