@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -19,14 +20,16 @@ from rich.text import Text
 from bastion.cli.console import err_console, out_console
 from bastion.cli.findings_view import blocking_findings, render_blocking
 from bastion.cli.progress import STATE_STYLE, LineProgress, LiveProgress
-from bastion.engine import RunServices, celery_executor
+from bastion.engine import PreparedRun, RunServices, celery_executor, recover_interrupted_runs
 from bastion.engine.attestation import BUILDER_ID
 from bastion.engine.local_run import LocalRunOptions, prepare_run, run_local
 from bastion.engine.model import RunResult, RunState
 from bastion.engine.services import local_services
 from bastion.errors import UsageError
+from bastion.executors.celery import end_interrupted_leases
 from bastion.home import ensure_bastion_home
 from bastion.scanners.sca import OFFLINE_ENV
+from bastion.store import open_database
 from bastion.trust import Trust
 
 __all__ = ["register"]
@@ -95,6 +98,39 @@ def _with_executor(
     return dataclasses.replace(services, executor=executor)
 
 
+_DATABASE_SCHEMES = ("postgresql", "sqlite")
+
+
+def _with_database(prepared: PreparedRun, url: str | None) -> PreparedRun:
+    """``prepared`` keeping its runs, jobs and leases in ``url`` (``--db``), e.g. a
+    PostgreSQL that ``bastion workers`` and a server read too; None: the project's SQLite."""
+    if url is None:
+        return prepared
+    if not url.startswith(_DATABASE_SCHEMES):
+        raise UsageError(
+            f"--db {url.split('://', 1)[0]}://…: not a database URL Bastion can keep its state in",
+            hint="e.g. --db postgresql+psycopg://user@/bastion?host=/var/run/postgresql, or "
+            "leave it out for the project's SQLite",
+        )
+    shared = open_database(url)
+    prepared.db.dispose()
+    return dataclasses.replace(prepared, db=shared)
+
+
+def _close_interrupted(prepared: PreparedRun, services: RunServices) -> None:
+    """Close the runs a killed ``bastion run`` left open, and end their worker leases as
+    interrupted, as a restarted server does (the run's recovery would close the runs and
+    leave their leases ``running`` in ``bastion workers`` for ever)."""
+    recovered = recover_interrupted_runs(
+        services.store, prepared.state, lambda: services.audit()[0]
+    )
+    for stale in recovered:
+        err_console.print(
+            f"run {stale} was interrupted (its Bastion process stopped); marked as error"
+        )
+    end_interrupted_leases(services.store, recovered, now=time.time())
+
+
 def run_command(
     project: Annotated[
         Path, typer.Option("-C", "--project", help="Project directory (default: here).")
@@ -139,6 +175,14 @@ def run_command(
     broker: Annotated[
         str | None, typer.Option("--broker", help="Celery broker URL (with --executor celery).")
     ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="State database URL for runs, jobs and worker leases, e.g. a shared "
+            "postgresql+psycopg://… (default: the project's SQLite).",
+        ),
+    ] = None,
 ) -> None:
     """Run the pipeline (or the built-in secure default) with each job sandboxed."""
     if offline:  # read by the SCA gate's host-side fetch, wherever the run prepares it
@@ -163,9 +207,10 @@ def run_command(
         cancel.set()
 
     # The CLI builds the run's services (the server and a worker will build theirs).
-    prepared = prepare_run(options)
+    prepared = _with_database(prepare_run(options), database)
     services = local_services(prepared, options, home=ensure_bastion_home())
     services = _with_executor(services, executor, broker, prepared.context.trust)
+    _close_interrupted(prepared, services)
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         result = run_local(

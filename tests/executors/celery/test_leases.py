@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect
 
 from bastion.audit import AuditEvent
 from bastion.errors import UsageError
@@ -17,6 +18,7 @@ from bastion.executors.celery import (
     LeaseStore,
     WorkerState,
     change_worker,
+    end_interrupted_leases,
 )
 from bastion.store import Database, open_database, sqlite_url
 
@@ -114,3 +116,25 @@ def test_the_jobs_a_worker_executed(leases: LeaseStore) -> None:
 def test_unknown_worker_cannot_be_revoked(leases: LeaseStore) -> None:
     with pytest.raises(UsageError):
         change_worker(leases, print, "nobody", WorkerState.REVOKED, actor="alice")
+
+
+def test_interrupted_run_leases_end_only_for_that_run(tmp_path: Path) -> None:
+    db = open_database(sqlite_url(tmp_path / "state.db"))
+    try:
+        store = LeaseStore(db)
+        for run in (1, 2):
+            store.grant(Claim(f"{run}.ab.1", run, "build", 1, "trusted", "w1"), now=0.0)
+        assert end_interrupted_leases(db, [1], now=5.0) == 1
+        assert store.lease("1.ab.1").state == LeaseState.INTERRUPTED.value  # type: ignore[union-attr]
+        assert store.lease("2.ab.1").state == LeaseState.RUNNING.value  # type: ignore[union-attr]
+    finally:
+        db.dispose()
+
+
+def test_a_database_without_leases_gets_no_lease_table(tmp_path: Path) -> None:
+    db = open_database(sqlite_url(tmp_path / "state.db"))
+    try:
+        assert end_interrupted_leases(db, [1], now=0.0) == 0
+        assert not inspect(db.engine).has_table("worker_leases")
+    finally:
+        db.dispose()

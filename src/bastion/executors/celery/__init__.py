@@ -23,6 +23,7 @@ from bastion.executors.celery.leases import (
     LeaseStore,
     WorkerInfo,
     WorkerState,
+    end_interrupted_leases,
 )
 from bastion.executors.celery.models import WORKERS_CHAIN
 from bastion.executors.celery.pools import TOKEN_ENV, Pool, PoolKey, load_pool_key, pool_for
@@ -70,6 +71,7 @@ __all__ = [
     "WorkerState",
     "change_worker",
     "check_broker",
+    "end_interrupted_leases",
     "load_pool_key",
     "make_app",
     "open_grant",

@@ -20,7 +20,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,7 @@ __all__ = [
     "LeaseStore",
     "WorkerInfo",
     "WorkerState",
+    "end_interrupted_leases",
 ]
 
 
@@ -268,3 +269,14 @@ class LeaseStore:
         """The lease of ``task_id`` as stored (tests and the API read it)."""
         with self._db.session() as session:
             return session.get(LeaseRecord, task_id)
+
+
+def end_interrupted_leases(db: Database, run_ids: Collection[int], *, now: float) -> int:
+    """End as ``interrupted`` the running leases of runs a recovery just closed (a
+    ``bastion run --executor celery`` killed with -9 left them ``running``); how many.
+
+    A database no Celery run ever used has no lease table, and none is made for nothing.
+    """
+    if not run_ids or not inspect(db.engine).has_table(LeaseRecord.__tablename__):
+        return 0
+    return LeaseStore(db).end_runs(run_ids, now=now)
