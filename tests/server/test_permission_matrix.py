@@ -53,6 +53,7 @@ from tests.server.matrix_model import (
 )
 from tests.server.matrix_monitor import MONITOR_CALLS, MONITOR_MATRIX, MONITOR_PLACEHOLDERS
 from tests.server.matrix_resources import PLACEHOLDERS, RESOURCE_CALLS, RESOURCE_MATRIX, seed
+from tests.server.matrix_webhooks import WEBHOOK_CALLS, WEBHOOK_MATRIX, WEBHOOK_PLACEHOLDERS
 from tests.server.matrix_workers import WORKER_CALLS, WORKER_MATRIX
 from tests.server.resource_server import make_resources
 
@@ -106,6 +107,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     **MONITOR_MATRIX,
     **WORKER_MATRIX,
     **APPROVAL_MATRIX,
+    **WEBHOOK_MATRIX,
 }
 GUARDED = sorted(
     (key for key, entry in MATRIX.items() if entry.permission != "public"),
@@ -173,6 +175,7 @@ CALLS: dict[tuple[str, str], Callable[[Caller], Call]] = {
     **MONITOR_CALLS,
     **WORKER_CALLS,
     **APPROVAL_CALLS,
+    **WEBHOOK_CALLS,
 }
 
 
@@ -356,7 +359,7 @@ def test_a_session_not_stepped_up_is_refused_the_step_up_routes(server: Server) 
 def test_an_anonymous_caller_is_refused_every_guarded_route_and_audited(server: Server) -> None:
     server.add_user("someone", Role.ADMIN)  # objects exist; the caller is still nobody
     values = {"run_id": add_run(server), "token_id": 1, "name": "someone", "job": "build"}
-    values |= PLACEHOLDERS | MONITOR_PLACEHOLDERS | APPROVAL_PLACEHOLDERS
+    values |= PLACEHOLDERS | MONITOR_PLACEHOLDERS | APPROVAL_PLACEHOLDERS | WEBHOOK_PLACEHOLDERS
     for key in GUARDED:
         call = Call(key[1].format(**values))
         before = len(server.audit.events)

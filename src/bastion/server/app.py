@@ -22,6 +22,7 @@ from bastion.server import (
     api_runs,
     api_secrets,
     api_supplychain,
+    api_webhook_config,
     api_webhooks,
     api_workers,
     oidc,
@@ -94,6 +95,7 @@ def create_app(settings: ServerSettings, services: ServerServices) -> FastAPI:
     for resource in (api_runs, api_findings, api_supplychain, api_audit, api_secrets, openapi):
         app.include_router(resource.router)
     app.include_router(api_webhooks.router)
+    app.include_router(api_webhook_config.router)
     app.include_router(oidc.router)
     app.include_router(pages.router)
     app.include_router(pages_resources.router)

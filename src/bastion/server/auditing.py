@@ -47,8 +47,13 @@ class ServerAction(StrEnum):
     WEBHOOK_FORGED = "webhook.forged"
     WEBHOOK_REPLAYED = "webhook.replayed"
     WEBHOOK_FAILED = "webhook.failed"
+    # A repository's webhook set or replaced / removed through the API (never the secret).
+    WEBHOOK_CONFIGURED = "webhook.configured"
+    WEBHOOK_REMOVED = "webhook.removed"
     # CI files a delivery's commit changes (the monitor's pipeline-changed rule alerts).
     SOURCE_CHANGED = "source.changed"
+    # Packages a delivery's commit adds to its lock files (the new-dependency rule alerts).
+    DEPENDENCIES_CHANGED = "dependencies.changed"
     ALERT_ACKNOWLEDGED = "alert.acknowledged"
     ALERT_RESOLVED = "alert.resolved"
     ENVIRONMENT_CHANGED = "environment.changed"

@@ -66,6 +66,7 @@ class Permission(StrEnum):
     ENVIRONMENTS_MANAGE = "environments.manage"
     WORKERS_READ = "workers.read"
     WORKERS_MANAGE = "workers.manage"
+    WEBHOOKS_MANAGE = "webhooks.manage"
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,10 @@ PERMISSIONS: Mapping[Permission, Rule] = {
     # what the compromised-runner runbook asks of the people who answer alerts.
     Permission.WORKERS_READ: Rule(_AUDITORS),
     Permission.WORKERS_MANAGE: Rule(_AUDITORS),
+    # A repository's webhook decides which deliveries start its runs and where its commits
+    # are fetched from. Routes check REPOS_READ first (404 for a repository the caller may
+    # not see); a file:// clone URL reads the server's disk and needs REPOS_MANAGE too.
+    Permission.WEBHOOKS_MANAGE: Rule(_SECRET_KEEPERS, ScopeKind.REPOSITORY),
 }
 
 

@@ -1,10 +1,13 @@
-"""Response bodies of the webhook endpoint."""
+"""Request and response bodies of the webhook endpoint and of a repository's webhook
+settings."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-__all__ = ["DeliveryOut"]
+from bastion.server.webhook_signatures import Forge
+
+__all__ = ["DeliveryOut", "WebhookBody", "WebhookOut"]
 
 
 class DeliveryOut(BaseModel):
@@ -15,3 +18,27 @@ class DeliveryOut(BaseModel):
     delivery: str
     status: str
     run: int | None = None
+
+
+class WebhookBody(BaseModel):
+    """``PUT /api/repositories/{repo}/webhook``: the forge, where its commits are fetched,
+    the shared secret and, for GitLab's signed webhooks, the signing token. The strength
+    rules answer 400 naming the rule (not 422), so the bounds here only cap the size."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    forge: Forge
+    clone_url: str = Field(min_length=1, max_length=2048)
+    secret: SecretStr = Field(max_length=1024)
+    signing_key: SecretStr | None = Field(default=None, max_length=1024)
+
+
+class WebhookOut(BaseModel):
+    """A repository's webhook as it may be shown: whether a secret is set, never the secret;
+    the clone URL's user information masked."""
+
+    repo: str
+    forge: Forge
+    clone_url: str
+    secret_set: bool
+    signed: bool
