@@ -108,6 +108,21 @@ def test_new_dependency_but_not_a_version_bump() -> None:
     ]
 
 
+def test_new_dependency_learns_an_initial_inventory_and_alerts_on_an_unreadable_lock() -> None:
+    pinned = [{"ecosystem": "npm", "name": "left-pad", "version": "1.3.0"}]
+    events = [
+        ev("dependencies.changed", repo="acme", lockfile="package-lock.json", added=pinned,
+           initial=True),
+        ev("dependencies.changed", repo="acme", lockfile="package-lock.json", added=pinned),
+        ev("dependencies.changed", repo="acme", lockfile="package-lock.json", added=[],
+           unreadable="package-lock.json: not JSON"),
+    ]  # fmt: skip
+    signals = feed([NewDependency()], events)
+    assert [(s.seq, s.title) for s in signals] == [
+        (2, "dependencies of package-lock.json in acme unknown")
+    ]
+
+
 def test_new_egress_host_against_the_learned_baseline() -> None:
     def req(host: str, repo: str = "acme") -> object:
         return ev("egress.request", "run/1/job/build", repo=repo, job="build", host=host, port=443)

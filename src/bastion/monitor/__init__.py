@@ -15,12 +15,12 @@ the vault's) before they are stored, so no sink, page or command sees a secret v
 Security model. You can rely on: every event is judged exactly once per evaluator (the
 cursor moves in the same transaction as the alerts it raised); an alert owed to a sink is
 kept until the sink takes it or it is dead-lettered, never dropped; webhook bodies carry an
-HMAC-SHA256 of the exact bytes sent. You must not assume: that rules reading events no
-producer records yet (``dependencies.changed``; see :mod:`bastion.monitor.events`) fire
-before one does; that a ``deploy.started`` recorded before deploys carried their
-source's ref, protection and trust is judged by more than its absence (it is reported as
-from an unprotected ref and unknown trust); that a failed-login
-burst spanning an evaluator restart is seen.
+HMAC-SHA256 of the exact bytes sent. You must not assume: that ``new-dependency`` sees
+packages added other than through a forge delivery (a local ``bastion run`` records no
+``dependencies.changed``), or in a repository's first delivery (learned, not alerted); that a
+``deploy.started`` recorded before deploys carried their source's ref, protection and trust
+is judged by more than its absence (it is reported as from an unprotected ref and unknown
+trust); that a failed-login burst spanning an evaluator restart is seen.
 """
 
 from __future__ import annotations

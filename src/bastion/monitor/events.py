@@ -1,16 +1,18 @@
 """The audit actions the rules read, including the shapes this package defines.
 
 Actions Bastion already records (:class:`bastion.audit.Action` and the server's) are used as
-they are. Where the producer does not exist yet, the rules are written against the shape
-below; a producer that records it (the deploy package, the egress proxy's recorder, the
-webhook trigger's diff reader) gets its alerts with no change here:
+they are; the shapes this package reads from other producers are these:
 
 ``source.changed``
     subject ``repo/<repo>``; details ``{"repo", "ref", "commit", "files": [{"path",
     "change": "added" | "modified" | "deleted" | "renamed"}]}``: the files a push changed.
 ``dependencies.changed``
-    details ``{"repo", "commit", "lockfile", "added": [{"ecosystem", "name", "version"}]}``:
-    packages a lock-file diff adds.
+    recorded by the server's webhook intake (``bastion.server.webhook_dependencies``), one
+    per lock file a delivery's commit changes that adds packages against the protected ref:
+    subject ``repo/<repo>``; details ``{"repo", "ref", "commit", "run", "lockfile", "initial":
+    bool, "added": [{"ecosystem", "name", "version"}]}``, plus ``"unreadable": reason`` when
+    the new lock file could not be parsed. ``initial`` is true for the first delivery of a
+    repository (no protected tip to compare with: everything pinned is listed).
 ``egress.request``
     recorded by the engine (``bastion.engine.job_resources``) for each request through a
     job's egress proxy: subject ``run/<id>/job/<job>``; outcome ``success`` or ``denied``;

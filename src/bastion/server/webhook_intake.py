@@ -10,6 +10,7 @@ answered 502, so the forge shows it and its redelivery can succeed), and only th
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from bastion.server.permissions import Role, ScopeKind
 from bastion.server.repositories import Repositories, Repository
 from bastion.server.trust_policy import Trigger
 from bastion.server.webhook_changes import ci_changes
+from bastion.server.webhook_dependencies import ManifestChange, dependency_changes, protected_tip
 from bastion.server.webhook_events import ForgeEvent, parse_event
 from bastion.server.webhook_fetch import (
     NAMESPACE,
@@ -134,6 +136,7 @@ class WebhookIntake:
     ) -> int:
         repository = self._repositories.get(repo)
         inputs = TriggerInputs(self._is_developer(event.author, repo), self._signers)
+        previous = self._default_tip_before(repository, event)
         try:
             trigger = fetch_trigger(repository, clone_url, event, inputs)
             request = RunRequest(
@@ -159,7 +162,51 @@ class WebhookIntake:
             author=event.author,
         )
         self._record_ci_changes(repository, trigger, event, run_id)
+        self._record_dependency_changes(repository, trigger, event, run_id, previous)
         return run_id
+
+    def _default_tip_before(self, repository: Repository, event: ForgeEvent) -> str | None:
+        """A push to the default branch is compared with that branch's tip as the server
+        knew it before this delivery's fetch moves it (None: this is the first)."""
+        if event.trigger is Trigger.PUSH and event.ref == f"refs/heads/{repository.default_branch}":
+            return protected_tip(repository.path, f"{NAMESPACE}/heads/{repository.default_branch}")
+        return None
+
+    def _record_dependency_changes(
+        self,
+        repository: Repository,
+        trigger: ForgeTrigger,
+        event: ForgeEvent,
+        run_id: int,
+        previous: str | None,
+    ) -> None:
+        """``dependencies.changed`` for each lock file the commit changes that adds packages
+        against the protected ref: the monitor's ``new-dependency`` rule raises the alert."""
+        branch = repository.default_branch
+        reference: str | None
+        if event.trigger is Trigger.PULL_REQUEST:
+            reference = trigger.config_commit
+        elif event.trigger is Trigger.PUSH and event.ref == f"refs/heads/{branch}":
+            reference = previous
+        else:
+            reference = f"{NAMESPACE}/heads/{branch}"
+        try:
+            changes, initial = dependency_changes(repository.path, reference, trigger.commit)
+        except (OSError, subprocess.SubprocessError) as exc:  # git failed: unknown is reported
+            changes, initial = [ManifestChange("*", (), f"git failed: {exc}")], False
+        for change in changes:
+            details: dict[str, object] = {"repo": repository.name, "ref": trigger.ref}
+            details |= {"commit": trigger.commit, "run": run_id, "initial": initial}
+            details |= change.to_details()
+            self._audit.record(
+                AuditEvent(
+                    event.author or "webhook",
+                    ServerAction.DEPENDENCIES_CHANGED.value,
+                    f"repo/{repository.name}",
+                    Outcome.SUCCESS,
+                    details,
+                )
+            )
 
     def _record_ci_changes(
         self, repository: Repository, trigger: ForgeTrigger, event: ForgeEvent, run_id: int

@@ -16,7 +16,9 @@ _KEY_REASONS = frozenset({"signature-untrusted", "key-revoked"})
 
 class NewDependency(BuiltinRule):
     """A package a lock-file diff adds that the repository never depended on (a version
-    bump of a known package is not new)."""
+    bump of a known package is not new). An initial inventory (``initial``: the first
+    delivery of a repository, nothing to compare with) is learned silently; a lock file
+    whose dependencies could not be read (``unreadable``) alerts, as what it adds is unknown."""
 
     name = "new-dependency"
     actions = frozenset({DEPENDENCIES_CHANGED})
@@ -24,12 +26,18 @@ class NewDependency(BuiltinRule):
 
     def evaluate(self, event: Observation, baseline: Baseline) -> Iterable[Signal]:
         repo, lockfile = event.text("repo"), event.text("lockfile")
+        unreadable = event.details.get("unreadable")
+        if unreadable is not None:
+            title = f"dependencies of {short(lockfile or '?')} in {short(repo)} unknown"
+            detail = f"{short(unreadable)} at {event.text('commit')}"
+            yield self.signal(event, title, detail, f"{repo}:{lockfile}:{event.seq}", repo)
         added = event.details.get("added")
         for item in added if isinstance(added, list) else ():
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
                 continue
             package = f"{item.get('ecosystem', '?')}:{item['name']}"
-            if baseline.learn("dependency", repo, package):
+            new = baseline.learn("dependency", repo, package)
+            if new and event.details.get("initial") is not True:
                 title = f"new dependency {short(package)}@{short(item.get('version', '?'))}"
                 detail = f"added to {short(lockfile)} of {short(repo)} at {event.text('commit')}"
                 yield self.signal(event, title, detail, f"{repo}:{package}", repo)

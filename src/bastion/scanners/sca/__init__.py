@@ -21,9 +21,14 @@ from bastion.scanners.sca.errors import ArchiveError, DatabaseError, ManifestErr
 from bastion.scanners.sca.fetch import OFFLINE_ENV, FetchOutcome, ensure_data
 from bastion.scanners.sca.gate import ScaGate, create_gate
 from bastion.scanners.sca.index import IndexMeta
-from bastion.scanners.sca.inventory import InventoryItem, dependency_inventory
+from bastion.scanners.sca.inventory import (
+    InventoryItem,
+    dependency_inventory,
+    manifest_inventory,
+)
 from bastion.scanners.sca.matcher import Match, match_dependency
 from bastion.scanners.sca.model import Dependency, Relation
+from bastion.scanners.sca.parsers import MANIFEST_PATHSPECS, is_manifest
 from bastion.scanners.sca.paths import osv_dir
 from bastion.scanners.sca.update import (
     DEFAULT_ECOSYSTEMS,
@@ -35,6 +40,7 @@ from bastion.scanners.sca.update import (
 
 __all__ = [
     "DEFAULT_ECOSYSTEMS",
+    "MANIFEST_PATHSPECS",
     "OFFLINE_ENV",
     "ArchiveError",
     "Database",
@@ -55,6 +61,8 @@ __all__ = [
     "ecosystems_in_tree",
     "ensure_data",
     "import_path",
+    "is_manifest",
+    "manifest_inventory",
     "match_dependency",
     "osv_dir",
     "status",

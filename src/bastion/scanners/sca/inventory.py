@@ -17,9 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bastion.scanners.sca.parsers import discover
+from bastion.scanners.sca.model import Dependency
+from bastion.scanners.sca.parsers import discover, parse_manifest
 
-__all__ = ["InventoryItem", "dependency_inventory"]
+__all__ = ["InventoryItem", "dependency_inventory", "manifest_inventory"]
 
 # OSV ecosystem name → package URL type (purl-spec's registered types).
 _PURL_TYPES = {
@@ -53,9 +54,19 @@ def dependency_inventory(
     Raises :class:`~bastion.scanners.sca.errors.ManifestError` for a malformed manifest
     (never an empty list in its place).
     """
-    found = discover(tree, exclude=exclude)
+    return _pinned(discover(tree, exclude=exclude).dependencies)
+
+
+def manifest_inventory(tree: Path, manifest: str) -> list[InventoryItem]:
+    """What the one manifest ``manifest`` (relative to ``tree``, its includes read from
+    there) pins, each once, sorted. Raises ManifestError for a malformed one, ValueError for
+    a file no parser reads."""
+    return _pinned(parse_manifest(tree / manifest, tree))
+
+
+def _pinned(dependencies: list[Dependency]) -> list[InventoryItem]:
     items: dict[tuple[str, str, str], InventoryItem] = {}
-    for dep in found.dependencies:
+    for dep in dependencies:
         if dep.version is None:
             continue
         kind = _PURL_TYPES.get(dep.ecosystem)

@@ -40,7 +40,14 @@ from bastion.scanners.sca.parsers.ruby import parse_gemfile_lock
 from bastion.scanners.sca.parsers.unjudged import unjudged_reason
 from bastion.scanners.sca.parsers.yarn import parse_yarn_lock
 
-__all__ = ["PARSED_ECOSYSTEMS", "Discovery", "discover", "parse_manifest"]
+__all__ = [
+    "MANIFEST_PATHSPECS",
+    "PARSED_ECOSYSTEMS",
+    "Discovery",
+    "discover",
+    "is_manifest",
+    "parse_manifest",
+]
 
 # Every ecosystem whose manifests or lock files some parser here reads.
 PARSED_ECOSYSTEMS = ("PyPI", "npm", "Go", "crates.io", "RubyGems", "Packagist")
@@ -87,6 +94,22 @@ _BY_NAME: dict[str, _Parser] = {
 }
 
 
+# Git pathspecs of every file a parser here reads, at any depth: what a diff must touch for
+# the dependencies it pins to change (the webhook intake asks git for only these).
+MANIFEST_PATHSPECS = tuple(
+    f":(glob)**/{pattern}"
+    for pattern in (
+        *_BY_NAME,
+        "go.sum",
+        "*requirements*.txt",
+        "*requirements*.in",
+        "constraints*.txt",
+        "constraints*.in",
+        "requirements/*.txt",
+    )
+)
+
+
 @dataclass
 class Discovery:
     """Manifests found (repository-relative), the dependencies they name, and those not judged.
@@ -104,6 +127,12 @@ def _is_requirements(path: Path) -> bool:
     return bool(_REQUIREMENTS.match(path.name)) or (
         path.parent.name == "requirements" and path.suffix == ".txt"
     )
+
+
+def is_manifest(rel: str) -> bool:
+    """Whether a parser here reads the repository-relative file ``rel``."""
+    path = Path(rel)
+    return path.name in _BY_NAME or path.name == "go.sum" or _is_requirements(path)
 
 
 def parse_manifest(path: Path, root: Path) -> list[Dependency]:
