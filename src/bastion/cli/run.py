@@ -124,9 +124,11 @@ def _close_interrupted(prepared: PreparedRun, services: RunServices) -> None:
     recovered = recover_interrupted_runs(
         services.store, prepared.state, lambda: services.audit()[0]
     )
-    for stale in recovered:
+    for stale in recovered:  # as the engine's notice says it (plain text, never markup)
         err_console.print(
-            f"run {stale} was interrupted (its Bastion process stopped); marked as error"
+            f"run {stale} was interrupted (its Bastion process stopped); marked as error",
+            highlight=False,
+            markup=False,
         )
     end_interrupted_leases(services.store, recovered, now=time.time())
 
