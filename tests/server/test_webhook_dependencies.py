@@ -138,3 +138,23 @@ def test_a_base_lock_file_the_parsers_refuse_makes_every_package_new(forged: For
         ["idna", "requests"],
         False,
     )
+
+
+def test_a_package_added_through_an_include_in_another_folder_alerts(forged: Forged) -> None:
+    """``requirements/app.txt`` includes ``../constraints/base.txt``: both are read from git,
+    so the included file's new pin is seen (and the include is not taken as missing)."""
+    files = {
+        "requirements/app.txt": "-r ../shared/base.txt\nflask==3.0.0\n",
+        "shared/base.txt": "idna==3.6\n",
+    }
+    forged.commit("split", **files)
+    forged.push("main")
+    head = git(forged.work, "rev-parse", "HEAD")
+    assert forged.github("push", github_push("refs/heads/main", head)).status_code == 202
+    more = {"shared/base.txt": "idna==3.6\nurllib4==0.1\n", "requirements/app.txt": files[
+        "requirements/app.txt"].replace("flask", "# ok\nflask")}  # fmt: skip
+    head = _pull_request(forged, 9, **more)
+    assert forged.github("pull_request", github_pull("opened", 9, head)).status_code == 202
+    [details] = _recorded(forged)[3:]
+    assert (details["lockfile"], "unreadable" in details) == ("requirements/app.txt", False)
+    assert details["added"] == [{"ecosystem": "PyPI", "name": "urllib4", "version": "0.1"}]

@@ -8,8 +8,9 @@ this delivery's fetch), from their merge base, as :mod:`.webhook_changes` does f
 
 Cheap on the hot path: one ``git diff`` limited to the files the SCA parsers read
 (:data:`~bastion.scanners.sca.MANIFEST_PATHSPECS`); only when one changed are the manifests
-of both sides read (one ``ls-tree`` and one ``cat-file`` each) and parsed by the SCA gate's
-own parsers. A package is added when its name is absent from the same manifest on the base
+of both sides read (an ``ls-tree`` and a ``cat-file`` each, one more ``cat-file`` per level
+of requirements includes outside those directories) and parsed by the SCA gate's own
+parsers. A package is added when its name is absent from the same manifest on the base
 side: a version bump is not new. A manifest the parsers refuse on the new side is reported as
 unreadable (its dependencies are unknown, which the rule alerts on); one refused on the base
 side counts as empty, so everything the new side pins is new (fail closed).
@@ -18,6 +19,8 @@ side counts as empty, so everything the new side pins is new (fail closed).
 from __future__ import annotations
 
 import os
+import posixpath
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -37,6 +40,9 @@ _MAX_MANIFESTS = 50  # a delivery touching more lists the first 50 (sorted): ple
 _MAX_BYTES = 20 * 1024 * 1024  # a lock file larger than this is not parsed on the hot path
 _TIMEOUT = 30
 _INCLUDABLE = (".txt", ".in")  # what a requirements file may include under any name
+# A requirements file's -r/-c include: read from git too, wherever it lives (pip's syntax).
+_INCLUDE = re.compile(rb"^\s*(?:-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+)(\S+)\s*$", re.M)
+_MAX_INCLUDE_DEPTH = 5
 
 
 @dataclass(frozen=True)
@@ -111,10 +117,33 @@ def _names(done: subprocess.CompletedProcess[bytes]) -> list[str]:
     return [p for p in done.stdout.decode().split("\0") if p] if done.returncode == 0 else []
 
 
-def _materialize(repository: Path, commit: str, paths: list[str], root: Path) -> None:
-    """Write each of ``paths`` as it is at ``commit`` under ``root`` (absent ones skipped)."""
+def _read_side(repository: Path, commit: str, paths: list[str], root: Path) -> None:
+    """Write ``paths`` as they are at ``commit`` under ``root``, then the files their
+    requirements includes name, level by level (at most 5 deep, as nested as anyone needs)."""
+    for _ in range(_MAX_INCLUDE_DEPTH):
+        paths = _includes(root, _materialize(repository, commit, paths, root))
+        if not paths:
+            return
+
+
+def _includes(root: Path, written: list[str]) -> list[str]:
+    """Repository paths the ``written`` requirements files include and ``root`` lacks."""
+    wanted: set[str] = set()
+    for rel in (p for p in written if p.endswith(_INCLUDABLE)):
+        for match in _INCLUDE.finditer((root / rel).read_bytes()):
+            target = match.group(1).decode(errors="replace")
+            path = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
+            if not path.startswith(("/", "../")) and not (root / path).exists():
+                wanted.add(path)  # outside the tree: the parser refuses it, naming the line
+    return sorted(wanted)
+
+
+def _materialize(repository: Path, commit: str, paths: list[str], root: Path) -> list[str]:
+    """Write each of ``paths`` as it is at ``commit`` under ``root`` (absent ones skipped);
+    the paths written."""
+    written: list[str] = []
     if not paths:
-        return
+        return written
     query = "".join(f"{commit}:{p}\n" for p in paths).encode()
     out = _git(repository, "cat-file", "--batch", stdin=query).stdout
     at = 0
@@ -131,6 +160,8 @@ def _materialize(repository: Path, commit: str, paths: list[str], root: Path) ->
             continue  # never written outside root; too large is read as absent
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
+        written.append(path)
+    return written
 
 
 def _inventory(root: Path, manifest: str) -> list[InventoryItem]:
@@ -174,7 +205,7 @@ def dependency_changes(
         base.mkdir()
         new.mkdir()
         if reference is not None and not initial:
-            _materialize(repository, reference, _listed(repository, reference, directories), base)
-        _materialize(repository, commit, _listed(repository, commit, directories), new)
+            _read_side(repository, reference, _listed(repository, reference, directories), base)
+        _read_side(repository, commit, _listed(repository, commit, directories), new)
         found = [_compare(base, new, manifest) for manifest in changed]
     return [c for c in found if c is not None], initial
