@@ -72,7 +72,7 @@ def test_a_deploy_jobs_secret_and_token_are_held_until_approved(tmp_path: Path, 
     resources = _prepare(tmp_path, home, audited=audited)
     assert resources.env_for == {}
     assert resources.files_for == {}  # neither the secret nor the identity token
-    assert sorted(resources.held_for["deploy"][1]) == ["DEPLOY_KEY", "id-token"]
+    assert sorted(resources.held_for["deploy"][1]) == ["DEPLOY_KEY"]  # the token: at hand-over
     released = [e for e in audited if e.action == "secret.released"]
     assert [e.details for e in released] == [
         {"job": "deploy", "run": "7", "held_until_approval_of": "production"}

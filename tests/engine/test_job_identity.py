@@ -62,8 +62,11 @@ def _prepare(
 
 
 def _held_files(resources: JobResources) -> dict[str, bytes]:
-    """The deploy job's files: held until its environment's approval hands them over."""
-    return resources.held_for["deploy"][1]
+    """The deploy job's files once its environment's approval hands them over (its token is
+    minted then: tests/engine/test_held_id_token.py)."""
+    assert ID_TOKEN_FILE not in resources.held_for.get("deploy", ({}, {}))[1]
+    resources.hand_over("deploy")
+    return resources.files_for["deploy"]
 
 
 def _public(issuer: IdentityIssuer) -> ec.EllipticCurvePublicKey:
@@ -79,6 +82,7 @@ def test_a_trusted_job_gets_a_verifiable_token_in_its_tmpfs(tmp_path: Path, trus
     token = _held_files(resources)[ID_TOKEN_FILE].decode()
     assert "build" not in resources.files_for  # only the job that asked
     assert "deploy" not in resources.env_for  # a file, never an environment variable
+    events = [e for e in events if e.action != "secret.handed_over"]
     claims = jwt.decode(
         token, _public(issuer), algorithms=["ES256"], audience="sts.amazonaws.com", issuer=ISSUER
     )
@@ -139,6 +143,29 @@ def test_an_issuer_widened_to_internal_issues_for_internal(tmp_path: Path) -> No
 
 def test_an_audit_failure_hands_no_token(tmp_path: Path) -> None:
     loaded = parse_pipeline(JOBS, source="pipeline.yml")
+
+    def broken(_batch: Sequence[AuditEvent]) -> None:
+        raise OSError("disk full")
+
+    resources = prepare_job_resources(
+        plan=plan_pipeline(loaded.pipeline, source=loaded.source),
+        context=_context(Trust.TRUSTED),
+        run_id=7,
+        pipeline_source=loaded.source,
+        home=tmp_path,
+        scratch=tmp_path,
+        log_dir=tmp_path / "logs",
+        record=broken,
+        identity=IdentityIssuer(ISSUER),
+    )
+    with pytest.raises(OSError, match="disk full"):
+        resources.hand_over("deploy")  # the held job's token is minted, and audited, now
+    assert "deploy" not in resources.files_for
+    assert ID_TOKEN_FILE not in resources.held_for.get("deploy", ({}, {}))[1]
+
+
+def test_an_unheld_jobs_token_is_minted_at_run_start_and_audited_first(tmp_path: Path) -> None:
+    loaded = parse_pipeline(JOBS.replace("    environment: prod\n", ""), source="pipeline.yml")
 
     def broken(_batch: Sequence[AuditEvent]) -> None:
         raise OSError("disk full")

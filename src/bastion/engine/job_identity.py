@@ -4,7 +4,11 @@ When a run is prepared, each such job gets a signed token (OIDC JWT) from the ru
 :class:`TokenSource` (the server's issuer) in ``/run/bastion/id-token``, the tmpfs its
 secrets use; the token's value (and its signature alone) joins the run's masking patterns,
 and its issuance is audited (``identity.issued`` with jti, aud and sub, never the token)
-before the token is handed on.
+before the token is handed on. A job held for an environment's approval gets its token
+only when it is handed over (:class:`JobTokenMinter`, called by
+:meth:`~bastion.engine.job_resources.JobResources.hand_over`): a token lives at most ten
+minutes, and an approval often takes longer, so one minted at run start would reach the
+deploy job already expired.
 
 Fails closed, before any job starts:
 
@@ -31,7 +35,14 @@ from bastion.pipeline import IdToken, Plan
 from bastion.trust import RunContext, Trust
 from bastion.vault import JobIdentity
 
-__all__ = ["ID_TOKEN_FILE", "TokenSource", "issue_id_tokens"]
+__all__ = [
+    "ID_TOKEN_FILE",
+    "JobTokenMinter",
+    "TokenSource",
+    "id_token_minter",
+    "issue_id_tokens",
+    "token_masking_values",
+]
 
 ID_TOKEN_FILE = "id-token"  # noqa: S105 - a file name, not a secret
 """The token's file name under ``/run/bastion``."""
@@ -99,6 +110,69 @@ def _check(
     return source
 
 
+class JobTokenMinter:
+    """Mints, audits and returns one run's identity tokens, job by job, when asked: at run
+    start for most jobs, at hand-over for a job held for approval (its clock starts then)."""
+
+    def __init__(
+        self, plan: Plan, context: RunContext, run_id: int, source: TokenSource, record: AuditRecord
+    ) -> None:
+        self._plan, self._context, self._run_id = plan, context, run_id
+        self._source, self._record = source, record
+        self.jobs = tuple(name for name, job in plan.jobs.items() if job.id_token)
+
+    def mint(self, name: str) -> str:
+        """``name``'s token, its issuance audited first; the issuer's error if it gives none."""
+        request = self._plan.jobs[name].id_token
+        if request is None:
+            raise PipelineError(f"jobs.{name} asked for no identity token")
+        context, audience = self._context, request.audience
+        identity = JobIdentity(
+            repo=context.repo,
+            ref=context.ref or "",
+            sha=context.commit or "",
+            trust=context.trust,
+            environment=self._plan.jobs[name].environment or "",
+            run_id=self._run_id,
+            job=name,
+        )
+        token = self._source.mint(
+            identity, audience=audience[0] if len(audience) == 1 else audience
+        )
+        claims = _claims(token)
+        details = {k: claims[k] for k in ("jti", "aud", "sub", "exp")} | {"run": str(self._run_id)}
+        # Recorded before the token is handed on: a token nobody audited never reaches a job.
+        self._record(
+            [AuditEvent("bastion", Action.IDENTITY_ISSUED.value, f"job/{name}", details=details)]
+        )
+        return token
+
+
+def id_token_minter(
+    *,
+    plan: Plan,
+    context: RunContext,
+    run_id: int,
+    source: TokenSource | None,
+    record: AuditRecord,
+    pipeline_source: str,
+    locate: Locator | None = None,
+) -> JobTokenMinter | None:
+    """The run's minter once every ``id-token:`` job may have a token (PipelineError naming
+    why not, before any job starts); None when no job asks for one."""
+    wanted = {name: job.id_token for name, job in plan.jobs.items() if job.id_token}
+    if not wanted:
+        return None
+    issuer = _check(wanted, (plan, pipeline_source, locate), context, source)
+    return JobTokenMinter(plan, context, run_id, issuer, record)
+
+
+def token_masking_values(job: str, token: str) -> dict[str, str]:
+    """What the run masks for ``job``'s token: the whole token, and its signature alone (the
+    part that makes it a bearer credential)."""
+    return {f"id-token of {job}": token, f"id-token signature of {job}": token.rsplit(".", 1)[1]}
+
+
 def issue_id_tokens(
     *,
     plan: Plan,
@@ -109,29 +183,14 @@ def issue_id_tokens(
     pipeline_source: str,
     locate: Locator | None = None,
 ) -> dict[str, str]:
-    """Mint, audit and return each ``id-token:`` job's token (job name to token)."""
-    wanted = {name: job.id_token for name, job in plan.jobs.items() if job.id_token}
-    if not wanted:
-        return {}
-    issuer = _check(wanted, (plan, pipeline_source, locate), context, source)
-    tokens: dict[str, str] = {}
-    for name, request in wanted.items():
-        audience = request.audience
-        identity = JobIdentity(
-            repo=context.repo,
-            ref=context.ref or "",
-            sha=context.commit or "",
-            trust=context.trust,
-            environment=plan.jobs[name].environment or "",
-            run_id=run_id,
-            job=name,
-        )
-        token = issuer.mint(identity, audience=audience[0] if len(audience) == 1 else audience)
-        claims = _claims(token)
-        details = {k: claims[k] for k in ("jti", "aud", "sub", "exp")} | {"run": str(run_id)}
-        # Recorded before the token is handed on: a token nobody audited never reaches a job.
-        record(
-            [AuditEvent("bastion", Action.IDENTITY_ISSUED.value, f"job/{name}", details=details)]
-        )
-        tokens[name] = token
-    return tokens
+    """Mint, audit and return each ``id-token:`` job's token (job name to token) now."""
+    minter = id_token_minter(
+        plan=plan,
+        context=context,
+        run_id=run_id,
+        source=source,
+        record=record,
+        pipeline_source=pipeline_source,
+        locate=locate,
+    )
+    return {} if minter is None else {name: minter.mint(name) for name in minter.jobs}

@@ -9,7 +9,9 @@
   Values reach the job as environment variables and as files in ``/run/bastion`` (a tmpfs
   that vanishes with the sandbox), never in the spec.
 - Identity: a job with ``id-token:`` gets a signed token in ``/run/bastion/id-token``
-  (:mod:`~bastion.engine.job_identity`), masked like a secret.
+  (:mod:`~bastion.engine.job_identity`), masked like a secret. A held job's token is minted
+  at hand-over, not at run start (it lives ten minutes at most; approvals take longer), and
+  added to the run's masking in place before the job can read it.
 - Environments: a job with ``environment:`` has its secrets and token *held*
   (:meth:`JobResources.hold`): nothing of it is in ``env_for``/``files_for``, which is all an
   executor reads, until its approval gate approves it and :meth:`JobResources.hand_over`
@@ -35,10 +37,16 @@ from pathlib import Path
 from typing import Any
 
 from bastion.audit import Action, AuditEvent, Outcome
-from bastion.engine.job_identity import ID_TOKEN_FILE, TokenSource, issue_id_tokens
+from bastion.engine.job_identity import (
+    ID_TOKEN_FILE,
+    JobTokenMinter,
+    TokenSource,
+    id_token_minter,
+    token_masking_values,
+)
 from bastion.engine.run_masking import RunMasking
 from bastion.engine.withheld_jobs import withheld_jobs
-from bastion.errors import PipelineError, UsageError
+from bastion.errors import BastionError, PipelineError, UsageError
 from bastion.executors import JobMasking, JobSpec, NoMasking
 from bastion.pipeline import Plan, job_file_name
 from bastion.sandbox.egress import (
@@ -78,6 +86,8 @@ class JobResources:
     _values: dict[str, str] = field(default_factory=dict)
     _proxies: list[EgressProxy] = field(default_factory=list)
     masking: JobMasking = field(default_factory=NoMasking)
+    mint_token: Callable[[str], str] | None = None  # a job's token, minted and audited now
+    tokens_held: set[str] = field(default_factory=set)  # held jobs whose token is not minted
 
     def output_filter(self, _spec: JobSpec) -> JobMasking:
         """The run's masking, for any job (built once, in prepare; a no-op without secrets)."""
@@ -92,6 +102,8 @@ class JobResources:
     def hand_over(self, job: str) -> None:
         """``job`` was approved: what was held for it becomes readable by the executor,
         audited first (an audit that cannot be written hands nothing over)."""
+        if job in self.tokens_held:
+            self._mint_held_token(job)
         if job not in self.held_for:
             return
         env, files = self.held_for[job]
@@ -104,6 +116,21 @@ class JobResources:
             self.env_for.setdefault(job, {}).update(env)
         if files:
             self.files_for.setdefault(job, {}).update(files)
+
+    def _mint_held_token(self, job: str) -> None:
+        """Mint ``job``'s token now (its ``iat``/``exp`` from the hand-over) and mask it in
+        place before it is held for the job; raises, handing nothing over, if it cannot."""
+        if self.mint_token is None or not isinstance(self.masking, RunMasking):
+            raise PipelineError(f"jobs.{job}.id-token: this run cannot mint or mask a token")
+        try:
+            token = self.mint_token(job)  # audited identity.issued before it is returned
+        except BastionError as exc:
+            raise PipelineError(
+                f"jobs.{job}.id-token: the identity issuer gave no token: {exc.message}"
+            ) from exc
+        self.masking.extend(token_masking_values(job, token))
+        self.tokens_held.discard(job)
+        self.held_for.setdefault(job, ({}, {}))[1][ID_TOKEN_FILE] = token.encode()
 
     def close(self) -> None:
         for proxy in self._proxies:
@@ -256,6 +283,18 @@ def _start_proxies(
         resources.proxy_sockets[name] = str(socket_path)
 
 
+def _mint_unheld_tokens(plan: Plan, minter: JobTokenMinter, resources: JobResources) -> None:
+    """Tokens of jobs that start at once; a held job's is minted when approved (hand_over)."""
+    resources.mint_token = minter.mint
+    for name in minter.jobs:
+        if plan.jobs[name].environment is not None:
+            resources.tokens_held.add(name)
+            continue
+        token = minter.mint(name)
+        resources.files_for.setdefault(name, {})[ID_TOKEN_FILE] = token.encode()
+        resources._values.update(token_masking_values(name, token))
+
+
 def prepare_job_resources(
     *,
     plan: Plan,
@@ -288,10 +327,10 @@ def prepare_job_resources(
         # Untrusted: nothing is released or minted, so nothing can leak; the jobs that
         # asked are refused one by one by the scheduler instead of stopping the run.
         resources.withheld = withheld_jobs(plan, context.trust)
-        tokens: dict[str, str] = {}
+        minter = None
         if context.trust.receives_secrets:
             _release_secrets(plan, context, run_id, opener, resources, record)
-            tokens = issue_id_tokens(
+            minter = id_token_minter(
                 plan=plan,
                 context=context,
                 run_id=run_id,
@@ -300,12 +339,9 @@ def prepare_job_resources(
                 pipeline_source=pipeline_source,
                 locate=locate,
             )
-        for name, token in tokens.items():
-            resources.files_for.setdefault(name, {})[ID_TOKEN_FILE] = token.encode()
-            # The whole token, and its signature alone (the part that makes it a bearer).
-            resources._values[f"id-token of {name}"] = token
-            resources._values[f"id-token signature of {name}"] = token.rsplit(".", 1)[1]
-        if resources._values:
+        if minter is not None:
+            _mint_unheld_tokens(plan, minter, resources)
+        if resources._values or resources.tokens_held:
             # Once per run: every job, step, message, record and stored file reuses it.
             # Host names are case-insensitive and logged lower-cased: with an egress proxy
             # in the run, the lower-cased forms are masked too.
