@@ -82,6 +82,7 @@ def _register() -> None:
     from bastion.cli import tools as tools_cli
     from bastion.cli import users as users_cli
     from bastion.cli import verify as verify_cli
+    from bastion.cli import webhooks as webhooks_cli
     from bastion.cli import worker as worker_cli
     from bastion.cli import workers as workers_cli
 
@@ -94,6 +95,7 @@ def _register() -> None:
     deploy_cli.register(app)
     gitops_cli.register(app)
     verify_cli.register(app)
+    webhooks_cli.register(app)
     hook_cli.register(app)
     image_cli.register(app)
     run_cli.register(app)
