@@ -146,3 +146,18 @@ def test_a_weak_secret_exits_2_with_the_rule(seeded: Seeded) -> None:
     assert "weak webhook secret" in err
     assert "--generate" in err
     assert "hunter2" not in out + err
+
+
+@pytest.mark.integration
+def test_gitlab_signed_reads_the_signing_key_from_the_next_line(seeded: Seeded) -> None:
+    key = "whsec_" + "c2lnbmluZy1rZXktb2YtZ2l0bGFiLTMyLWJ5dGVzISE="
+    args = ("set", "app", "--forge", "gitlab", "--clone-url", URL, "--signed")
+    code, out, err = seeded.cli("maint", *args, stdin=f"{SECRET}\n{key}\n")
+    assert code == 0, err
+    assert "secret set, signed webhooks required" in out
+    stored = Webhooks(seeded.db).get("app", Forge.GITLAB).secret
+    assert (stored.secret, stored.signing_key) == (SECRET, key)
+    code, _out, err = seeded.cli("maint", *args, stdin=f"{SECRET}\n")
+    assert code == 2
+    assert "no GitLab signing token on stdin" in err
+    assert key not in seeded.audit_text() + seeded.server.stderr()
