@@ -117,12 +117,12 @@ class WorkerRuntime:
         logger.info("job %s (%s): granted, running", spec.job, task_id)
         lease.keep(self.heartbeat_seconds)
         try:
-            outcome = self._run(body, spec, lease)
+            outcome = self._run(spec, lease)
         finally:
             lease.finish()
         return outcome.status.value
 
-    def _run(self, body: dict[str, Any], spec: JobSpec, lease: _Lease) -> JobOutcome:
+    def _run(self, spec: JobSpec, lease: _Lease) -> JobOutcome:
         sealed = lease.grant.get("secrets")
         try:
             values = (
