@@ -80,3 +80,30 @@ def test_nothing_to_recover_opens_no_audit_log(tmp_path: Path) -> None:
 
     assert recover_interrupted_runs(db, tmp_path / "state", audit) == []
     db.dispose()
+
+
+def test_in_a_shared_database_another_machines_run_is_never_closed(tmp_path: Path) -> None:
+    """``bastion run --db``: a run another workstation is running has its lock on that
+    machine's disk; here it looks unlocked, and closing it would kill a live run's record.
+    Only a run this state locked (and whose process died) is closed."""
+    db = open_database(f"sqlite:///{tmp_path / 'shared.db'}")
+    state = tmp_path / "state"
+    log = AuditLog(db, Ed25519NoteSigner.generate("test.local/audit"), witness=None)
+    theirs, ours = (create_run(db, CONTEXT, "p", "") for _ in range(2))
+    with db.session() as session:
+        for run_id in (theirs, ours):
+            run = session.get(RunRecord, run_id)
+            assert run is not None
+            run.status = "running"
+            run.created_at = datetime.now(UTC) - timedelta(minutes=5)
+    # Our process died holding the lock: its file stays behind, unlocked, as after kill -9.
+    (state / "locks").mkdir(parents=True)
+    (state / "locks" / f"run-{ours}.lock").write_text("")
+    assert recover_interrupted_runs(db, state, lambda: log, shared=True) == [ours]
+    with db.session() as session:
+        run = session.get(RunRecord, theirs)
+        assert run is not None
+        assert run.status == "running"
+    # The project's own SQLite has no other writer: there the same run is closed.
+    assert recover_interrupted_runs(db, state, lambda: log) == [theirs]
+    db.dispose()

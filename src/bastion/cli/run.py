@@ -114,7 +114,7 @@ def _with_database(prepared: PreparedRun, url: str | None) -> PreparedRun:
         )
     shared = open_database(url)
     prepared.db.dispose()
-    return dataclasses.replace(prepared, db=shared)
+    return dataclasses.replace(prepared, db=shared, shared_db=True)
 
 
 def _close_interrupted(prepared: PreparedRun, services: RunServices) -> None:
@@ -122,7 +122,7 @@ def _close_interrupted(prepared: PreparedRun, services: RunServices) -> None:
     interrupted, as a restarted server does (the run's recovery would close the runs and
     leave their leases ``running`` in ``bastion workers`` for ever)."""
     recovered = recover_interrupted_runs(
-        services.store, prepared.state, lambda: services.audit()[0]
+        services.store, prepared.state, lambda: services.audit()[0], shared=prepared.shared_db
     )
     for stale in recovered:  # as the engine's notice says it (plain text, never markup)
         err_console.print(

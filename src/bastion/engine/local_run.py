@@ -89,6 +89,7 @@ class PreparedRun:
     git: GitState
     state: Path
     db: Database
+    shared_db: bool = False  # other machines write to ``db`` too (``bastion run --db``)
 
 
 def _load(root: Path, options: LocalRunOptions, git: GitState) -> LoadedPipeline:
@@ -198,7 +199,9 @@ def run_local(
             plan = _only(plan, options.jobs, prepared.loaded)
         stages = _Stages(options, prepared, plan, services, list(observers), cancel)
         opener = services.audit
-        for stale in recover_interrupted_runs(services.store, prepared.state, lambda: opener()[0]):
+        for stale in recover_interrupted_runs(
+            services.store, prepared.state, lambda: opener()[0], shared=prepared.shared_db
+        ):
             stages.tell(
                 f"run {stale} was interrupted (its Bastion process stopped); marked as error"
             )

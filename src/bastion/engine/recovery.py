@@ -87,12 +87,14 @@ def hold_run_lock(state: Path, run_id: int) -> Iterator[None]:
         os.close(fd)
 
 
-def _abandoned(state: Path, run: RunRecord, now: datetime) -> bool:
+def _abandoned(state: Path, run: RunRecord, now: datetime, *, shared: bool) -> bool:
     path = _lock_path(state, run.id)
     try:
         fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
     except FileNotFoundError:
-        return now - run.created_at > _GRACE
+        # In a database other machines write to, a run this state never locked is theirs:
+        # their locks are on their disks, so its silence here proves nothing.
+        return not shared and now - run.created_at > _GRACE
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -119,19 +121,21 @@ def _remove_tree(path: Path) -> None:
 
 
 def recover_interrupted_runs(
-    db: Database, state: Path, audit_log: Callable[[], AuditLog]
+    db: Database, state: Path, audit_log: Callable[[], AuditLog], *, shared: bool = False
 ) -> list[int]:
     """Close every abandoned run of this project; returns their ids.
 
     ``audit_log`` opens the log to append ``run.interrupted`` to; it is called only when a
-    run is found, so listing runs creates no key.
+    run is found, so listing runs creates no key. ``shared``: the database is shared with
+    other machines (``bastion run --db``), so only runs whose lock file this state holds
+    (runs started here) are judged; another machine's running run is never closed.
     """
     now = datetime.now(UTC)
     with db.session() as session:
         runs = session.scalars(
             select(RunRecord).where(RunRecord.status.in_(("queued", "running")))
         ).all()
-    recovered = [run.id for run in runs if _abandoned(state, run, now)]
+    recovered = [run.id for run in runs if _abandoned(state, run, now, shared=shared)]
     if not recovered:
         return []
     # Logged before the runs are closed: a crash in between logs one twice, never none.
