@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from bastion.audit import AuditLog, open_local_log
 from bastion.engine.approval_gate import ApprovalGate
 from bastion.engine.commit_config import gate_evaluator_at
-from bastion.engine.job_identity import TokenSource
+from bastion.engine.job_identity import ID_TOKEN_FILE, TokenSource
 from bastion.engine.job_resources import JobResources
 from bastion.engine.model import GateEvaluator
 from bastion.executors import LocalExecutor
@@ -155,16 +155,30 @@ def celery_executor(
     ``local`` run: the ``trusted`` pool), signed with that pool's token under ``home``;
     leases kept in ``store`` (``bastion workers`` reads them there).
 
-    The sandbox is the worker's; the released secrets go sealed to the pool's workers.
+    The sandbox is the worker's; the released secrets and the jobs' files (identity
+    tokens included) go sealed in each job's grant to the pool's workers, and a job that
+    declares ``id-token:`` must get its token there (a worker never runs it without one).
     """
     key = load_pool_key(home, pool_for(trust))
     leases = None if store is None else LeaseStore(store)
 
     def build(_sandbox: Sandbox, _scratch: Path, resources: JobResources) -> Executor:
         config = CeleryConfig(broker, key, leases=leases)
-        return CeleryExecutor(config, secrets_for=resources.env_for)
+        return CeleryExecutor(
+            config,
+            secrets_for=resources.env_for,
+            files_for=resources.files_for,
+            required_files={job: (ID_TOKEN_FILE,) for job in _token_jobs(resources)},
+        )
 
     return build
+
+
+def _token_jobs(resources: JobResources) -> set[str]:
+    """The jobs given an identity token: minted already (held or not) or at hand-over."""
+    held = {job for job, (_env, files) in resources.held_for.items() if ID_TOKEN_FILE in files}
+    given = {job for job, files in resources.files_for.items() if ID_TOKEN_FILE in files}
+    return given | held | resources.tokens_held
 
 
 def make_sandbox(unsafe: bool, state: Path | None, home: Path) -> Sandbox:

@@ -7,6 +7,7 @@ import pytest
 from bastion.errors import VaultError
 from bastion.executors.celery import (
     ForgedMessage,
+    GrantedValues,
     Pool,
     PoolKey,
     open_grant,
@@ -69,10 +70,12 @@ def test_expired_message_is_refused() -> None:
 
 def test_grant_secrets_open_only_for_their_pool_task_and_worker() -> None:
     key = _key(Pool.TRUSTED, "t")
-    sealed = seal_grant(key, "7.abc.1", "w1", {"TOKEN": "v4lue"})
+    sealed = seal_grant(key, "7.abc.1", "w1", {"TOKEN": "v4lue"}, {"id-token": b"a.b.s1g"})
     assert "v4lue" not in sealed
     assert b"v4lue".hex() not in sealed
-    assert open_grant(key, sealed, "7.abc.1", "w1", "build") == {"TOKEN": "v4lue"}
+    granted = open_grant(key, sealed, "7.abc.1", "w1", "build")
+    assert granted == GrantedValues({"TOKEN": "v4lue"}, {"id-token": b"a.b.s1g"})
+    assert set(granted.masked().values()) == {"v4lue", "a.b.s1g", "s1g"}  # the signature too
     refused = [
         (_key(Pool.UNTRUSTED, "u"), sealed, "7.abc.1", "w1"),  # another pool's worker
         (PoolKey(Pool.TRUSTED, b"x" * 32), sealed, "7.abc.1", "w1"),  # a forged token

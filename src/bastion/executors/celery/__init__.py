@@ -38,6 +38,7 @@ from bastion.executors.celery.serve import (
 from bastion.executors.celery.signing import (
     CLOCK_SKEW,
     ForgedMessage,
+    GrantedValues,
     open_grant,
     open_message,
     seal_grant,
@@ -60,6 +61,7 @@ __all__ = [
     "Claim",
     "ForgedMessage",
     "Grant",
+    "GrantedValues",
     "LeaseInfo",
     "LeaseState",
     "LeaseStore",

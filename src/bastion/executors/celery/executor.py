@@ -19,6 +19,13 @@ it — the engine submits such a job only after approval, and before that nothin
 in ``secrets_for``. Each grant carries only the secrets of its own job (never the whole
 run's), goes only to the lease holder's control queue, opens only with its pool's key and
 only for that task and worker, and needs no shared disk (a remote worker gets it too).
+
+A job's files (``files_for``: its secrets again, and an ``id-token:`` job's identity token,
+which for a held deploy job is minted only at hand-over) travel sealed in the same grant,
+read at grant time too; the worker writes them where the local executor does
+(``/run/bastion``, the sandbox's tmpfs). ``required_files`` names, per job, the files it
+may not run without (its identity token): they are listed in the signed job message, and
+a worker whose grant lacks one fails the job with the reason instead of running it.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,7 +129,12 @@ class CeleryExecutor:
     name = "celery"
 
     def __init__(
-        self, config: CeleryConfig, *, secrets_for: Mapping[str, Mapping[str, str]]
+        self,
+        config: CeleryConfig,
+        *,
+        secrets_for: Mapping[str, Mapping[str, str]],
+        files_for: Mapping[str, Mapping[str, bytes]] | None = None,
+        required_files: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         self._config = config
         self._app = make_app(config.broker, config.key.pool, queue=config.queue)
@@ -134,6 +146,8 @@ class CeleryExecutor:
         # Read at each grant, not copied: a deploy job's secrets are put in only once its
         # approval gate approves (``JobResources.hand_over``), after this executor was made.
         self._secrets_for = secrets_for
+        self._files_for: Mapping[str, Mapping[str, bytes]] = files_for or {}
+        self._required_files = required_files or {}
         self._reply = f"bastion.reply.{uuid.uuid4().hex}"
         key = config.key
         self._inbox = Subscription(
@@ -184,6 +198,7 @@ class CeleryExecutor:
             "task_id": handle.task_id,
             "attempt": handle.attempt,
             "spec": spec_to_json(handle.spec),
+            "requires": sorted(self._required_files.get(handle.spec.job, ())),
             "reply_to": self._reply,
             "expires_at": self._clock() + window + self._config.retry_start_seconds,
         }
@@ -313,11 +328,14 @@ class CeleryExecutor:
         self._publisher.send(handle.control, self._grant(handle, worker))
 
     def _grant(self, handle: CeleryJobHandle, worker: str) -> dict[str, Any]:
-        """The grant, with the job's released secrets sealed for this task and worker."""
+        """The grant, with the job's released secrets and files sealed for this task and
+        worker (read now: a held job's are there only once it was handed over)."""
         body = self._to_worker("grant", handle)
-        values = self._secrets_for.get(handle.spec.job)
-        if values:
-            body["secrets"] = seal_grant(self._config.key, handle.task_id, worker, values)
+        values = self._secrets_for.get(handle.spec.job) or {}
+        files = self._files_for.get(handle.spec.job) or {}
+        if values or files:
+            key = self._config.key
+            body["secrets"] = seal_grant(key, handle.task_id, worker, values, files)
         return body
 
     def _deny(self, message: dict[str, Any], reason: str = "duplicate") -> None:

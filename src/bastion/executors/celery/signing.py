@@ -1,4 +1,4 @@
-"""Signed JSON messages between the server and a pool's workers, and sealed secrets grants.
+"""Signed JSON messages between the server and a pool's workers, and sealed grants.
 
 >>> from bastion.executors.celery.pools import Pool, PoolKey
 >>> key = PoolKey(Pool.TRUSTED, b"t" * 32)
@@ -21,12 +21,15 @@ clock (a job it has given up on is never granted).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -38,6 +41,7 @@ from bastion.executors.celery.pools import PoolKey
 __all__ = [
     "CLOCK_SKEW",
     "ForgedMessage",
+    "GrantedValues",
     "open_grant",
     "open_message",
     "seal_grant",
@@ -96,22 +100,54 @@ def _grant_data(key: PoolKey, task_id: str, worker: str) -> bytes:
     return f"bastion-celery/{_VERSION}/grant/{key.pool.value}/{task_id}/{worker}".encode()
 
 
-def seal_grant(key: PoolKey, task_id: str, worker: str, secrets: Mapping[str, str]) -> str:
-    """One job's released secrets for the worker granted ``task_id``: AES-GCM under the
-    pool's secrets key, hex text for the grant message.
+@dataclass(frozen=True, slots=True)
+class GrantedValues:
+    """What one grant hands its job: released secrets as environment variables, and files
+    for ``/run/bastion`` (the secrets again, and an ``id-token:`` job's identity token)."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    def masked(self) -> dict[str, str]:
+        """Every value the worker must mask in the job's output: each secret, each file's
+        text, and a signed token's signature alone (the part that makes it a bearer
+        credential, recognisable without the header and claims before it)."""
+        values = dict(self.env)
+        for name, data in self.files.items():
+            text = data.decode("utf-8", errors="replace").strip()
+            values[f"file {name}"] = text
+            parts = text.split(".")
+            if len(parts) == 3 and all(parts):  # a compact JWS: header.claims.signature
+                values[f"signature of file {name}"] = parts[2]
+        return values
+
+
+def seal_grant(
+    key: PoolKey,
+    task_id: str,
+    worker: str,
+    secrets: Mapping[str, str],
+    files: Mapping[str, bytes] | None = None,
+) -> str:
+    """One job's released secrets and files for the worker granted ``task_id``: AES-GCM
+    under the pool's secrets key, hex text for the grant message.
 
     The pool, task id and worker are the associated data: the sealed text opens only for
     that grant, on a worker of that pool (copied into another job's grant, it fails).
     """
     nonce = os.urandom(12)
-    plain = json.dumps(dict(secrets), sort_keys=True).encode()
+    payload = {
+        "env": dict(secrets),
+        "files": {name: base64.b64encode(data).decode() for name, data in (files or {}).items()},
+    }
+    plain = json.dumps(payload, sort_keys=True).encode()
     sealed = AESGCM(key.secrets_key).encrypt(nonce, plain, _grant_data(key, task_id, worker))
     return (nonce + sealed).hex()
 
 
-def open_grant(key: PoolKey, sealed: object, task_id: str, worker: str, job: str) -> dict[str, str]:
-    """The secrets sealed by :func:`seal_grant`; another pool's, another grant's or altered
-    text raises :class:`~bastion.errors.VaultError` (the job then runs nothing)."""
+def open_grant(key: PoolKey, sealed: object, task_id: str, worker: str, job: str) -> GrantedValues:
+    """The secrets and files sealed by :func:`seal_grant`; another pool's, another grant's
+    or altered text raises :class:`~bastion.errors.VaultError` (the job then runs nothing)."""
     try:
         if not isinstance(sealed, str):
             raise ValueError("not sealed text")
@@ -119,12 +155,21 @@ def open_grant(key: PoolKey, sealed: object, task_id: str, worker: str, job: str
         plain = AESGCM(key.secrets_key).decrypt(
             raw[:12], raw[12:], _grant_data(key, task_id, worker)
         )
-        values = json.loads(plain)
-        if not isinstance(values, dict):
-            raise ValueError("not a mapping")
-    except (InvalidTag, ValueError) as exc:
+        return _granted(json.loads(plain))
+    except (InvalidTag, ValueError, binascii.Error) as exc:
         raise VaultError(
             f"the released secrets of job {job!r} cannot be read by the {key.pool} pool",
             hint="a worker only reads secrets released to its own pool, for the job it was granted",
         ) from exc
-    return {str(k): str(v) for k, v in values.items()}
+
+
+def _granted(payload: object) -> GrantedValues:
+    if not isinstance(payload, dict):
+        raise ValueError("not a mapping")
+    env, files = payload.get("env"), payload.get("files")
+    if not isinstance(env, dict) or not isinstance(files, dict):
+        raise ValueError("no env or files mapping")
+    return GrantedValues(
+        {str(k): str(v) for k, v in env.items()},
+        {str(k): base64.b64decode(str(v), validate=True) for k, v in files.items()},
+    )

@@ -3,11 +3,14 @@
 For each delivered job the worker (1) verifies the message's signature with its pool's key
 and refuses anything else, (2) claims the job from the server and runs it only once
 granted (a duplicate delivery, or one the server has already given up on, runs nothing),
-(3) opens the job's released secrets sealed in its grant (for this pool, task and worker
-only), builds the masker from them, and runs :func:`~bastion.executors.job_runner.run_job`
-in the same bubblewrap sandbox as the local executor, (4) sends masked events and a
-heartbeat every couple of seconds, and stops the job if the server cancels it or stops
-answering to its heartbeats.
+(3) opens the job's released secrets and files sealed in its grant (for this pool, task
+and worker only), refuses to run a job whose grant lacks a file its signed message requires
+(an ``id-token:`` job's token: fail closed, never run without it), builds the masker from
+every value it received (a token's signature part too), and runs
+:func:`~bastion.executors.job_runner.run_job` in the same bubblewrap sandbox as the local
+executor (the files in its ``/run/bastion`` tmpfs), (4) sends masked events and a heartbeat
+every couple of seconds, and stops the job if the server cancels it or stops answering to
+its heartbeats.
 """
 
 from __future__ import annotations
@@ -29,12 +32,12 @@ from typing import Any
 from celery import Celery
 from kombu.exceptions import OperationalError
 
-from bastion.errors import BastionError, VerificationError
+from bastion.errors import BastionError, VaultError, VerificationError
 from bastion.executors.celery.app import TASK_NAME
 from bastion.executors.celery.artifact_upload import artifact_messages
 from bastion.executors.celery.mailboxes import WorkerChannels
 from bastion.executors.celery.pools import PoolKey
-from bastion.executors.celery.signing import open_grant, open_message
+from bastion.executors.celery.signing import GrantedValues, open_grant, open_message
 from bastion.executors.celery.wire import event_to_json, spec_from_json
 from bastion.executors.interface import JobEvent, JobEventKind, JobOutcome, JobSpec, JobState
 from bastion.executors.job_runner import run_job
@@ -99,6 +102,7 @@ class WorkerRuntime:
         try:
             body = open_message(self.key, message, "job", now=self.clock())
             spec = spec_from_json(body["spec"])
+            requires = _names(body.get("requires", []))
         except (VerificationError, KeyError, TypeError, ValueError) as exc:
             text = exc.diagnostics() if isinstance(exc, BastionError) else repr(exc)
             logger.error("refused a job message (%s pool): %s", self.key.pool, text)
@@ -117,24 +121,26 @@ class WorkerRuntime:
         logger.info("job %s (%s): granted, running", spec.job, task_id)
         lease.keep(self.heartbeat_seconds)
         try:
-            outcome = self._run(spec, lease)
+            outcome = self._run(spec, lease, requires)
         finally:
             lease.finish()
         return outcome.status.value
 
-    def _run(self, spec: JobSpec, lease: _Lease) -> JobOutcome:
+    def _run(self, spec: JobSpec, lease: _Lease, requires: tuple[str, ...]) -> JobOutcome:
         sealed = lease.grant.get("secrets")
         try:
-            values = (
-                {}
+            granted = (
+                GrantedValues()
                 if sealed is None
                 else open_grant(self.key, sealed, lease.task_id, lease.worker, spec.job)
             )
+            _check_required(spec.job, requires, granted)
         except BastionError as exc:
             outcome = JobOutcome(status=JobState.ERROR, reason=exc.diagnostics())
             lease.send(JobEvent(JobEventKind.FINISHED, spec.job, outcome=outcome, at=self.clock()))
             return outcome
-        masking: JobMasking = self.masking(values) if values else NoMasking()
+        masked = granted.masked()
+        masking: JobMasking = self.masking(masked) if masked else NoMasking()
         # Artifacts are staged in a folder of this worker's (the server's folder may not
         # exist here), uploaded before the result, and removed with the job.
         staging = (
@@ -150,8 +156,8 @@ class WorkerRuntime:
                 workspace_parent=self.workspace_parent,
                 on_event=lambda event: lease.send(event, local.artifact_dir),
                 cancelled=lease.cancelled,
-                files={k: v.encode() for k, v in values.items()},
-                secret_env=values,
+                files=granted.files,
+                secret_env=granted.env,
                 output_filter=lambda _spec: masking,
             )
         finally:
@@ -288,6 +294,25 @@ class _Lease:
             self.cancelled.set()
         elif reply["type"] == "done":
             self.taken.set()
+
+
+def _names(value: object) -> tuple[str, ...]:
+    """The file names a job message requires (a list of plain names, nothing else)."""
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise ValueError("requires is not a list of file names")
+    return tuple(value)
+
+
+def _check_required(job: str, requires: tuple[str, ...], granted: GrantedValues) -> None:
+    """Fail closed: a job never runs without a file it requires (its identity token)."""
+    missing = [name for name in requires if name not in granted.files]
+    if missing:
+        raise VaultError(
+            f"job {job!r} requires /run/bastion/{', /run/bastion/'.join(missing)} but its "
+            "grant carries none: not run",
+            hint="a deploy job's identity token is handed over only once its approval gate "
+            "approves it; a job submitted before that gets nothing and runs nothing",
+        )
 
 
 def _digests(root: Path, artifacts: tuple[str, ...]) -> dict[str, str]:
