@@ -82,7 +82,9 @@ def test_set_from_stdin_show_and_remove(seeded: Seeded) -> None:
     code, out, err = seeded.cli("maint", "show", "app", "--json")
     assert code == 0, err
     shown = {"repo": "app", "forge": "github", "clone_url": URL, "secret_set": True}
-    assert json.loads(out) == shown | {"signed": False}
+    found = json.loads(out)
+    assert found == shown | {"signed": False, "created_at": found["created_at"], "rotated_at": None}
+    assert found["created_at"] is not None
     code, _out, err = seeded.cli("maint", "rm", "app")
     assert (code, err.strip()) == (0, "webhook of app removed")
     code, _out, err = seeded.cli("maint", "show", "app")
@@ -106,6 +108,7 @@ def test_generate_prints_the_new_secret_once_to_stdout(seeded: Seeded) -> None:
     code, out, err = seeded.cli("maint", "show", "app")
     assert code == 0, err
     assert secret not in out
+    assert "secret rotated " in out
     assert secret not in seeded.audit_text() + seeded.server.stderr()
 
 

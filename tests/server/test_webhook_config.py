@@ -11,6 +11,7 @@ import subprocess
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ class Hooks:
     client: TestClient
     db: Database
     audit: ListSink
+    clock: Clock
     tokens: dict[str, str] = field(default_factory=dict)
     answers: list[Response] = field(default_factory=list)
 
@@ -88,7 +90,7 @@ def hooks(tmp_path: Path) -> Iterator[Hooks]:
         subprocess.run(["git", "init", "-q", "-b", "main", str(tmp_path / name)], check=True)
         ctx.repositories.register(name, str(tmp_path / name), added_by="setup")
     accounts = Accounts(db, settings, clock)
-    made = Hooks(TestClient(app, base_url="http://testserver"), db, audit)
+    made = Hooks(TestClient(app, base_url="http://testserver"), db, audit, clock)
     everything = TokenScope(frozenset({"*"}), frozenset(Permission))
     for name, grant in PEOPLE.items():
         user, _setup = accounts.add(name, None)
@@ -107,7 +109,9 @@ def test_a_maintainer_or_admin_sets_sees_and_removes_it(hooks: Hooks, who: str) 
     put = hooks.put(who, secret=SECRET)
     assert put.status_code == 200, put.text
     shown = {"repo": "app", "forge": "github", "clone_url": URL, "secret_set": True}
-    assert put.json() == shown | {"signed": False}
+    times = {"created_at": put.json()["created_at"], "rotated_at": None}
+    assert put.json() == shown | {"signed": False} | times
+    assert datetime.fromisoformat(put.json()["created_at"]) == hooks.clock.now
     assert hooks.stored_secret() == SECRET  # what the intake verifies deliveries with
     assert hooks.call(who, "GET").json() == put.json()
     configured = hooks.audit.events[-1]
@@ -124,12 +128,25 @@ def test_a_maintainer_or_admin_sets_sees_and_removes_it(hooks: Hooks, who: str) 
         hooks.stored_secret()
 
 
-def test_replacing_it_rotates_the_secret_and_says_so(hooks: Hooks) -> None:
-    hooks.put("maint", secret=SECRET)
+def test_replacing_it_rotates_the_secret_and_says_when(hooks: Hooks) -> None:
+    created = hooks.put("maint", secret=SECRET).json()["created_at"]
+    hooks.clock.advance(hours=3)  # the tokens live one day
+    moved = hooks.put("maint", secret=SECRET, clone_url=URL + "/moved").json()
+    assert (moved["created_at"], moved["rotated_at"]) == (created, None)  # same secret
+    hooks.clock.advance(hours=4)
     rotated = "Zr8-another-secret-5c0f2d"
-    assert hooks.put("maint", secret=rotated).status_code == 200
+    answer = hooks.put("maint", secret=rotated)
+    assert answer.status_code == 200
     assert hooks.stored_secret() == rotated
+    assert answer.json()["created_at"] == created
+    assert datetime.fromisoformat(answer.json()["rotated_at"]) == hooks.clock.now
     assert hooks.audit.events[-1].details["replaced"] is True
+
+
+def test_a_webhook_written_before_times_were_kept_shows_none(hooks: Hooks) -> None:
+    Webhooks(hooks.db).configure("app", Forge.GITHUB, SECRET, URL)
+    shown = hooks.call("maint", "GET").json()
+    assert (shown["created_at"], shown["rotated_at"], shown["secret_set"]) == (None, None, True)
 
 
 @pytest.mark.parametrize("who", ["dev", "viewer", "mixed"])

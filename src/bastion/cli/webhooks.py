@@ -80,6 +80,7 @@ def _render(hook: dict[str, Any]) -> None:
         f"repository {hook['repo']}: {hook['forge']} webhook",
         f"clone URL {hook['clone_url']}",
         f"secret {secret}{signed}",
+        f"created {hook.get('created_at') or '-'}, secret rotated {hook.get('rotated_at') or '-'}",
     ]
     for line in lines:
         out_console.print(line, markup=False, highlight=False)

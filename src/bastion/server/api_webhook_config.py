@@ -39,6 +39,8 @@ def _out(view: WebhookView) -> WebhookOut:
         clone_url=view.clone_url,
         secret_set=view.secret_set,
         signed=view.signed,
+        created_at=view.created_at,
+        rotated_at=view.rotated_at,
     )
 
 
@@ -50,7 +52,7 @@ def _settings_for(request: Request, principal: Principal, repo: str) -> WebhookS
     require_on(request, principal, Permission.REPOS_READ, repo, missing=missing)
     ctx.repositories.get(repo)  # NotFoundError with the same message
     require_on(request, principal, Permission.WEBHOOKS_MANAGE, repo)
-    return WebhookSettings(ctx.services.db)
+    return WebhookSettings(ctx.services.db, ctx.services.clock)
 
 
 @router.put(_PATH, **guarded(Permission.WEBHOOKS_MANAGE))

@@ -3,6 +3,8 @@ settings."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from bastion.server.webhook_signatures import Forge
@@ -42,3 +44,5 @@ class WebhookOut(BaseModel):
     clone_url: str
     secret_set: bool
     signed: bool
+    created_at: dt.datetime | None = None  # None: set before these times were kept
+    rotated_at: dt.datetime | None = None  # the secret last replaced; None: never

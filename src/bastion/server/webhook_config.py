@@ -15,10 +15,12 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
 
+from bastion.server.clock import Clock
 from bastion.server.errors import BadRequestError, NotFoundError
 from bastion.server.webhook_signatures import Forge
 from bastion.server.webhook_store import WebhookRecord, Webhooks
@@ -57,6 +59,8 @@ class WebhookView:
     clone_url: str  # user information masked
     secret_set: bool
     signed: bool  # GitLab: signed webhooks are required as well
+    created_at: datetime | None  # None: made before these were kept
+    rotated_at: datetime | None  # the secret (or signing key) last replaced
 
 
 def check_secret(secret: str) -> str:
@@ -122,14 +126,16 @@ def _view(row: WebhookRecord) -> WebhookView:
         masked_url(row.clone_url),
         bool(row.secret),
         bool(row.signing_key),
+        row.created_at,
+        row.rotated_at,
     )
 
 
 class WebhookSettings:
     """Set, show and remove webhooks over one database (the intake reads the same rows)."""
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db, self._clock = db, clock
         self._store = Webhooks(db)
 
     def set(
@@ -145,8 +151,27 @@ class WebhookSettings:
         signing key or a clone URL the fetcher would refuse."""
         key = check_signing_key(forge, signing_key)
         url = check_host(clone_url)
+        before = self._keys(repo)
         self._store.configure(repo, forge, check_secret(secret), url, signing_key=key)
+        self._stamp(repo, rotated=before is not None and before != (secret, key))
         return self.view(repo)
+
+    def _keys(self, repo: str) -> tuple[str, str | None] | None:
+        with self._db.session() as session:
+            row = session.scalar(select(WebhookRecord).where(WebhookRecord.repo == repo))
+            return None if row is None else (row.secret, row.signing_key)
+
+    def _stamp(self, repo: str, *, rotated: bool) -> None:
+        """Record when the webhook was first set and, if ``rotated``, its secret replaced."""
+        now = self._clock()
+        with self._db.session() as session:
+            row = session.scalar(select(WebhookRecord).where(WebhookRecord.repo == repo))
+            if row is None:
+                return  # removed meanwhile: nothing to stamp
+            if row.created_at is None:
+                row.created_at = now
+            if rotated:
+                row.rotated_at = now
 
     def find(self, repo: str) -> WebhookView | None:
         """``repo``'s webhook, None if it has none."""

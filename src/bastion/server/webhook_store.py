@@ -56,6 +56,10 @@ class WebhookRecord(Base):
     secret: Mapped[str] = mapped_column(String(256))
     signing_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
     clone_url: Mapped[str] = mapped_column(String(2048))
+    # Set through the API (bastion.server.webhook_config, revision 0012_webhook_times);
+    # None for a webhook made before or written here directly.
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class DeliveryRecord(Base):

@@ -1,0 +1,60 @@
+"""Revision 0012_webhook_times (issue 14): a webhook made before keeps its forge, secret and
+clone URL (deliveries still verify) and shows no times; the table matches the model."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, text
+
+import bastion.server.models  # noqa: F401 - registers the server's tables on Base.metadata
+from bastion.server.webhook_config import WebhookSettings
+from bastion.server.webhook_signatures import Forge
+from bastion.server.webhook_store import Webhooks
+from bastion.store import Base, open_database, sqlite_url
+from tests.server.test_migrations import _downgrade, store_revision
+
+BEFORE = "0011_deploy_windows"
+SECRET = "Hx3-old-webhook-secret-71c9e"
+
+
+def _ours(obj: object, name: str | None, type_: str, *_rest: object) -> bool:
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+    return table == "server_webhooks"
+
+
+def test_a_0011_webhook_upgrades_keeping_its_secret_with_no_times(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "server.db")
+    open_database(url).dispose()
+    engine = create_engine(url)
+    try:
+        _downgrade(engine, BEFORE)
+        assert store_revision(engine) == BEFORE
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO server_webhooks (repo, forge, secret, clone_url) VALUES "
+                    "('app', 'gitea', :secret, 'https://forge.example/app.git')"
+                ),
+                {"secret": SECRET},
+            )
+    finally:
+        engine.dispose()
+    db = open_database(url)
+    try:
+        with db.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"include_object": _ours})
+            assert list(compare_metadata(context, Base.metadata)) == []
+        assert Webhooks(db).get("app", Forge.GITEA).secret.secret == SECRET
+        view = WebhookSettings(db, lambda: datetime(2030, 1, 1, tzinfo=UTC)).view("app")
+        assert (view.forge, view.secret_set, view.created_at, view.rotated_at) == (
+            Forge.GITEA,
+            True,
+            None,
+            None,
+        )
+    finally:
+        db.dispose()
