@@ -20,7 +20,7 @@ from bastion.executors import JobSpec, JobState, StepSpec, WorkspaceSource
 from bastion.executors.celery import CeleryConfig, CeleryExecutor, Pool, PoolKey
 from bastion.executors.celery.models import LeaseRecord
 from bastion.store import open_database
-from tests.executors.celery.brokers import TOKENS, redis_server
+from tests.executors.celery.brokers import TOKENS, rabbitmq_server, redis_server
 from tests.executors.celery.served import CelerySite, celery_site
 from tests.executors.celery.test_postgres_restart import audit_verifies
 from tests.server.live_api import SLOW, admin_token, call, commit_all, wait_for_run, work_tree
@@ -30,10 +30,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SERVER_TIMEOUT = 4  # seconds of silence after which the worker stops a job
 
 
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[str]:
-    (tmp_path / "redis").mkdir()
-    with redis_server(tmp_path / "redis") as url:
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A private broker of each kind (the issue's faults are survived on both)."""
+    (tmp_path / "broker").mkdir()
+    start = redis_server if request.param == "redis" else rabbitmq_server
+    with start(tmp_path / "broker") as url:
         yield url
 
 
@@ -59,11 +61,11 @@ def _lease_states(url: str, run_id: int) -> list[str]:
 
 
 def test_killed_server_leaves_no_running_run_and_no_orphan_sandbox(
-    redis: str, tmp_path: Path
+    broker: str, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'server.db'}"
     repo = work_tree(tmp_path / "app", SLOW)
-    with celery_site(tmp_path, redis, url) as site:
+    with celery_site(tmp_path, broker, url) as site:
         site.start_worker("--server-timeout", str(SERVER_TIMEOUT))
         server = site.start_server()
         token = admin_token(server)
@@ -94,16 +96,16 @@ def test_killed_server_leaves_no_running_run_and_no_orphan_sandbox(
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
-def test_a_live_server_keeps_a_job_longer_than_the_timeout(redis: str, tmp_path: Path) -> None:
+def test_a_live_server_keeps_a_job_longer_than_the_timeout(broker: str, tmp_path: Path) -> None:
     """The guard's other side: a server that answers keeps its job however long it runs."""
     (tmp_path / "src").mkdir()
     step = StepSpec("s", ("/bin/sh", "-c", "sleep 9; echo slept"), timeout_seconds=60)
     spec = JobSpec(
         run_id=5, job="long", steps=(step,), source=WorkspaceSource(str(tmp_path / "src"))
     )
-    with celery_site(tmp_path, redis, f"sqlite:///{tmp_path / 'unused.db'}") as site:
+    with celery_site(tmp_path, broker, f"sqlite:///{tmp_path / 'unused.db'}") as site:
         site.start_worker("--server-timeout", str(SERVER_TIMEOUT))
-        config = CeleryConfig(redis, PoolKey(Pool.TRUSTED, TOKENS["trusted"].encode()))
+        config = CeleryConfig(broker, PoolKey(Pool.TRUSTED, TOKENS["trusted"].encode()))
         executor = CeleryExecutor(config, secrets_for={})
         try:
             outcome = executor.submit(spec, lambda e: None).wait(120)
