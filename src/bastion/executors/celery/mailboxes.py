@@ -66,8 +66,15 @@ class WorkerChannels:
         while not self._stop.is_set():
             try:
                 replies = self._control.poll(timeout=_READ_SLICE)
-            except (OSError, OperationalError) as exc:  # after the bounded reconnection
-                logger.warning("the control queue cannot be read: %s", exc)
+            except Exception as exc:
+                if self._stop.is_set():
+                    # close() gave up waiting (a dead broker's reconnection outlasts the
+                    # join) and closed the connection under this poll: kombu then fails
+                    # in any way, an AttributeError included. Nothing is left to read.
+                    return
+                if not isinstance(exc, (OSError, OperationalError)):
+                    raise
+                logger.warning("the control queue cannot be read: %s", exc)  # reconnect gave up
                 self._stop.wait(1.0)
                 continue
             for reply in replies:
