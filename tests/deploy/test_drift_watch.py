@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -70,7 +72,8 @@ def _serve(world: World, root: Path) -> tuple[subprocess.Popen[bytes], str, Path
     env.pop("BASTION_DATABASE_URL", None)
     log = root / "serve.log"
     bastion = str(Path(sys.executable).with_name("bastion"))
-    argv = [bastion, "serve", "--bind", f"127.0.0.1:{free_port()}", "--db", url]
+    port = free_port()
+    argv = [bastion, "serve", "--bind", f"127.0.0.1:{port}", "--db", url]
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*argv, "--drift-interval", "0.5"],
@@ -79,6 +82,15 @@ def _serve(world: World, root: Path) -> tuple[subprocess.Popen[bytes], str, Path
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+    # Until it serves: its start migrates the database, which the test then reads (under CI
+    # load a start took over 3 s, and reading the tables before they existed broke it).
+    deadline = time.monotonic() + 90
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2):
+                break
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.3)
     return process, url, log
 
 

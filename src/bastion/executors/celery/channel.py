@@ -112,7 +112,10 @@ class Subscription:
 
         A lost connection is made again (bounded by :data:`RETRY_POLICY`, then the broker's
         error is raised) and the queue declared again; ``reconnects`` counts it."""
-        errors = (*self._connection.connection_errors, OSError)
+        # AttributeError: a reconnection that gave up (the broker stayed away) leaves the old
+        # consumer on a closed channel, whose connection kombu has set to None; the next poll
+        # must connect again, not die on it.
+        errors = (*self._connection.connection_errors, OSError, AttributeError)
         try:
             if time.monotonic() - self._declared_at > REDECLARE_SECONDS:
                 self._declared_at = time.monotonic()
