@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from pathlib import Path
 
 from bastion.audit import AuditEvent, Outcome
 from bastion.deploy.drift import DriftReport, check_drift
 from bastion.deploy.interface import AuditSink, EnvironmentConfig
 from bastion.errors import BastionError, UsageError
+from bastion.periodic import Periodic
 
 __all__ = ["DRIFT_ACTOR", "DriftWatch"]
 
@@ -46,8 +46,15 @@ class DriftWatch:
                 hint="e.g. --drift-interval 300, or 0 for no drift checks",
             )
         self.home, self.audit, self.interval = home, audit, interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = Periodic(
+            "bastion-drift",
+            interval,
+            self.run_once,
+            logger,
+            "drift check",
+            first_pass_now=False,
+            survive_bugs=True,
+        )
 
     def environments(self) -> list[str]:
         """The names of the environments configured or deployed under ``home``, sorted: a
@@ -86,25 +93,10 @@ class DriftWatch:
         self.audit(event)
         return report
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.run_once()
-            except BastionError as exc:  # e.g. the audit log unreachable: the next pass retries
-                logger.warning("drift check failed: %s", exc.message)
-            except Exception:  # a bug must not end the watch silently for the server's life
-                logger.exception("drift check failed")
-
     def start(self) -> None:
         """Start the background thread (once); the first pass runs one interval from now."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="bastion-drift", daemon=True)
-            self._thread.start()
+        self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the thread to stop and wait for the pass in progress to finish."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._thread.stop(timeout)

@@ -11,14 +11,13 @@ interval; nothing it owed is dropped (the cursor and the outbox are in the datab
 from __future__ import annotations
 
 import logging
-import threading
 
-from bastion.errors import BastionError
 from bastion.monitor.config import MonitorConfig
 from bastion.monitor.delivery import DeliveryReport, Dispatcher
 from bastion.monitor.evaluator import EntrySource, EvaluationReport, Evaluator
 from bastion.monitor.interface import TextMasker
 from bastion.monitor.rules import builtin_rules
+from bastion.periodic import Periodic
 from bastion.store import Database
 
 __all__ = ["MonitorLoop", "monitor_loop"]
@@ -34,34 +33,19 @@ class MonitorLoop:
     ) -> None:
         self.evaluator, self.dispatcher = evaluator, dispatcher
         self.source, self.interval = source, interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = Periodic("bastion-monitor", interval, self.run_once, logger, "monitor pass")
 
     def run_once(self) -> tuple[EvaluationReport, DeliveryReport]:
         """One pass: judge the new events, then send every delivery that is due."""
         return self.evaluator.run_once(self.source), self.dispatcher.deliver_due()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except BastionError as exc:  # a database or sink outage: the next pass retries
-                logger.warning("monitor pass failed: %s", exc.message)
-            self._stop.wait(self.interval)
-
     def start(self) -> None:
         """Start the background thread (once)."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="bastion-monitor", daemon=True)
-            self._thread.start()
+        self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the thread to stop and wait for the pass in progress to finish."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._thread.stop(timeout)
 
 
 def monitor_loop(
