@@ -92,6 +92,10 @@ class Recorder:
         self._job_ids: dict[str, int] = {}
         self._run_id: RunId | None = None
         self._pending: list[Any] = []
+        self._batch: tuple[int, list[Any], bool] | None = None
+        """The batch being written: its number, statements, and whether a try failed."""
+        self._batches = 0
+        """The last batch committed (the run's ``record_batch``)."""
         self._lock = threading.Lock()
         self._interval = flush_interval
         self._stop = threading.Event()
@@ -128,19 +132,46 @@ class Recorder:
             self._pending.append(statement)
 
     def flush(self) -> None:
-        """Commit every queued change in one transaction; on failure they stay queued (the
-        transaction rolled back whole) ahead of newer ones, and StoreError is raised."""
-        with self._lock:
-            pending, self._pending = self._pending, []
-        if not pending:
-            return
+        """Commit every queued change, a batch per transaction; StoreError when the database
+        does not answer, the batch kept whole to be written again first.
+
+        Each batch moves the run's ``record_batch`` from n - 1 to n in its own transaction:
+        a batch whose commit reached the database but whose answer was lost (a PostgreSQL
+        restart) finds n already there when it is tried again, and is not written twice
+        (which left a step row doubled, one copy ``running``)."""
+        while True:
+            with self._lock:
+                if self._batch is None:
+                    if not self._pending:
+                        return
+                    self._batch = (self._batches + 1, self._pending, False)
+                    self._pending = []
+                number, statements, tried = self._batch
+            self._write_batch(number, statements, tried)
+            with self._lock:
+                self._batches, self._batch = number, None
+
+    def _write_batch(self, number: int, statements: list[Any], tried: bool) -> None:
+        run_id = _present(self._run_id, "run")
+        claim = (
+            update(RunRecord)
+            .where(RunRecord.id == run_id, RunRecord.record_batch == number - 1)
+            .values(record_batch=number)
+        )
         try:
             with self.db.engine.begin() as connection:
-                for statement in pending:
-                    connection.execute(statement)
+                if connection.execute(claim).rowcount == 1:
+                    for statement in statements:
+                        connection.execute(statement)
+                elif not tried:
+                    raise StoreError(
+                        f"run {run_id}: its record was written by another process "
+                        f"(batch {number} expected to follow {number - 1})"
+                    )
+                # else: an earlier try of this batch was committed; its answer was lost.
         except SQLAlchemyError as exc:
             with self._lock:
-                self._pending[:0] = pending
+                self._batch = (number, statements, True)
             raise StoreError(f"cannot record the run: {exc}") from exc
 
     def _flush_loop(self) -> None:

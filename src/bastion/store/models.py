@@ -31,6 +31,8 @@ class RunRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    record_batch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """The last batch of the recorder's changes committed (revision 0013_record_batches)."""
     jobs: Mapped[list[JobRecord]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="JobRecord.id"
     )

@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,9 +69,9 @@ WORKER_LOST = "worker lost"
 PING_SECONDS = 1.0
 """How often the executor pings its own reply queue."""
 PING_TIMEOUT = 3.0
+"""A ping not back within this many seconds: the route is lost (the broker restarted)."""
 RESEND_SECONDS = 1.0
 """A claim denied because the database was away: the job is sent again after this."""
-"""A ping not back within this many seconds: the route is lost (the broker restarted)."""
 
 logger = logging.getLogger("bastion.executors.celery")
 
@@ -160,6 +161,8 @@ class CeleryExecutor:
             "ping",
             "artifact",
         )
+        self._backlog: deque[dict[str, Any]] = deque()
+        """Received messages not yet handled (the database was away): see _take_backlog."""
         self._ping: tuple[str, float] | None = None
         self._pinged_at = 0.0
         self._publisher = Publisher(self._app.connection_for_write(), key)
@@ -234,10 +237,9 @@ class CeleryExecutor:
         while not self._stop.is_set():
             try:
                 reconnects = self._inbox.reconnects
-                for message in self._inbox.poll(timeout=0.5):
-                    with self._lock:
-                        self._on_message(message)
+                self._backlog.extend(self._inbox.poll(timeout=0.0 if self._backlog else 0.5))
                 with self._lock:
+                    self._take_backlog()
                     if self._inbox.reconnects != reconnects or self._route_lost():
                         self._recover()
                     self._check_leases(time.monotonic())
@@ -247,6 +249,18 @@ class CeleryExecutor:
             except (OSError, OperationalError) as exc:  # the broker, after bounded retries
                 logger.error("the broker does not answer: %s", exc)
                 self._stop.wait(1.0)
+
+    def _take_backlog(self) -> None:
+        """Handle the received messages in order; one the database could not serve stays
+        first, with every message behind it, and is handled again when it answers.
+
+        Messages are acked on arrival, so one dropped here is gone: a worker sends its
+        result again, but not its step events, whose loss left a passed job's step
+        ``running`` after a PostgreSQL restart. Handling a message again is safe: each
+        handler raises StoreError before it changes anything."""
+        while self._backlog:
+            self._on_message(self._backlog[0])
+            self._backlog.popleft()
 
     def _route_lost(self) -> bool:
         """Ping this executor's own reply queue; True when a ping has not come back within
