@@ -102,4 +102,3 @@ def test_a_batch_whose_commit_answer_was_lost_is_not_written_twice(
     recorder(RunFinished(run_id, RunState.PASSED, 4.0, {}))
     [job] = get_run(db, run_id)["jobs"]
     assert job["steps"] == [{"index": 0, "name": "s", "status": "passed", "exit_code": 0}]
-
