@@ -120,6 +120,31 @@ def measure_jobs(executor: Executor, source: Path, run_id: int, jobs: int) -> Fi
     return Figures(jobs, time.perf_counter() - started, dispatch, len(failed))
 
 
+def measure_queued(executor: Executor, source: Path, run_id: int, jobs: int) -> float:
+    """Jobs per second with all ``jobs`` queued at once (a pipeline stage of many parallel
+    jobs): a worker takes its next job as it acks the last, not after the submitter heard
+    it finished, as in :func:`measure_jobs`. Dispatch is not measured here (it would be
+    time spent waiting in the queue)."""
+    done = threading.Semaphore(0)
+    failed: list[str] = []
+
+    def sink(event: JobEvent) -> None:
+        if event.kind is JobEventKind.FINISHED:
+            if event.outcome is None or event.outcome.status is not JobState.PASSED:
+                failed.append(event.job)
+            done.release()
+
+    started = time.perf_counter()
+    for index in range(jobs):
+        executor.submit(_spec(source, run_id, index), sink)
+    for _ in range(jobs):
+        if not done.acquire(timeout=JOB_TIMEOUT):
+            raise TimeoutError(f"a job did not finish within {JOB_TIMEOUT:g} s")
+    if failed:
+        raise RuntimeError(f"{len(failed)} jobs failed, the first {failed[0]}")
+    return jobs / (time.perf_counter() - started)
+
+
 def _celery(broker: str, state: Path) -> CeleryExecutor:
     leases = LeaseStore(open_database(sqlite_url(state)))
     config = CeleryConfig(broker, KEY, leases=leases, queue_timeout_seconds=JOB_TIMEOUT)
@@ -225,6 +250,7 @@ def _batch(args: argparse.Namespace, root: Path, source: Path) -> None:
     sandbox = BubblewrapSandbox()
     print(f"{'executor':<20}{'jobs':>6}{'jobs/s':>10}{'of local':>10}{'p50 ms':>9}{'p99 ms':>9}"
           f"{'failed':>7}")  # fmt: skip
+    queued: list[tuple[str, float, float]] = []
     for name in args.brokers:
         with ExitStack() as stack:
             (root / name).mkdir()
@@ -240,6 +266,14 @@ def _batch(args: argparse.Namespace, root: Path, source: Path) -> None:
             celery_figures = measure_jobs(celery, source, 4, args.jobs)
             print(_row("local (2 threads)", local_figures, None))
             print(_row(f"celery {name}", celery_figures, local_figures), flush=True)
+            local_queued = measure_queued(local, source, 5, args.jobs)
+            celery_queued = measure_queued(celery, source, 6, args.jobs)
+            queued.append((name, local_queued, celery_queued))
+    print(f"\nall {args.jobs} jobs queued at once: jobs/s")
+    for name, local_rate, celery_rate in queued:
+        print(f"{'local (2 threads)':<20}{args.jobs:>6}{local_rate:>10.1f}")
+        share = f"{celery_rate / local_rate:>10.0%}"
+        print(f"{'celery ' + name:<20}{args.jobs:>6}{celery_rate:>10.1f}{share}", flush=True)
 
 
 def _dag(args: argparse.Namespace, root: Path, source: Path) -> None:

@@ -72,6 +72,9 @@ PING_TIMEOUT = 3.0
 """A ping not back within this many seconds: the route is lost (the broker restarted)."""
 RESEND_SECONDS = 1.0
 """A claim denied because the database was away: the job is sent again after this."""
+RETAIN_SECONDS = 120.0
+"""How long a finished job's task ids are still known: a worker whose first answer was lost
+sends its result again for up to a minute (``worker.RESULT_TIMEOUT``) and is told ``done``."""
 
 logger = logging.getLogger("bastion.executors.celery")
 
@@ -107,6 +110,8 @@ class CeleryJobHandle:
     resend_at: float | None = None
     """When to send the job again after a claim the database could not record."""
     body: dict[str, Any] = field(default_factory=dict)
+    task_ids: list[str] = field(default_factory=list)
+    """Every attempt's task id (each is known until the job is forgotten)."""
     heartbeat_at: float = 0.0
     started: bool = False
     cancel_asked: bool = False
@@ -143,6 +148,12 @@ class CeleryExecutor:
         self._leases = config.leases or LeaseStore(open_database("sqlite://"))
         self._clock = config.clock
         self._jobs: dict[str, CeleryJobHandle] = {}
+        """Task id → job, for the jobs not finished and those finished in the last
+        RETAIN_SECONDS (a late message about one is answered, not taken for a stranger)."""
+        self._live: dict[int, CeleryJobHandle] = {}
+        """The jobs not finished, the only ones the lease checks walk (a server's executor
+        sends thousands of jobs: walking them all after every message cost milliseconds)."""
+        self._retired: deque[tuple[float, CeleryJobHandle]] = deque()
         self._scratch = Path(tempfile.mkdtemp(prefix="bastion-celery-"))
         # Read at each grant, not copied: a deploy job's secrets are put in only once its
         # approval gate approves (``JobResources.hand_over``), after this executor was made.
@@ -178,7 +189,7 @@ class CeleryExecutor:
 
     def shutdown(self) -> None:
         with self._lock:
-            for handle in list(self._jobs.values()):
+            for handle in list(self._live.values()):
                 self._cancel(handle)
         self._stop.set()
         self._thread.join(timeout=10)
@@ -195,6 +206,8 @@ class CeleryExecutor:
         handle.artifact_error = None  # an attempt uploads its artifacts from the start
         handle.sent_at = time.monotonic()
         self._jobs[handle.task_id] = handle
+        handle.task_ids.append(handle.task_id)
+        self._live[id(handle)] = handle
         window = self._config.queue_timeout_seconds if handle.attempt == 1 else 0.0
         body = {
             "type": "job",
@@ -282,9 +295,7 @@ class CeleryExecutor:
         self._ping = None
         self._inbox.reconnect()
         now = time.monotonic()
-        for handle in {id(h): h for h in self._jobs.values()}.values():
-            if handle.outcome is not None:
-                continue
+        for handle in list(self._live.values()):
             if handle.worker is None:
                 self._publish(handle)
             else:
@@ -417,9 +428,8 @@ class CeleryExecutor:
         handle.on_event(event)
 
     def _check_leases(self, now: float) -> None:
-        for handle in {id(h): h for h in self._jobs.values()}.values():
-            if handle.outcome is not None:
-                continue
+        self._forget(now)
+        for handle in list(self._live.values()):
             if handle.worker is None and handle.resend_at is not None and now >= handle.resend_at:
                 handle.resend_at = None
                 self._publish(handle)
@@ -455,10 +465,19 @@ class CeleryExecutor:
         reason = f"{WORKER_LOST}: {handle.worker} stopped sending heartbeats"
         self._finish(handle, JobOutcome(JobState.FAILED, reason=reason))
 
+    def _forget(self, now: float) -> None:
+        """Drop the task ids of the jobs finished more than RETAIN_SECONDS ago."""
+        while self._retired and now - self._retired[0][0] > RETAIN_SECONDS:
+            _, handle = self._retired.popleft()
+            for task_id in handle.task_ids:
+                self._jobs.pop(task_id, None)
+
     def _finish(self, handle: CeleryJobHandle, outcome: JobOutcome) -> None:
         if handle.outcome is not None:
             return
         handle.outcome = outcome
+        self._live.pop(id(handle), None)
+        self._retired.append((time.monotonic(), handle))
         handle.on_event(
             JobEvent(JobEventKind.FINISHED, handle.spec.job, outcome=outcome, at=time.time())
         )
