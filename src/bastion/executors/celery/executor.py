@@ -116,6 +116,7 @@ class CeleryJobHandle:
     started: bool = False
     cancel_asked: bool = False
     artifact_error: str | None = None
+    artifact_bytes: int = 0  # under spec.artifact_dir, kept by receive_chunk (every attempt)
     outcome: JobOutcome | None = None
     finished: threading.Event = field(default_factory=threading.Event)
     executor: CeleryExecutor | None = None
@@ -398,7 +399,9 @@ class CeleryExecutor:
             handle.artifact_error = "its worker sent an artifact the job does not keep"
             return
         try:
-            receive_chunk(Path(handle.spec.artifact_dir), message)
+            handle.artifact_bytes = receive_chunk(
+                Path(handle.spec.artifact_dir), message, handle.artifact_bytes
+            )
         except (ArtifactRefused, OSError) as exc:
             text = exc.diagnostics() if isinstance(exc, ArtifactRefused) else str(exc)
             logger.error("job %s: artifact refused: %s", handle.spec.job, text)

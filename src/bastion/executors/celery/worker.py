@@ -34,7 +34,12 @@ from kombu.exceptions import OperationalError
 
 from bastion.errors import BastionError, VaultError, VerificationError
 from bastion.executors.celery.app import TASK_NAME
-from bastion.executors.celery.artifact_upload import artifact_messages
+from bastion.executors.celery.artifact_upload import (
+    ARTIFACT_CAP,
+    ArtifactRefused,
+    artifact_messages,
+    check_artifact_total,
+)
 from bastion.executors.celery.mailboxes import WorkerChannels
 from bastion.executors.celery.pools import PoolKey
 from bastion.executors.celery.signing import GrantedValues, open_grant, open_message
@@ -218,22 +223,42 @@ class _Lease:
     def close(self) -> None:
         self._channels.drop(self.task_id, self._box)
 
-    def send(self, event: JobEvent, artifact_dir: str | None = None) -> None:
+    def send(
+        self, event: JobEvent, artifact_dir: str | None = None, artifact_cap: int = ARTIFACT_CAP
+    ) -> None:
+        """Send ``event``; a job's result goes after its artifacts' chunks, with their
+        digests (see :meth:`_upload`)."""
+        digests: dict[str, str] | None = None
+        if event.kind is JobEventKind.FINISHED and event.outcome is not None and artifact_dir:
+            outcome, digests = self._upload(event.outcome, Path(artifact_dir), artifact_cap)
+            event = dataclasses.replace(event, outcome=outcome)
         body: dict[str, Any] = {
             "type": "event",
             "task_id": self.task_id,
             "worker": self.worker,
             "event": event_to_json(event),
         }
+        if digests is not None:
+            body["digests"] = digests
         if event.kind is JobEventKind.FINISHED:
-            if event.outcome is not None and artifact_dir:
-                root = Path(artifact_dir)
-                for relative in event.outcome.artifacts:
-                    for chunk in artifact_messages(root, relative, self.task_id, self.worker):
-                        self.publisher.send(self.reply_to, chunk)
-                body["digests"] = _digests(root, event.outcome.artifacts)
             self.result = body
         self.publisher.send(self.reply_to, body)
+
+    def _upload(
+        self, outcome: JobOutcome, root: Path, cap: int
+    ) -> tuple[JobOutcome, dict[str, str] | None]:
+        """Send the chunks of ``outcome``'s artifacts staged under ``root``; returns the
+        outcome and their digests. Artifacts totalling more than ``cap`` are not sent at all
+        (the server would refuse them past its own cap): the job fails, without digests."""
+        try:
+            check_artifact_total(root, outcome.artifacts, cap)
+        except ArtifactRefused as exc:
+            # The job's own doing, like an artifact holding a secret: it failed.
+            return JobOutcome(status=JobState.FAILED, reason=exc.diagnostics()), None
+        for relative in outcome.artifacts:
+            for chunk in artifact_messages(root, relative, self.task_id, self.worker):
+                self.publisher.send(self.reply_to, chunk)
+        return outcome, _digests(root, outcome.artifacts)
 
     def _beating(self, until: float) -> bool:
         if not self.done.is_set():
