@@ -134,3 +134,28 @@ def test_messages_sent_while_the_database_is_away_are_handled_once_it_answers(
         JobEventKind.STEP_FINISHED,
         JobEventKind.FINISHED,
     ]
+
+
+def test_a_result_sent_again_after_the_job_finished_is_answered_done(
+    broker_url: str, standin: tuple[Publisher, Subscription], tmp_path: Path
+) -> None:
+    """A finished job's task id is still known (for RETAIN_SECONDS) after the executor
+    stopped following the job: a worker whose ``done`` was lost, sending its result again,
+    is told ``done`` again instead of sending it for a minute."""
+    publisher, control = standin
+    leases = AwayWhenAsked(open_database(f"sqlite:///{tmp_path / 'leases.db'}"))
+    executor = CeleryExecutor(CeleryConfig(broker_url, KEY, leases=leases), secrets_for={})
+    try:
+        handle = executor.submit(_spec(tmp_path, "x"), lambda event: None)
+        reply_to = executor._reply
+        claim = {"type": "claim", "task_id": handle.task_id, "worker": WORKER}
+        publisher.send(reply_to, {**claim, "control": CONTROL})
+        _replies(control, "grant", 1)
+        result = JobEvent(JobEventKind.FINISHED, "x", outcome=JobOutcome(JobState.PASSED))
+        publisher.send(reply_to, _event(handle.task_id, result))
+        assert handle.wait(30) == JobOutcome(JobState.PASSED)
+        _replies(control, "done", 1)
+        publisher.send(reply_to, _event(handle.task_id, result))  # its `done` was lost
+        _replies(control, "done", 1)
+    finally:
+        executor.shutdown()

@@ -161,13 +161,34 @@ def test_approved_deploy_reads_the_token_minted_at_hand_over(
 
 
 @pytest.mark.usefixtures("token_env")
-def test_id_token_job_without_its_token_runs_nothing(
+def test_id_token_job_without_its_token_is_not_sent(
     broker_url: str, worker: Path, tmp_path: Path
 ) -> None:
-    """Fail closed: the deploy job reaching a worker before its hand-over (no token in its
-    grant) is failed with the reason, never run without its token."""
+    """Fail closed on the server: the deploy job submitted before its hand-over (no token
+    issued) is failed with the reason and never reaches the broker."""
     resources = _resources(tmp_path)
+    log = worker / "worker.log"
+    before = log.stat().st_size
     outcome, output = _run(_executor(broker_url, tmp_path, resources), "deploy", tmp_path)
+    assert outcome is not None
+    assert outcome.status is JobState.ERROR, (outcome, output)
+    assert "requires /run/bastion/id-token but none was issued: not sent" in (outcome.reason or "")
+    assert output == ""  # nothing ran
+    with log.open("rb") as handle:  # the worker (shared by this module's tests) never heard
+        handle.seek(before)
+        assert b"job deploy" not in handle.read()
+
+
+@pytest.mark.usefixtures("token_env")
+def test_id_token_job_granted_without_its_token_runs_nothing(
+    broker_url: str, worker: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fail closed on the worker too: a job message requiring the token whose grant lacks
+    it (the server's check skipped, as by a server bug) is failed, never run."""
+    resources = _resources(tmp_path)
+    executor = _executor(broker_url, tmp_path, resources)
+    monkeypatch.setattr(executor, "_missing_files", lambda job: None)
+    outcome, output = _run(executor, "deploy", tmp_path)
     assert outcome is not None
     assert outcome.status is JobState.ERROR, (outcome, output)
     assert "requires /run/bastion/id-token but its grant carries none" in (outcome.reason or "")

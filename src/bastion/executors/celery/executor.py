@@ -185,8 +185,25 @@ class CeleryExecutor:
     def submit(self, spec: JobSpec, on_event: JobEventSink) -> CeleryJobHandle:
         handle = CeleryJobHandle(spec, on_event, executor=self)
         with self._lock:
-            self._send(handle)
+            missing = self._missing_files(spec.job)
+            if missing:
+                self._finish(handle, JobOutcome(JobState.ERROR, reason=missing))
+            else:
+                self._send(handle)
         return handle
+
+    def _missing_files(self, job: str) -> str | None:
+        """Why ``job`` may not be sent: a file it requires (its identity token) is not
+        there to seal into its grant. Failed here, not only refused by the worker, so that
+        no worker is woken, and no message naming the job crosses the broker, for nothing."""
+        have = self._files_for.get(job) or {}
+        missing = sorted(name for name in self._required_files.get(job, ()) if name not in have)
+        if not missing:
+            return None
+        return (
+            f"job {job!r} requires /run/bastion/{', /run/bastion/'.join(missing)} but none "
+            "was issued: not sent to a worker"
+        )
 
     def shutdown(self) -> None:
         with self._lock:
