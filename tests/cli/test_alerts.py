@@ -89,3 +89,14 @@ def test_kpi_json_carries_the_new_kpis(app: typer.Typer, url: str) -> None:
     assert report["audit_readiness"]["deploys"] == 0
     assert report["sbom_completeness"]["artifacts"] == 0
     assert report["security_coverage"]["repositories"] == 0
+
+
+def test_since_takes_every_duration_unit_and_refuses_what_dates_cannot_reach() -> None:
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    assert parse_since("30m", now) == datetime(2026, 3, 10, 11, 30, tzinfo=UTC)
+    assert parse_since("1w", now) == datetime(2026, 3, 3, 12, tzinfo=UTC)
+    with pytest.raises(UsageError, match="reaches back before year 1"):
+        parse_since("999999w", now)
+    for text in ("0d", "1000000d"):
+        with pytest.raises(UsageError, match="is not a duration or a date"):
+            parse_since(text, now)

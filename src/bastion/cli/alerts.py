@@ -13,6 +13,7 @@ from rich.table import Table
 
 from bastion.audit import AuditLog
 from bastion.cli.console import err_console, out_console
+from bastion.cli.durations import duration_seconds
 from bastion.engine.audit_trail import user_actor
 from bastion.errors import UsageError
 from bastion.home import bastion_home, ensure_bastion_home
@@ -128,9 +129,14 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime | Non
     if text is None:
         return None
     now = now or datetime.now(UTC)
-    units = {"d": "days", "h": "hours"}
-    if text[-1:] in units and text[:-1].isdigit():
-        return now - timedelta(**{units[text[-1]]: int(text[:-1])})
+    seconds = duration_seconds(text)
+    if seconds is not None:
+        try:
+            return now - timedelta(seconds=seconds)
+        except OverflowError:  # 999999w: before year 1, where datetime ends
+            raise UsageError(
+                f"--since {text!r} reaches back before year 1", hint="30d, 12h or 2026-01-31"
+            ) from None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:

@@ -12,13 +12,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.table import Table
 
 from bastion.cli.approvals_remote import RemoteApprovals
 from bastion.cli.console import err_console, out_console
 from bastion.cli.runs_remote import TOKEN_ENV
+from bastion.cli.secret_input import read_secret
 from bastion.errors import UsageError
 
 __all__ = ["register"]
@@ -53,12 +53,9 @@ def _client(server: str, token_file: Path | None) -> Iterator[RemoteApprovals]:
 
 
 def _code(given: str | None) -> str:
-    """The TOTP code from ``--code`` or the terminal; UsageError unless it is six digits."""
+    """The TOTP code from ``--code``, stdin or the terminal; UsageError unless six digits."""
     if given is None:
-        try:
-            given = str(typer.prompt("TOTP code", hide_input=True, err=True))
-        except click.exceptions.Abort as exc:
-            raise UsageError("a vote needs your TOTP code", hint="pass --code") from exc
+        given = read_secret("TOTP code", hint="a vote needs your TOTP code: pass --code")
     code = given.strip().replace(" ", "")
     if not _CODE.fullmatch(code):
         raise UsageError("a TOTP code is six digits", hint="from your authenticator app")

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from bastion.audit import Action, AuditEvent, Outcome, rotate_audit_key
 from bastion.cli.console import err_console, out_console
+from bastion.cli.durations import parse_duration
 from bastion.cli.key_ages import key_ages, overdue_keys
 from bastion.engine.audit_trail import record_actions, user_actor
 from bastion.errors import UsageError
@@ -204,7 +205,7 @@ def rotate_command(
 ) -> None:
     """Replace one of Bastion's own keys; the old one stays valid for ``--overlap``."""
     root = home or default_home()
-    window = None if overlap is None else _duration(overlap)
+    window = None if overlap is None else parse_duration(overlap, "--overlap")
     match kind:
         case RotatedKey.SIGNING:
             _rotate_signing(root, algorithm, window or 0, as_json)
@@ -241,13 +242,6 @@ def _rotate_audit(root: Path, overlap: int, as_json: bool) -> None:
     )
     if as_json:
         out_console.print_json(json.dumps(details))
-
-
-def _duration(text: str) -> int:
-    try:
-        return parse_max_age(text)
-    except UsageError as exc:
-        raise UsageError(f"--overlap {text!r} is not a duration", hint=exc.hint) from exc
 
 
 def _rotate_signing(root: Path, algorithm: KeyAlgorithm, overlap: int, as_json: bool) -> None:

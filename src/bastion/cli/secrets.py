@@ -13,10 +13,8 @@ set, so the server's monitor raises its ``secret-past-max-age`` alert). Run it f
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -26,8 +24,8 @@ from rich.table import Table
 
 from bastion.audit import Action, AuditEvent, Outcome
 from bastion.cli.console import err_console, out_console
+from bastion.cli.secret_input import read_secret
 from bastion.engine.audit_trail import record_actions, user_actor
-from bastion.errors import UsageError
 from bastion.home import bastion_home
 from bastion.vault import (
     OverdueSecret,
@@ -65,21 +63,11 @@ def _home(home: Path | None) -> Path:
     return home or bastion_home(os.environ)
 
 
-def read_secret_value(name: str) -> str:
-    """The value from stdin (one trailing newline dropped) or a no-echo prompt, confirmed."""
-    if not sys.stdin.isatty():
-        value = sys.stdin.read()
-        value = value.removesuffix("\n").removesuffix("\r")
-    else:
-        value = getpass.getpass(f"value of {name}: ")
-        if getpass.getpass(f"value of {name} again: ") != value:
-            raise UsageError("the two values differ; nothing was stored")
-    if not value:
-        raise UsageError(
-            f"no value given for {name}",
-            hint=f"pipe it in, e.g.: bastion secrets set {name} < token.txt",
-        )
-    return value
+def read_secret_value(name: str, command: str = "set") -> str:
+    """The value from all of stdin (one trailing newline dropped) or a no-echo prompt,
+    confirmed; the hint when it is empty names ``bastion secrets <command>``."""
+    hint = f"pipe it in, e.g.: bastion secrets {command} {name} < token.txt"
+    return read_secret(f"value of {name}", hint=hint, whole_input=True, confirm=True)
 
 
 def _scope_text(scope: Scope) -> str:
@@ -182,7 +170,9 @@ def rotate_command(
 ) -> None:
     """Replace a secret's value (stdin or prompt), keeping its scope and schedule; audited."""
     root = _home(home)
-    info = open_default_vault(root, os.environ).rotate(name, read_secret_value(name), force=force)
+    info = open_default_vault(root, os.environ).rotate(
+        name, read_secret_value(name, "rotate"), force=force
+    )
     details = {"version": info.version, "rotated": info.rotated or info.updated}
     event = AuditEvent(
         user_actor(), Action.SECRET_ROTATED.value, f"secret/{name}", Outcome.SUCCESS, details

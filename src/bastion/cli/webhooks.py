@@ -9,10 +9,8 @@ forge. GitLab's signing token (``--signed``) is read the same way, on the next l
 
 from __future__ import annotations
 
-import getpass
 import json
 import secrets
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +20,7 @@ import typer
 
 from bastion.cli.console import err_console, out_console
 from bastion.cli.runs_remote import TOKEN_ENV
+from bastion.cli.secret_input import read_secret
 from bastion.cli.webhooks_remote import RemoteWebhooks
 from bastion.errors import UsageError
 
@@ -61,16 +60,8 @@ def _client(server: str, token_file: Path | None) -> Iterator[RemoteWebhooks]:
 
 def _read(what: str) -> str:
     """One line of stdin, or a no-echo prompt on a terminal; UsageError if empty."""
-    if sys.stdin.isatty():
-        value = getpass.getpass(f"{what}: ")
-    else:
-        value = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
-    if not value:
-        raise UsageError(
-            f"no {what} on stdin",
-            hint="pipe it in (bastion webhooks set REPO ... < secret.txt) or pass --generate",
-        )
-    return value
+    hint = "pipe it in (bastion webhooks set REPO ... < secret.txt) or pass --generate"
+    return read_secret(what, hint=hint)
 
 
 def _render(hook: dict[str, Any]) -> None:
