@@ -11,12 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from celery import Celery
+from celery.worker import state as celery_state
 from kombu.exceptions import OperationalError
 
 from bastion.errors import EngineError
 from bastion.executors.celery.app import make_app
 from bastion.executors.celery.pools import Pool
-from bastion.executors.celery.worker import WorkerRuntime, register_task
+from bastion.executors.celery.worker import RESULT_TIMEOUT, WorkerRuntime, register_task
 
 __all__ = ["BrokerUnavailable", "WorkerOptions", "check_broker", "serve_worker", "worker_name"]
 
@@ -62,7 +63,9 @@ def _redacted(url: str) -> str:
 
 
 def serve_worker(options: WorkerOptions, runtime_for: Callable[[Celery], WorkerRuntime]) -> None:
-    """Run the pool's worker until it is stopped (SIGTERM / SIGINT)."""
+    """Run the pool's worker until it is stopped (SIGTERM / SIGINT), then, on a warm
+    shutdown, wait for the server to confirm the results already sent (at most
+    ``RESULT_TIMEOUT``) before closing the channels: see :func:`_settle`."""
     app = make_app(options.broker, options.pool, queue=options.queue)
     check_broker(app, options.connect_timeout)
     runtime = runtime_for(app)
@@ -79,6 +82,39 @@ def serve_worker(options: WorkerOptions, runtime_for: Callable[[Celery], WorkerR
         quiet=True,
     )
     worker.start()
+    _settle(runtime)
+
+
+def _settle(runtime: WorkerRuntime) -> None:
+    """After Celery's shutdown: wait for the unconfirmed results, unless it was cold.
+
+    A job's task returns once its result is sent, and a daemon lease thread sends it again
+    until the server says ``done``. Celery's warm shutdown (the first SIGTERM or SIGINT)
+    stops consuming and waits only for running tasks, so the process would exit and kill
+    those threads: a lost first result is then never sent again, and the server, seeing
+    the lease expire, runs the finished job again elsewhere. Waiting here, once
+    ``worker.start()`` has returned, means no task runs and no job can be taken any more
+    (the consumer is closed), while the channels the leases use are still open.
+
+    Not in a ``worker_shutting_down`` receiver (it runs inside the signal handler, while
+    tasks still run and take leases), nor in ``worker_shutdown`` (sent only after a warm
+    stop, like here, but its receivers' errors are swallowed by Celery's dispatch, and the
+    channels must be closed after the wait anyway).
+
+    A cold shutdown (SIGQUIT, a second SIGINT) keeps its meaning: Celery's handlers set
+    ``should_terminate``, and then nothing is waited for, before or during the wait. A
+    second SIGTERM is, as in Celery, the same warm shutdown again."""
+    if _cold_shutdown():
+        return
+    runtime.settle(RESULT_TIMEOUT, give_up=_cold_shutdown)
+    if not _cold_shutdown():
+        runtime.close()
+
+
+def _cold_shutdown() -> bool:
+    """Whether Celery was told to stop at once (its module-wide flag, set by its handlers)."""
+    flag = celery_state.should_terminate
+    return flag is not None and flag is not False
 
 
 def worker_name(pool: Pool) -> str:

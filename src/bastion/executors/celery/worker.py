@@ -61,16 +61,31 @@ heartbeat with ``alive``). Past it the server is taken for dead (killed, its run
 interrupted when it restarts): the job is stopped, its sandbox killed and its workspace
 removed, rather than left running for nobody. Longer than a broker restart (~10 s)."""
 
+_SETTLE_SLICE = 0.25
+"""Seconds between two looks at whether a shutdown's wait for results should end early."""
+
 MaskingBuilder = Callable[[Mapping[str, str]], JobMasking]
 """Compiles the masker of a job's released secrets (the engine's ``RunMasking.build``)."""
 
 
 class _Shared:
-    """What a runtime's jobs share: the process's channels, made once."""
+    """What a runtime's jobs share: the process's channels, made once, and the leases still
+    kept (each job's result is sent again until its server confirms it)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.channels: WorkerChannels | None = None
+        self.leases: set[_Lease] = set()
+        self.lease_ended = threading.Condition(self.lock)
+
+    def track(self, lease: _Lease) -> None:
+        with self.lock:
+            self.leases.add(lease)
+
+    def untrack(self, lease: _Lease) -> None:
+        with self.lock:
+            self.leases.discard(lease)
+            self.lease_ended.notify_all()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +114,43 @@ class WorkerRuntime:
                 self._shared.channels = WorkerChannels(self.app, self.key)
             return self._shared.channels
 
+    def settle(self, timeout: float, *, give_up: Callable[[], bool]) -> int:
+        """Wait, at most ``timeout`` seconds, until every kept lease has ended: its result
+        confirmed by the server (``done``), or given up (no answer for ``RESULT_TIMEOUT``,
+        or its server gone). Returns how many were left; ``give_up()`` ends the wait early
+        (a cold shutdown asked for meanwhile).
+
+        Called on a warm shutdown, once Celery has stopped consuming and every task has
+        returned: the lease threads are daemons, so a process that exits at once kills
+        them, and a first result lost on the broker is never sent again; the server then
+        sees the lease expire and runs the finished job again on another worker."""
+        deadline = time.monotonic() + timeout
+        with self._shared.lock:
+            if self._shared.leases:
+                logger.info(
+                    "warm shutdown: waiting up to %.0f s for the server to confirm %d job "
+                    "result(s) before exiting",
+                    timeout,
+                    len(self._shared.leases),
+                )
+            while self._shared.leases and not give_up():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                # In slices: give_up() reads flags Celery's signal handlers set.
+                self._shared.lease_ended.wait(min(left, _SETTLE_SLICE))
+            left_over = len(self._shared.leases)
+        if left_over:
+            logger.warning("exiting with %d job result(s) not confirmed", left_over)
+        return left_over
+
+    def close(self) -> None:
+        """Close this process's channels (once no lease uses them)."""
+        with self._shared.lock:
+            channels, self._shared.channels = self._shared.channels, None
+        if channels is not None:
+            channels.close()
+
     def handle(self, message: object) -> str:
         """Run one delivered job message; returns what became of it (for the worker log).
 
@@ -124,7 +176,7 @@ class WorkerRuntime:
                 time.sleep(self.heartbeat_seconds)
             return "not granted"
         logger.info("job %s (%s): granted, running", spec.job, task_id)
-        lease.keep(self.heartbeat_seconds)
+        lease.keep(self.heartbeat_seconds, self._shared)
         try:
             outcome = self._run(spec, lease, requires)
         finally:
@@ -211,9 +263,16 @@ class _Lease:
                 return str(reply.get("reason"))
         return "no answer"
 
-    def keep(self, every: float) -> None:
-        """Keep the lease in a thread of its own until the server has the result."""
-        threading.Thread(target=self._beat, args=(every,), daemon=True).start()
+    def keep(self, every: float, shared: _Shared) -> None:
+        """Keep the lease in a thread of its own until the server has the result; it is
+        in ``shared`` meanwhile, for a warm shutdown to wait for (``WorkerRuntime.settle``)."""
+        shared.track(self)
+        thread = threading.Thread(target=self._beat, args=(every, shared), daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:
+            shared.untrack(self)
+            raise
 
     def finish(self) -> None:
         """The job has ended (its result, if any, was sent): wake the lease thread."""
@@ -279,7 +338,7 @@ class _Lease:
         self.orphaned = True
         self.cancelled.set()
 
-    def _beat(self, every: float) -> None:
+    def _beat(self, every: float, shared: _Shared) -> None:
         """Heartbeats every ``every`` seconds until the job is done (the grant started the
         lease: the first one after a period), then its result again at the same pace until
         the server has it (at most ``RESULT_TIMEOUT``); a ``cancel`` stops the job."""
@@ -298,6 +357,7 @@ class _Lease:
                     self._on_control(self._box.get(timeout=max(0.0, next_beat - now)))
         finally:
             self.close()
+            shared.untrack(self)
         if self.result is not None and not self.taken.is_set():
             logger.warning("job %s: the server did not confirm its result", self.task_id)
 
