@@ -37,6 +37,7 @@ def test_overdue_keys_are_listed_recorded_and_alerted(tmp_path: Path) -> None:
         ("key-past-max-age", "the signing key is past its maximum age"),
     ]
     assert _bastion(home, "keys", "rotate", "signing").returncode == 0
+    time.sleep(1.1)  # the new key past 1 s too (on a fast machine it was not yet: flaky)
     after = _bastion(home, "keys", "due", "--max-age", "1s", "--json")
     ages = {k["kind"]: k for k in json.loads(after.stdout)}
     assert ages["signing"]["key_id"] != late[0]["key_id"]  # a new key, its age from now

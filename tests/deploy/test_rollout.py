@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import os
 import signal
+import socket
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import pytest
 
 from bastion.deploy import DeployError, DeployRefusedError, StepResult, Strategy
 from bastion.deploy.haproxy import HAProxy
-from bastion.deploy.process import listener_pid
+from bastion.deploy.interface import HAProxyError
+from bastion.deploy.process import free_port, listener_pid
 
 from .conftest import World
 
@@ -137,3 +139,22 @@ def test_a_deep_environment_folder_gets_a_short_private_socket(tmp_path: Path) -
     shallow = tmp_path / "env"
     shallow.mkdir()
     assert HAProxy(shallow, 8080).socket_path == shallow / "haproxy.sock"
+
+
+def test_a_port_in_use_is_named_when_haproxy_refuses_to_start(tmp_path: Path) -> None:
+    """HAProxy's -q silenced its alerts too: a refusal said nothing at all."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", free_port()))
+        taken.listen()
+        proxy = HAProxy(tmp_path / "env", taken.getsockname()[1])
+        with pytest.raises(HAProxyError, match="Address already in use"):
+            proxy.start({})
+
+
+def test_free_ports_are_below_the_range_outgoing_connections_take() -> None:
+    """A port the kernel hands out for bind(0) may go to any outgoing connection before the
+    listener binds it (HAProxy then refused to start under parallel tests)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = {free_port() for _ in range(20)}
+    assert all(1024 <= port < low for port in ports)
+    assert len(ports) > 1  # picked at random, so parallel tests seldom meet

@@ -108,7 +108,8 @@ class HAProxy:
         self.config_path.write_text(self.render(servers), encoding="utf-8")
         self.socket_path.unlink(missing_ok=True)
         self.pid_path.unlink(missing_ok=True)
-        command = [binary, "-D", "-q", "-f", str(self.config_path)]
+        # Not -q: it silences the alerts too, and a refusal (a port in use) would say nothing.
+        command = [binary, "-D", "-f", str(self.config_path)]
         try:
             done = subprocess.run(
                 command, check=False, capture_output=True, text=True, timeout=_START_TIMEOUT
@@ -116,7 +117,9 @@ class HAProxy:
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise HAProxyError(f"haproxy did not start: {exc}") from exc
         if done.returncode != 0:
-            raise HAProxyError(f"haproxy refused to start: {done.stderr.strip()[-500:]}")
+            alerts = [line for line in done.stderr.splitlines() if "[ALERT]" in line]
+            reason = "\n".join(alerts) or done.stderr.strip()
+            raise HAProxyError(f"haproxy refused to start: {reason[-500:]}")
         return self._wait_ready()
 
     def _wait_ready(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -33,11 +34,36 @@ __all__ = [
 
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}  # started here, reaped on stop
 _STOP_TIMEOUT = 5.0
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_PICK_SPAN = 12000  # ports below the ephemeral range to pick from
+_PICK_TRIES = 64
+_PICK = random.SystemRandom()  # not seeded by tests that seed the random module
+
+
+def _ephemeral_low() -> int:
+    """The first port of the kernel's range for outgoing connections (32768 by default)."""
+    try:
+        return int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free now."""
-    with socket.socket() as probe:
+    """A TCP port on 127.0.0.1 that is free now, picked at random below the kernel's
+    ephemeral range: a port the kernel handed out (bind to 0) may be taken by any outgoing
+    connection between this probe and the listener's own bind, and HAProxy or the service
+    then fails with "address already in use" (seen under parallel tests)."""
+    high = _ephemeral_low()
+    low = max(1024, high - _PICK_SPAN)
+    for _ in range(_PICK_TRIES):
+        port = _PICK.randrange(low, high)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as probe:  # that band is full: let the kernel choose
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
