@@ -47,7 +47,7 @@ from bastion.server import Accounts, Role, ServerSettings
 from bastion.server.clock import system_clock
 from bastion.server.repositories import Repositories
 from bastion.server.webhook_signatures import Forge
-from bastion.server.webhook_store import Webhooks
+from bastion.server.webhook_store import Webhooks, open_webhook_seal
 from bastion.store import RunRecord, open_database
 from bastion.trust import Trust
 from bastion.vault import IdentityIssuer, JobIdentity
@@ -80,14 +80,17 @@ def forge_repository(root: Path) -> tuple[Path, Path, str]:
     return bare, mirror, _git(work, "rev-parse", "HEAD")
 
 
-def seed(url: str, bare: Path, mirror: Path) -> None:
-    """The first admin (so the server starts as it would), the repository and its webhook."""
+def seed(url: str, bare: Path, mirror: Path, server_home: Path) -> None:
+    """The first admin (so the server starts as it would), the repository and its webhook
+    (sealed with the server's key, under ``server_home``)."""
     db = open_database(url)
     try:
         settings = ServerSettings("127.0.0.1", 8080, url)
         Accounts(db, settings, system_clock).add("admin", Role.ADMIN)
         Repositories(db, system_clock).register("app", str(mirror), added_by="bench")
-        Webhooks(db).configure("app", Forge.GITHUB, SECRET, f"file://{bare}")
+        Webhooks(db, open_webhook_seal(db, server_home)).configure(
+            "app", Forge.GITHUB, SECRET, f"file://{bare}"
+        )
     finally:
         db.dispose()
 
@@ -233,7 +236,7 @@ def measure_server(home: Path, deliveries: int, rounds: int) -> dict[str, list[l
     """Each row's latencies (s) per round against a real ``bastion serve`` under ``home``."""
     bare, mirror, commit = forge_repository(home)
     url = f"sqlite:///{home / 'server.db'}"
-    seed(url, bare, mirror)
+    seed(url, bare, mirror, home / ".bastion")
     body = push_body(commit)
     path = "/api/webhooks/github/app"
     ids: list[list[str]] = []

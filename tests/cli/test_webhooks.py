@@ -24,7 +24,7 @@ from tests.server.browser import LiveServer, live_server
 from tests.support import run_bastion
 
 SECRET = "Pw4-cli-webhook-secret-8d2a"
-URL = "https://forge.example/team/app.git"
+URL = "https://10.20.0.4/team/app.git"  # private: a maintainer may set it without DNS
 
 
 class Seeded:
@@ -52,6 +52,10 @@ class Seeded:
         )
         return done.returncode, done.stdout, done.stderr
 
+    def webhooks(self) -> Webhooks:
+        """The server's webhooks, opened with its key (sealed in the database)."""
+        return self.server.webhooks(self.db)
+
     def audit_text(self) -> str:
         path = self.server.database_url.removeprefix("sqlite:///")
         with sqlite3.connect(path) as connection:
@@ -78,7 +82,7 @@ def test_set_from_stdin_show_and_remove(seeded: Seeded) -> None:
     code, out, err = seeded.cli("maint", *SET, stdin=SECRET + "\n")
     assert code == 0, err
     assert "secret set" in out
-    assert Webhooks(seeded.db).get("app", Forge.GITHUB).secret.secret == SECRET
+    assert seeded.webhooks().get("app", Forge.GITHUB).secret.secret == SECRET
     code, out, err = seeded.cli("maint", "show", "app", "--json")
     assert code == 0, err
     shown = {"repo": "app", "forge": "github", "clone_url": URL, "secret_set": True}
@@ -104,7 +108,7 @@ def test_generate_prints_the_new_secret_once_to_stdout(seeded: Seeded) -> None:
     assert out == secret + "\n"  # the secret alone: pipeable
     assert len(secret) == 43
     assert secret not in err
-    assert Webhooks(seeded.db).get("app", Forge.GITHUB).secret.secret == secret
+    assert seeded.webhooks().get("app", Forge.GITHUB).secret.secret == secret
     code, out, err = seeded.cli("maint", "show", "app")
     assert code == 0, err
     assert secret not in out
@@ -158,7 +162,7 @@ def test_gitlab_signed_reads_the_signing_key_from_the_next_line(seeded: Seeded) 
     code, out, err = seeded.cli("maint", *args, stdin=f"{SECRET}\n{key}\n")
     assert code == 0, err
     assert "secret set, signed webhooks required" in out
-    stored = Webhooks(seeded.db).get("app", Forge.GITLAB).secret
+    stored = seeded.webhooks().get("app", Forge.GITLAB).secret
     assert (stored.secret, stored.signing_key) == (SECRET, key)
     code, _out, err = seeded.cli("maint", *args, stdin=f"{SECRET}\n")
     assert code == 2

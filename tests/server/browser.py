@@ -27,6 +27,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, sync_playwright
 
+from bastion.server.webhook_store import Webhooks, open_webhook_seal
+from bastion.store import Database
+
 __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "LiveServer", "chromium", "live_server"]
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -56,6 +59,11 @@ class LiveServer:
 
     def stderr(self) -> str:
         return self.log.read_text("utf-8", errors="replace")
+
+    def webhooks(self, db: Database) -> Webhooks:
+        """Its webhook settings in ``db``, sealed and opened with its own key (under its
+        BASTION_HOME, not this process's)."""
+        return Webhooks(db, open_webhook_seal(db, Path(self.env["BASTION_HOME"])))
 
     def setup_link(self) -> str:
         """The first admin's one-time link, as ``bastion serve`` printed it."""

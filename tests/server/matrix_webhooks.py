@@ -14,7 +14,7 @@ from tests.server.matrix_model import Call, Caller, Entry
 
 KEEPERS = frozenset({Role.MAINTAINER, Role.ADMIN})
 SECRET = "matrix-webhook-secret-0123456789"
-URL = "https://forge.example/app.git"
+URL = "https://10.20.0.4/app.git"  # a private address: allowed without DNS
 WEBHOOK_MATRIX: dict[tuple[str, str], Entry] = {
     ("PUT", "/api/repositories/{repo}/webhook"): Entry("webhooks.manage", KEEPERS),
     ("GET", "/api/repositories/{repo}/webhook"): Entry("webhooks.manage", KEEPERS),

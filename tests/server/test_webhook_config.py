@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,14 @@ from bastion.server import (
     ScopeKind,
     ServerServices,
     ServerSettings,
+    clone_hosts,
     create_app,
 )
+from bastion.server.clone_hosts import IPAddress
 from bastion.server.context import ServerContext
+from bastion.server.errors import BadRequestError
 from bastion.server.principal import TokenScope
+from bastion.server.webhook_config import WebhookSettings
 from bastion.server.webhook_signatures import Forge
 from bastion.server.webhook_store import Webhooks
 from bastion.store import Database, open_database, sqlite_url
@@ -77,6 +82,23 @@ PEOPLE = {
     "outsider": Grant(Role.MAINTAINER, ScopeKind.REPOSITORY, "other"),
     "mixed": Grant(Role.MAINTAINER, ScopeKind.REPOSITORY, "other"),  # and viewer of app
 }
+
+
+# What the server's resolver answers in these tests (offline: nothing else resolves).
+NAMES = {
+    "forge.example": ["203.0.113.7"],
+    "git.corp.example": ["10.20.0.4", "fd00:20::4"],
+    "rebound.example": ["203.0.113.8", "127.0.0.1"],
+    "metadata.google.internal": ["169.254.169.254"],
+}
+
+
+@pytest.fixture(autouse=True)
+def names(monkeypatch: pytest.MonkeyPatch) -> None:
+    def resolve(host: str) -> list[IPAddress]:
+        return [ip_address(a) for a in NAMES.get(host, [])]
+
+    monkeypatch.setattr(clone_hosts, "system_resolver", resolve)
 
 
 @pytest.fixture
@@ -275,3 +297,78 @@ def test_the_secret_never_appears_in_an_answer_an_audit_event_or_a_log(
     everything = [r.text for r in hooks.answers] + [events, caplog.text]
     for secret in (SECRET, SIGNING_KEY, SIGNING_KEY.removeprefix("whsec_")):
         assert not [text for text in everything if secret in text]
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("https://127.0.0.1:6379/", "loopback"),
+        ("https://2130706433/app.git", "loopback"),
+        ("https://0x7f.1/app.git", "loopback"),
+        ("https://127.1/app.git", "loopback"),
+        ("https://[::1]:5432/app.git", "loopback"),
+        ("git://[::ffff:127.0.0.1]/app.git", "loopback"),
+        ("https://rebound.example/app.git", "loopback"),  # one of its addresses
+        ("https://169.254.169.254/latest/meta-data/", "cloud metadata"),
+        ("https://metadata.google.internal/computeMetadata/v1/", "cloud metadata"),
+        ("ssh://git@[fe80::1]/app.git", "link-local"),
+        ("https://0.0.0.0/app.git", "unspecified"),
+        ("https://224.0.0.251/app.git", "multicast"),
+        ("https://240.0.0.1/app.git", "reserved"),
+    ],
+)
+def test_a_maintainer_cannot_point_the_server_at_an_internal_address(
+    hooks: Hooks, url: str, kind: str
+) -> None:
+    response = hooks.put("maint", secret=SECRET, clone_url=url)
+    assert response.status_code == 400, response.text
+    detail = response.json()["detail"]
+    assert f" {kind} address: only an admin may set it (ask an admin;" in detail
+    assert "webhook.configured" not in hooks.audit.actions()
+    assert hooks.call("maint", "GET").status_code == 404  # nothing stored
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://10.0.0.7/team/app.git",
+        "ssh://172.16.4.2/app.git",
+        "https://192.168.1.20:3000/app.git",
+        "git://[fd12:3456::7]/app.git",
+        "https://git.corp.example/team/app.git",  # resolves to private addresses
+    ],
+)
+def test_a_maintainer_may_name_a_git_server_on_a_private_network(hooks: Hooks, url: str) -> None:
+    response = hooks.put("maint", secret=SECRET, clone_url=url)
+    assert response.status_code == 200, response.text
+    assert hooks.audit.events[-1].details["clone_url"] == url
+
+
+def test_a_host_that_does_not_resolve_cannot_be_checked_so_is_refused(hooks: Hooks) -> None:
+    response = hooks.put("maint", secret=SECRET, clone_url="https://git.nowhere.example/a.git")
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == (
+        "the clone URL's host git.nowhere.example does not resolve from the server, so its "
+        "addresses cannot be checked: only an admin may set it (ask an admin; a git server "
+        "on this machine is fetched through file:// or a private address)"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://127.0.0.1:3000/app.git", "https://0x7f.1/app.git", "https://git.nowhere.example/"],
+)
+def test_an_admin_may_set_any_host(hooks: Hooks, url: str) -> None:
+    response = hooks.put("admin", secret=SECRET, clone_url=url)
+    assert response.status_code == 200, response.text
+    configured = hooks.audit.events[-1]
+    assert (configured.action, configured.details["clone_url"]) == ("webhook.configured", url)
+    Webhooks(hooks.db).configure("app", Forge.GITHUB, SECRET, URL)
+    settings = WebhookSettings(hooks.db, hooks.clock)
+    with pytest.raises(BadRequestError, match="only an admin may set it"):
+        settings.set("app", Forge.GITHUB, SECRET, url)
+    assert settings.set("app", Forge.GITHUB, SECRET, url, any_host=True).clone_url == url
+    assert Webhooks(hooks.db).get("app", Forge.GITHUB).clone_url == url
+    refused = settings.set  # the host syntax rules still hold for an admin
+    with pytest.raises(BadRequestError, match="starting with '-'"):
+        refused("app", Forge.GITHUB, SECRET, "ssh://-oProxyCommand=id/x", any_host=True)

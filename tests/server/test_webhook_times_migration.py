@@ -11,9 +11,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
 import bastion.server.models  # noqa: F401 - registers the server's tables on Base.metadata
+from bastion.home import bastion_home
 from bastion.server.webhook_config import WebhookSettings
 from bastion.server.webhook_signatures import Forge
-from bastion.server.webhook_store import Webhooks
+from bastion.server.webhook_store import Webhooks, seal_plain_secrets
 from bastion.store import Base, open_database, sqlite_url
 from tests.server.test_migrations import _downgrade, store_revision
 
@@ -48,6 +49,8 @@ def test_a_0011_webhook_upgrades_keeping_its_secret_with_no_times(tmp_path: Path
         with db.engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"include_object": _ours})
             assert list(compare_metadata(context, Base.metadata)) == []
+        # Plain text since 0014_webhook_secret_sealed: sealed when the server starts.
+        assert seal_plain_secrets(db, bastion_home()).sealed == ["app"]
         assert Webhooks(db).get("app", Forge.GITEA).secret.secret == SECRET
         view = WebhookSettings(db, lambda: datetime(2030, 1, 1, tzinfo=UTC)).view("app")
         assert (view.forge, view.secret_set, view.created_at, view.rotated_at) == (

@@ -29,7 +29,6 @@ from bastion.server.principal import TokenScope
 from bastion.server.tokens import ApiTokens
 from bastion.server.totp import Totp
 from bastion.server.webhook_signatures import Forge
-from bastion.server.webhook_store import Webhooks
 from bastion.store import Database, open_database
 from bastion.vault import Scope, open_default_vault
 from tests.server.browser import LiveServer
@@ -205,7 +204,9 @@ class Scene:
             self.admin,
             {"name": name, "path": str(forge.mirror)},
         )
-        Webhooks(self.db).configure(name, Forge.GITHUB, WEBHOOK_SECRET, f"file://{forge.bare}")
+        self.server.webhooks(self.db).configure(
+            name, Forge.GITHUB, WEBHOOK_SECRET, f"file://{forge.bare}"
+        )
         self.repos[name] = forge
         return forge
 

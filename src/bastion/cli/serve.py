@@ -27,6 +27,7 @@ from bastion.server import (
     with_launcher,
     with_monitor,
 )
+from bastion.server.webhook_store import seal_plain_secrets
 
 __all__ = ["register", "serve"]
 
@@ -101,6 +102,12 @@ def serve(
     try:
         # First: a monitor.yml that does not parse refuses the start (file and line).
         services = with_monitor(services)
+        # A missing key with sealed secrets refuses the start; plain text left is sealed.
+        sealing = seal_plain_secrets(services.db, ensure_bastion_home())
+        if sealing.sealed:
+            err_console.print(f"Sealed plain-text webhook secrets: {', '.join(sealing.sealed)}")
+        for repo in sealing.unusable:
+            err_console.print(f"Webhook secret does not open (set it again): {repo}")
         _bootstrap(settings, services)
         services, started = with_launcher(services, concurrency=concurrency, broker=broker)
         _report_start(started)

@@ -4,8 +4,10 @@
 Who: the repository's maintainers and admins (``webhooks.manage``). A repository the caller
 may not see answers 404 exactly like an unknown one; a ``file://`` clone URL makes the
 server fetch from its own disk, so it also needs ``repos.manage`` (admins), like registering
-a repository by path. Every change is audited (``webhook.configured``,
-``webhook.removed``) with the forge and the masked clone URL, never the secret.
+a repository by path; so does a host that is or resolves to an internal address (loopback,
+link-local, cloud metadata...) or does not resolve. Every change is audited
+(``webhook.configured``, ``webhook.removed``) with the forge and the masked clone URL, never
+the secret.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ def put_webhook(request: Request, repo: str, body: WebhookBody, principal: Manag
         body.secret.get_secret_value(),
         body.clone_url,
         signing_key=signing_key,
+        any_host=principal.may(Permission.REPOS_MANAGE),  # else no internal address
     )
     record(
         request,

@@ -7,7 +7,10 @@
 The intake (:mod:`bastion.server.webhook_intake`) verifies deliveries with what is stored
 here, so the secret is checked for strength before it is kept, and never leaves again: a
 :class:`WebhookView` has no field for it, and a clone URL's user information (a token in
-``https://user:token@host/``) is masked wherever it is shown or audited.
+``https://user:token@host/``) is masked wherever it is shown or audited. A clone URL set by
+someone other than an admin must not name a host the server must not fetch from (loopback,
+link-local, cloud metadata...: :mod:`bastion.server.clone_hosts`), nor one that does not
+resolve and so cannot be checked.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, select
 
 from bastion.server.clock import Clock
+from bastion.server.clone_hosts import CloneHostError, check_clone_host
 from bastion.server.errors import BadRequestError, NotFoundError
+from bastion.server.webhook_seal import WebhookSecretUnusableError
 from bastion.server.webhook_signatures import Forge
 from bastion.server.webhook_store import WebhookRecord, Webhooks
 from bastion.store import Database
@@ -99,14 +104,24 @@ def reads_server_disk(clone_url: str) -> bool:
     return clone_url.lower().startswith("file:")
 
 
-def check_host(clone_url: str) -> str:
+def check_host(clone_url: str, *, any_host: bool = False) -> str:
     """``clone_url`` unless its host is missing or starts with ``-`` (read as an option by
-    ssh: ``ssh://-oProxyCommand=...``); git refuses those too, this says why first."""
+    ssh: ``ssh://-oProxyCommand=...``; git refuses those too, this says why first) or,
+    unless ``any_host`` (an admin sets it), is one the server must not fetch from or cannot
+    check (:func:`bastion.server.clone_hosts.check_clone_host`)."""
     if reads_server_disk(clone_url):
         return clone_url
     host = urlsplit(clone_url).netloc.rsplit("@", 1)[-1]
     if not host or host.startswith("-"):
         raise BadRequestError("the clone URL names no host, or one starting with '-'")
+    if not any_host:
+        try:
+            check_clone_host(clone_url)
+        except CloneHostError as exc:
+            raise BadRequestError(
+                f"{exc.message}: only an admin may set it (ask an admin; a git server on "
+                "this machine is fetched through file:// or a private address)"
+            ) from exc
     return clone_url
 
 
@@ -146,20 +161,26 @@ class WebhookSettings:
         clone_url: str,
         *,
         signing_key: str | None = None,
+        any_host: bool = False,
     ) -> WebhookView:
         """Set (or replace) ``repo``'s webhook; BadRequestError for a weak secret, a bad
-        signing key or a clone URL the fetcher would refuse."""
+        signing key or a clone URL the fetcher would refuse. ``any_host``: the caller is an
+        admin, who may name any host (see :func:`check_host`)."""
         key = check_signing_key(forge, signing_key)
-        url = check_host(clone_url)
+        url = check_host(clone_url, any_host=any_host)
         before = self._keys(repo)
         self._store.configure(repo, forge, check_secret(secret), url, signing_key=key)
         self._stamp(repo, rotated=before is not None and before != (secret, key))
         return self.view(repo)
 
     def _keys(self, repo: str) -> tuple[str, str | None] | None:
-        with self._db.session() as session:
-            row = session.scalar(select(WebhookRecord).where(WebhookRecord.repo == repo))
-            return None if row is None else (row.secret, row.signing_key)
+        """``repo``'s secret and signing key as set (opened: the sealed form differs on
+        every seal), None if it has none; one that no longer opens counts as replaced."""
+        try:
+            current = self._store.current_secret(repo)
+        except WebhookSecretUnusableError:
+            return ("", None)
+        return None if current is None else (current.secret, current.signing_key)
 
     def _stamp(self, repo: str, *, rotated: bool) -> None:
         """Record when the webhook was first set and, if ``rotated``, its secret replaced."""

@@ -7,6 +7,14 @@ the forge's branches (``heads/*``), the tag or pull ref of the event. The watche
 the fetched ref's tip or an ancestor of it: a payload cannot point a protected branch's
 trust at a commit that is not on that branch, and a replay of an old delivery after its
 record expired runs only a commit still on the ref it names.
+
+The clone URL may have been set by a repository's maintainer, and the server makes git's
+request: before each fetch its host is checked again (:mod:`bastion.server.clone_hosts`,
+every URL but ``file://``) and one that now resolves to a loopback, link-local, metadata,
+multicast or reserved address is not fetched from. git may follow no redirect (one could
+point inside) and speak only the URL's own protocol. Known limit: git resolves the host
+again itself, so a name whose DNS answer changes between the check and git's connection
+(DNS rebinding) can still reach an internal address; an egress firewall closes that.
 """
 
 from __future__ import annotations
@@ -15,8 +23,10 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bastion.errors import BastionError
+from bastion.server.clone_hosts import CloneHostError, check_clone_host
 from bastion.server.launcher import ForgeTrigger
 from bastion.server.repositories import Repository
 from bastion.server.trust_policy import Trigger, TrustFacts, pipeline_changed, tag_verified
@@ -40,8 +50,13 @@ class TriggerInputs:
     allowed_signers: Path | None
 
 
-def _git(path: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def _git(
+    path: Path, *args: str, timeout: float = 30, protocol: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run git in ``path``; ``protocol``: the only transport it may use (GIT_ALLOW_PROTOCOL)."""
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "/bin/false"}
+    if protocol is not None:
+        env["GIT_ALLOW_PROTOCOL"] = protocol
     return subprocess.run(
         ["git", "-C", str(path), *args],
         capture_output=True,
@@ -71,10 +86,30 @@ def _check_ref(ref: str) -> None:
         raise FetchError(f"the event names a malformed ref {ref!r}")
 
 
+def _check_source(clone_url: str) -> str:
+    """The protocol git may fetch ``clone_url`` with, once its host passed the address rule;
+    FetchError otherwise."""
+    try:
+        check_clone_host(clone_url)
+    except CloneHostError as exc:
+        raise FetchError(
+            f"not fetched: {exc.message}; the server fetches from no loopback, link-local, "
+            "metadata, multicast or reserved address (a git server on this machine: use "
+            "a file:// URL or a private address)"
+        ) from exc
+    scheme = urlsplit(clone_url).scheme.lower()
+    if not scheme.isalnum():
+        raise FetchError(f"not fetched: the clone URL has no usable scheme ({scheme!r})")
+    return scheme
+
+
 def _fetch(repository: Repository, clone_url: str, source: str, target: str) -> None:
     refspecs = [f"+refs/heads/*:{NAMESPACE}/heads/*", f"+{source}:{target}"]
+    protocol = _check_source(clone_url)
     done = _git(
         repository.path,
+        "-c",
+        "http.followRedirects=false",  # a redirect could point at an internal address
         "fetch",
         "--no-tags",
         "--quiet",
@@ -83,6 +118,7 @@ def _fetch(repository: Repository, clone_url: str, source: str, target: str) -> 
         clone_url,
         *refspecs,
         timeout=_TIMEOUT,
+        protocol=protocol,
     )
     if done.returncode != 0:
         detail = done.stderr.strip().splitlines()[-1:] or ["git fetch failed"]
