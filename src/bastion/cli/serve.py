@@ -24,10 +24,10 @@ from bastion.server import (
     Started,
     create_app,
     open_services,
+    seal_plain_secrets,
     with_launcher,
     with_monitor,
 )
-from bastion.server.webhook_store import seal_plain_secrets
 
 __all__ = ["register", "serve"]
 

@@ -26,7 +26,9 @@ __all__ = ["HAProxy", "ServerCounters"]
 
 _START_TIMEOUT = 10.0
 _API_TIMEOUT = 3.0
-_MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux
+# sun_path is 108 bytes on Linux, but HAProxy keeps 11 for its "<path>.<pid>.tmp" while
+# binding and refuses a longer path ("too long (max 97)"): 98-100 failed the start.
+_MAX_SOCKET_PATH = 97
 _IDLE_PORT = 9  # the discard port: where an empty slot points (weight 0, never used)
 
 

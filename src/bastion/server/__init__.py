@@ -38,6 +38,7 @@ from bastion.server.launch import Started, open_services, with_launcher, with_mo
 from bastion.server.permissions import PERMISSIONS, Permission, Role, Rule, ScopeKind
 from bastion.server.principal import Grant
 from bastion.server.settings import DEFAULT_BIND, ServerSettings, default_server_database_url
+from bastion.server.webhook_store import SealReport, seal_plain_secrets
 
 __all__ = [
     "DEFAULT_BIND",
@@ -56,6 +57,7 @@ __all__ = [
     "Role",
     "Rule",
     "ScopeKind",
+    "SealReport",
     "ServerAction",
     "ServerContext",
     "ServerError",
@@ -70,6 +72,7 @@ __all__ = [
     "create_app",
     "default_server_database_url",
     "open_services",
+    "seal_plain_secrets",
     "with_launcher",
     "with_monitor",
 ]

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bastion.server.errors import ServerError
 from bastion.server.webhook_signatures import Forge
-from bastion.vault.keys import write_key_file
+from bastion.vault import write_key_file
 
 __all__ = [
     "KEY_FILE_NAME",

@@ -27,7 +27,13 @@ from bastion.vault.identity_keys import (
     open_identity_issuer,
     rotate_identity_keys,
 )
-from bastion.vault.keys import KEK_ENV, KeyProvider, LocalKeyProvider, default_key_provider
+from bastion.vault.keys import (
+    KEK_ENV,
+    KeyProvider,
+    LocalKeyProvider,
+    default_key_provider,
+    write_key_file,
+)
 from bastion.vault.masking import MASK, Masker
 from bastion.vault.patterns import MaskingPatterns, SecretFinder, SecretHit
 from bastion.vault.rotation import (
@@ -87,4 +93,5 @@ __all__ = [
     "rotate_identity_keys",
     "secret_variants",
     "vaultfile",
+    "write_key_file",
 ]
