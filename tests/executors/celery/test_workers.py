@@ -24,6 +24,7 @@ from bastion.executors.celery import (
     seal_message,
 )
 from bastion.executors.celery.channel import Subscription
+from bastion.executors.celery.wire import spec_to_json
 from tests.executors.celery.brokers import TOKENS, start_worker, stop
 
 pytestmark = pytest.mark.integration
@@ -101,7 +102,16 @@ def test_forged_message_on_the_broker_is_refused(
     workers.append(start_worker(broker_url, "trusted", home))
     app = make_app(broker_url, Pool.TRUSTED)
     listen = Subscription(app.connection_for_read(), _key("trusted"), "bastion.reply.t", "claim")
-    body = {"type": "job", "task_id": "x.1", "reply_to": "bastion.reply.t", "spec": {}}
+    # A job message the worker would run, but for its signature: a forger can write one.
+    body = {
+        "type": "job",
+        "task_id": "x.1",
+        "attempt": 1,
+        "spec": spec_to_json(_spec(project, "touch forged")),
+        "requires": [],
+        "reply_to": "bastion.reply.t",
+        "expires_at": time.time() + 300,
+    }
     forged = [
         seal_message(PoolKey(Pool.TRUSTED, b"attacker-key" * 4), body),  # not the server's key
         {**seal_message(_key("untrusted"), body), "pool": "trusted"},  # another pool's key
