@@ -24,9 +24,11 @@ from bastion.executors import (
 )
 from bastion.executors.celery.artifact_upload import (
     ARTIFACT_CAP,
+    ARTIFACT_FILE_CAP,
     CHUNK,
     ArtifactRefused,
     artifact_messages,
+    check_artifact_total,
     receive_chunk,
 )
 from bastion.executors.celery.executor import CeleryExecutor, CeleryJobHandle, _checked
@@ -171,6 +173,32 @@ def test_an_upload_started_over_is_not_counted_twice(tmp_path: Path) -> None:
     assert (tmp_path / "app.bin").read_bytes() == b"y" * 800
 
 
+def test_a_sender_of_empty_files_is_refused_past_the_file_cap(tmp_path: Path) -> None:
+    """Empty files count no bytes: without a count, a worker could make files forever."""
+    files: set[str] = set()
+    for path in ("a", "d/b", "d/c"):
+        assert receive_chunk(tmp_path, _chunk(path, b""), 0, 1000, files=files, file_cap=3) == 0
+    with pytest.raises(ArtifactRefused) as refused:
+        receive_chunk(tmp_path, _chunk("d/e", b""), 0, 1000, files=files, file_cap=3)
+    assert refused.value.reason == "artifact-count"
+    assert "file 4 of the job, more than the 3" in refused.value.diagnostics()
+    assert not (tmp_path / "d" / "e").exists()  # refused before the file was made
+    assert files == {"a", "d/b", "d/c"}
+    # A retried attempt sends its files again: the same paths are not new files.
+    assert receive_chunk(tmp_path, _chunk("d/b", b"xy"), 0, 1000, files=files, file_cap=3) == 2
+
+
+def test_a_worker_sends_nothing_of_more_files_than_the_file_cap(tmp_path: Path) -> None:
+    for name in ("a", "b", "c"):
+        (tmp_path / name).write_bytes(b"")
+    assert check_artifact_total(tmp_path, ["a", "b", "c"], 1000, file_cap=3) == 0
+    with pytest.raises(ArtifactRefused) as refused:
+        check_artifact_total(tmp_path, ["a", "b", "c"], 1000, file_cap=2)
+    assert refused.value.reason == "artifact-count"
+    assert "3 artifact files, more than the 2" in refused.value.diagnostics()
+    assert "archive" in refused.value.diagnostics()  # the fix
+
+
 _CHUNKS = st.lists(
     st.tuples(st.sampled_from(["a", "d/b", "d/c"]), st.integers(0, 400), st.booleans()),
     max_size=25,
@@ -213,6 +241,21 @@ def test_the_executor_keeps_the_total_and_fails_the_job_past_the_cap(tmp_path: P
     assert handle.artifact_error is not None
     assert "past 2.0 GiB" in handle.artifact_error
     assert (tmp_path / "c.bin").stat().st_size == 0
+
+
+def test_the_executor_counts_the_jobs_files_and_fails_it_past_the_file_cap(
+    tmp_path: Path,
+) -> None:
+    handle = CeleryJobHandle(_spec(tmp_path), lambda event: None)
+    executor = CeleryExecutor.__new__(CeleryExecutor)
+    executor._on_artifact(handle, _chunk("a.bin", b""))
+    executor._on_artifact(handle, _chunk("a.bin", b"", 0))  # sent again: still one file
+    assert handle.artifact_files == {"a.bin"}
+    handle.artifact_files |= {f"f{i}" for i in range(ARTIFACT_FILE_CAP - 1)}  # at the cap
+    executor._on_artifact(handle, _chunk("one-more.bin", b""))
+    assert handle.artifact_error is not None
+    assert f"more than the {ARTIFACT_FILE_CAP} a job may upload" in handle.artifact_error
+    assert not (tmp_path / "one-more.bin").exists()
 
 
 class _Published:

@@ -14,7 +14,9 @@ A job's artifacts may total at most :data:`ARTIFACT_CAP` bytes, on both sides: t
 fails a job past it and uploads nothing (:func:`check_artifact_total`, the server would
 refuse it anyway), and the server refuses a chunk that would take the job's artifact folder
 past it (reason ``artifact-size``), so that a faulty or compromised worker of a pool, whose
-chunks verify, cannot fill the server's disk by sending chunks forever.
+chunks verify, cannot fill the server's disk by sending chunks forever. Likewise at most
+:data:`ARTIFACT_FILE_CAP` files (reason ``artifact-count``): empty files count no bytes, and
+without it such a worker could exhaust the server's inodes one empty chunk at a time.
 
     >>> [m["offset"] for m in artifact_messages(root, "dist/app", "7.ab.1", "w")]  # doctest: +SKIP
     [0, 262144]
@@ -33,6 +35,7 @@ from bastion.errors import VerificationError
 
 __all__ = [
     "ARTIFACT_CAP",
+    "ARTIFACT_FILE_CAP",
     "CHUNK",
     "ArtifactRefused",
     "artifact_messages",
@@ -48,6 +51,10 @@ the server may hold). The local executor copies artifacts without a limit (onto 
 disk), so this is the one cap: 2 GiB is well above a release binary, a wheel set or a
 compressed container image, and bounds what one job of a worker can put on the server's
 disk. A larger output belongs in a registry, not in a job's artifacts."""
+
+ARTIFACT_FILE_CAP = 10_000
+"""Files a job may upload. Far above a build's real outputs (a wheel set, a docs site of a
+few thousand pages); a tree of more files belongs in an archive, one artifact."""
 
 _SIZE_HINT = (
     "a job's artifacts may total at most {cap}: narrow its `artifacts:` patterns to what "
@@ -70,11 +77,25 @@ def _amount(size: int) -> str:
     return f"{size} bytes"
 
 
-def check_artifact_total(root: Path, artifacts: Iterable[str], cap: int = ARTIFACT_CAP) -> int:
+def check_artifact_total(
+    root: Path,
+    artifacts: Iterable[str],
+    cap: int = ARTIFACT_CAP,
+    file_cap: int = ARTIFACT_FILE_CAP,
+) -> int:
     """The bytes of ``artifacts`` staged under ``root``, or :class:`ArtifactRefused`
-    (``artifact-size``) when they total more than ``cap``: the worker checks this before it
-    sends a chunk, since the server would refuse the upload past the cap anyway."""
-    total = sum((root / relative).lstat().st_size for relative in artifacts)
+    (``artifact-size``) when they total more than ``cap``, (``artifact-count``) when they
+    are more than ``file_cap`` files: the worker checks this before it sends a chunk, since
+    the server would refuse the upload past either cap anyway."""
+    files = list(artifacts)
+    if len(files) > file_cap:
+        raise ArtifactRefused(
+            f"the job has {len(files)} artifact files, more than the {file_cap} a job may "
+            "upload: nothing was sent",
+            reason="artifact-count",
+            hint="pack many small outputs into one archive (a tar or zip) and keep that",
+        )
+    total = sum((root / relative).lstat().st_size for relative in files)
     if total > cap:
         raise ArtifactRefused(
             f"the job's artifacts total {_amount(total)}, more than the {_amount(cap)} a job "
@@ -123,7 +144,13 @@ def _inside(path: object) -> PurePosixPath:
 
 
 def receive_chunk(
-    root: Path, message: Mapping[str, Any], stored: int, cap: int = ARTIFACT_CAP
+    root: Path,
+    message: Mapping[str, Any],
+    stored: int,
+    cap: int = ARTIFACT_CAP,
+    *,
+    files: set[str] | None = None,
+    file_cap: int = ARTIFACT_FILE_CAP,
 ) -> int:
     """Write one ``artifact`` message's bytes under ``root`` at its offset; returns the bytes
     the folder holds after it (the next call's ``stored``).
@@ -139,8 +166,19 @@ def receive_chunk(
     (whose leftovers stay on disk, and count); a write that failed half-way can leave it
     high, never low. Summing the folder's files instead would need
     no state but cost a walk of every file per chunk: quadratic in a job's file count, and a
-    hostile worker sending many small files would stall the server's message thread."""
+    hostile worker sending many small files would stall the server's message thread.
+
+    ``files``, when given, is the caller's set of the paths the job has written (every
+    attempt), kept up to date here: a chunk of a new path when it already holds
+    ``file_cap`` is refused (``artifact-count``) before the file is made."""
     relative = _inside(message.get("path"))
+    if files is not None and str(relative) not in files and len(files) >= file_cap:
+        raise ArtifactRefused(
+            f"artifact {relative} would be file {len(files) + 1} of the job, more than the "
+            f"{file_cap} a job may upload: refused (a worker checks this before it uploads, "
+            "so this one is faulty or compromised)",
+            reason="artifact-count",
+        )
     offset, data = message.get("offset"), message.get("data")
     if not isinstance(offset, int) or offset < 0 or not isinstance(data, str):
         raise ArtifactRefused("an artifact chunk without offset or data", reason="malformed")
@@ -161,6 +199,8 @@ def receive_chunk(
         written = os.pwrite(fd, chunk, offset)
     finally:
         os.close(fd)
+    if files is not None:
+        files.add(str(relative))
     return stored - size + offset + written
 
 

@@ -117,6 +117,7 @@ class CeleryJobHandle:
     cancel_asked: bool = False
     artifact_error: str | None = None
     artifact_bytes: int = 0  # under spec.artifact_dir, kept by receive_chunk (every attempt)
+    artifact_files: set[str] = field(default_factory=set)  # paths written there, likewise
     outcome: JobOutcome | None = None
     finished: threading.Event = field(default_factory=threading.Event)
     executor: CeleryExecutor | None = None
@@ -417,7 +418,10 @@ class CeleryExecutor:
             return
         try:
             handle.artifact_bytes = receive_chunk(
-                Path(handle.spec.artifact_dir), message, handle.artifact_bytes
+                Path(handle.spec.artifact_dir),
+                message,
+                handle.artifact_bytes,
+                files=handle.artifact_files,
             )
         except (ArtifactRefused, OSError) as exc:
             text = exc.diagnostics() if isinstance(exc, ArtifactRefused) else str(exc)
