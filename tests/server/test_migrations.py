@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -87,6 +88,21 @@ def test_a_fresh_sqlite_database_gets_the_server_tables(tmp_path: Path) -> None:
 @pytest.mark.integration
 def test_a_fresh_postgresql_database_gets_the_server_tables(pg_db: Database) -> None:
     check_server_schema(pg_db)
+
+
+@contextmanager
+def database_at(tmp_path: Path, revision: str) -> Iterator[tuple[str, Engine]]:
+    """A new SQLite store (``tmp_path/server.db``) migrated to head, then down to
+    ``revision``: its URL and an engine on it, disposed on leaving."""
+    url = sqlite_url(tmp_path / "server.db")
+    open_database(url).dispose()
+    engine = create_engine(url)
+    try:
+        _downgrade(engine, revision)
+        assert store_revision(engine) == revision
+        yield url, engine
+    finally:
+        engine.dispose()
 
 
 def _downgrade(engine: Engine, revision: str) -> None:

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
 import bastion.server.models  # noqa: F401 - registers the server's tables on Base.metadata
 from bastion.server.environments import Environments
 from bastion.server.repositories import Repositories
 from bastion.store import Base, Database, open_database, sqlite_url
-from tests.server.test_migrations import _downgrade, store_revision
+from tests.server.test_migrations import database_at
 
 TABLES = {"server_repositories", "server_environments"}
 BEFORE = "0009_approvals"
@@ -49,30 +49,22 @@ def test_a_fresh_postgresql_database_matches_the_models(pg_db: Database) -> None
 
 
 def test_a_0009_database_upgrades_keeping_its_rows(tmp_path: Path) -> None:
-    url = sqlite_url(tmp_path / "server.db")
-    open_database(url).dispose()
-    engine = create_engine(url)
-    try:
-        _downgrade(engine, BEFORE)
-        assert store_revision(engine) == BEFORE
-        with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO server_repositories (name, path, default_branch, "
-                    "protected_branches, added_by, poll_seconds, heads, created_at) VALUES "
-                    "('old', '/srv/old.git', 'main', '[]', 'setup', 60, '{}', "
-                    "'2030-01-01 00:00:00.000000')"
-                )
+    with database_at(tmp_path, BEFORE) as (url, engine), engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO server_repositories (name, path, default_branch, "
+                "protected_branches, added_by, poll_seconds, heads, created_at) VALUES "
+                "('old', '/srv/old.git', 'main', '[]', 'setup', 60, '{}', "
+                "'2030-01-01 00:00:00.000000')"
             )
-            conn.execute(
-                text(
-                    "INSERT INTO server_environments (name, required_approvals, allowed_refs, "
-                    "required_trust, wait_timer, request_timeout, approval_ttl) VALUES "
-                    "('production', 2, '[\"refs/heads/main\"]', 'trusted', 0, 3600, 3600)"
-                )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO server_environments (name, required_approvals, allowed_refs, "
+                "required_trust, wait_timer, request_timeout, approval_ttl) VALUES "
+                "('production', 2, '[\"refs/heads/main\"]', 'trusted', 0, 3600, 3600)"
             )
-    finally:
-        engine.dispose()
+        )
     db = open_database(url)
     try:
         assert drift(db.engine) == []

@@ -14,8 +14,8 @@ import bastion.server.models  # noqa: F401 - registers the server's tables on Ba
 from bastion.home import bastion_home
 from bastion.server.webhook_signatures import Forge
 from bastion.server.webhook_store import Webhooks, seal_plain_secrets
-from bastion.store import Base, open_database, sqlite_url
-from tests.server.test_migrations import _downgrade, store_revision
+from bastion.store import Base, open_database
+from tests.server.test_migrations import _downgrade, database_at
 
 BEFORE = "0013_record_batches"
 SECRET = "Hx3-old-webhook-secret-71c9e"
@@ -35,12 +35,7 @@ def _rows(engine: Engine) -> dict[str, tuple[str, str | None]]:
 
 
 def _database_at_0013(tmp_path: Path) -> str:
-    url = sqlite_url(tmp_path / "server.db")
-    open_database(url).dispose()
-    engine = create_engine(url)
-    try:
-        _downgrade(engine, BEFORE)
-        assert store_revision(engine) == BEFORE
+    with database_at(tmp_path, BEFORE) as (url, engine):
         insert = text(
             "INSERT INTO server_webhooks (repo, forge, secret, signing_key, clone_url) "
             "VALUES (:repo, :forge, :secret, :key, 'https://forge.example/app.git')"
@@ -50,8 +45,6 @@ def _database_at_0013(tmp_path: Path) -> str:
             conn.execute(
                 insert, {"repo": "lab", "forge": "gitlab", "secret": SECRET, "key": GITLAB_KEY}
             )
-    finally:
-        engine.dispose()
     return url
 
 

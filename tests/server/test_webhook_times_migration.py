@@ -8,15 +8,15 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 import bastion.server.models  # noqa: F401 - registers the server's tables on Base.metadata
 from bastion.home import bastion_home
 from bastion.server.webhook_config import WebhookSettings
 from bastion.server.webhook_signatures import Forge
 from bastion.server.webhook_store import Webhooks, seal_plain_secrets
-from bastion.store import Base, open_database, sqlite_url
-from tests.server.test_migrations import _downgrade, store_revision
+from bastion.store import Base, open_database
+from tests.server.test_migrations import database_at
 
 BEFORE = "0011_deploy_windows"
 SECRET = "Hx3-old-webhook-secret-71c9e"
@@ -28,22 +28,14 @@ def _ours(obj: object, name: str | None, type_: str, *_rest: object) -> bool:
 
 
 def test_a_0011_webhook_upgrades_keeping_its_secret_with_no_times(tmp_path: Path) -> None:
-    url = sqlite_url(tmp_path / "server.db")
-    open_database(url).dispose()
-    engine = create_engine(url)
-    try:
-        _downgrade(engine, BEFORE)
-        assert store_revision(engine) == BEFORE
-        with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO server_webhooks (repo, forge, secret, clone_url) VALUES "
-                    "('app', 'gitea', :secret, 'https://forge.example/app.git')"
-                ),
-                {"secret": SECRET},
-            )
-    finally:
-        engine.dispose()
+    with database_at(tmp_path, BEFORE) as (url, engine), engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO server_webhooks (repo, forge, secret, clone_url) VALUES "
+                "('app', 'gitea', :secret, 'https://forge.example/app.git')"
+            ),
+            {"secret": SECRET},
+        )
     db = open_database(url)
     try:
         with db.engine.connect() as conn:
